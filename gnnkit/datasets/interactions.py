@@ -1,0 +1,100 @@
+"""``InteractionDataset``: user–item interactions for recommendation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from gnnkit.graph import Graph
+
+
+@dataclass(frozen=True, eq=False)
+class InteractionDataset:
+    """Implicit-feedback interactions split into train / (val) / test.
+
+    Interactions are ``[2, n]`` LongTensors: row 0 user ids in
+    ``[0, num_users)``, row 1 item ids in ``[0, num_items)``.
+
+    Args:
+        num_users, num_items: id ranges.
+        train_interactions, test_interactions: ``[2, n]`` each.
+        val_interactions: optional ``[2, n]``.
+        ratings, timestamps: optional ``[n_train]`` values aligned with
+            ``train_interactions`` (explicit-feedback sources such as MovieLens).
+        item_titles: optional list of ``num_items`` titles.
+        social_graph: optional user–user ``Graph`` (e.g. lastfm's trust network).
+        name: dataset name, for reports.
+    """
+
+    num_users: int
+    num_items: int
+    train_interactions: Tensor
+    test_interactions: Tensor
+    val_interactions: Tensor | None = None
+    ratings: Tensor | None = None
+    timestamps: Tensor | None = None
+    item_titles: list[str] | None = None
+    social_graph: Graph | None = None
+    name: str = ""
+    _cache: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.num_users <= 0 or self.num_items <= 0:
+            raise ValueError(f"num_users and num_items must be positive, got {self.num_users} and {self.num_items}")
+        for split in ("train_interactions", "test_interactions", "val_interactions"):
+            t = getattr(self, split)
+            if t is None:
+                continue
+            if not isinstance(t, Tensor) or t.dim() != 2 or t.size(0) != 2:
+                raise ValueError(f"{split} must be a [2, n] LongTensor (user row, item row), got {getattr(t, 'shape', type(t))}")
+            t = t.long()
+            object.__setattr__(self, split, t)
+            for row, (label, bound) in enumerate((("user", self.num_users), ("item", self.num_items))):
+                bad = (t[row] < 0) | (t[row] >= bound)
+                if bool(bad.any()):
+                    pos = int(bad.nonzero()[0, 0])
+                    raise ValueError(
+                        f"{split}[{row}, {pos}] = {int(t[row, pos])} is not a valid {label} id: expected "
+                        f"0 <= id < {bound}. Remap ids to 0..n-1 or fix num_{label}s."
+                    )
+        if self.train_interactions.size(1) == 0:
+            raise ValueError("train_interactions is empty: a recommender needs at least one training interaction")
+        if self.item_titles is not None and len(self.item_titles) != self.num_items:
+            raise ValueError(f"item_titles has {len(self.item_titles)} entries, expected num_items = {self.num_items}")
+
+    @property
+    def num_nodes(self) -> int:
+        """Users and items together (items follow users in the bipartite graph)."""
+        return self.num_users + self.num_items
+
+    def graph(self) -> Graph:
+        """The bipartite user–item graph of the training interactions: node
+        ``u`` for user ``u``, node ``num_users + v`` for item ``v``, both edge
+        directions, duplicates merged (cached)."""
+        if "graph" not in self._cache:
+            users, items = self.train_interactions
+            items = items + self.num_users
+            pairs = torch.unique(users * self.num_items + (items - self.num_users))
+            users, items = pairs // self.num_items, pairs % self.num_items + self.num_users
+            ei = torch.cat([torch.stack([users, items]), torch.stack([items, users])], dim=1)
+            self._cache["graph"] = Graph(edge_index=ei, num_nodes=self.num_nodes)
+        return self._cache["graph"]
+
+    def train_positives_csr(self) -> tuple[Tensor, Tensor]:
+        """``(rowptr, items)``: each user's distinct training items, sorted (cached)."""
+        if "pos" not in self._cache:
+            users, items = self.train_interactions
+            key = torch.unique(users * self.num_items + items)
+            u, i = key // self.num_items, key % self.num_items
+            rowptr = torch.zeros(self.num_users + 1, dtype=torch.long)
+            torch.cumsum(torch.bincount(u, minlength=self.num_users), 0, out=rowptr[1:])
+            self._cache["pos"] = (rowptr, i)
+        return self._cache["pos"]
+
+    def __repr__(self) -> str:
+        val = "" if self.val_interactions is None else f", val={self.val_interactions.size(1)}"
+        return (
+            f"InteractionDataset({self.name or 'unnamed'}: users={self.num_users}, items={self.num_items}, "
+            f"train={self.train_interactions.size(1)}{val}, test={self.test_interactions.size(1)})"
+        )

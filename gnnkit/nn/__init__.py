@@ -1,0 +1,5 @@
+"""Layers and models."""
+from gnnkit.nn.conv import GATConv, GCNConv, GraphConv, LGConv, SAGEConv
+from gnnkit.nn.message_passing import MessagePassing
+
+__all__ = ["GATConv", "GCNConv", "GraphConv", "LGConv", "MessagePassing", "SAGEConv"]

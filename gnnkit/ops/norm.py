@@ -1,0 +1,104 @@
+"""Normalisations: GCN's symmetric normalisation and the neighbourhood softmax."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from gnnkit.ops.scatter import scatter, segment
+
+
+def gcn_norm(
+    edge_index: Tensor,
+    edge_weight: Tensor | None = None,
+    num_nodes: int | None = None,
+    add_self_loops: bool = True,
+    fill_value: float = 1.0,
+) -> tuple[Tensor, Tensor]:
+    """GCN's symmetric normalisation ``Â = D^{-1/2} (A + I) D^{-1/2}``.
+
+    ``D_ii = Σ_j Â_ij`` is the (weighted) in-degree including the loop. With
+    ``add_self_loops`` every node gets a loop of weight ``fill_value`` unless it
+    already has one, which then keeps its own weight (Kipf & Welling 2017,
+    https://arxiv.org/abs/1609.02907; the convention of PyG's ``gcn_norm``).
+
+    Returns:
+        ``(edge_index, edge_weight)`` of ``Â``, loops appended at the end.
+    """
+    n = int(edge_index.max()) + 1 if num_nodes is None and edge_index.numel() else int(num_nodes or 0)
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.size(1), device=edge_index.device)
+    if add_self_loops:
+        is_loop = edge_index[0] == edge_index[1]
+        loop_weight = torch.full((n,), fill_value, dtype=edge_weight.dtype, device=edge_weight.device)
+        loop_weight[edge_index[0, is_loop]] = edge_weight[is_loop]
+        loops = torch.arange(n, device=edge_index.device, dtype=edge_index.dtype).repeat(2, 1)
+        edge_index = torch.cat([edge_index[:, ~is_loop], loops], dim=1)
+        edge_weight = torch.cat([edge_weight[~is_loop], loop_weight])
+    deg = scatter(edge_weight, edge_index[1], n, reduce="sum")
+    dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    return edge_index, dinv[edge_index[0]] * edge_weight * dinv[edge_index[1]]
+
+
+def softmax(
+    src: Tensor,
+    index: Tensor | None = None,
+    num_nodes: int | None = None,
+    ptr: Tensor | None = None,
+) -> Tensor:
+    """Softmax over each node's incoming edges.
+
+    ``out[k] = exp(src[k]) / Σ_{k' : index[k'] = index[k]} exp(src[k'])``,
+    computed stably (the group maximum is subtracted first). Give either the
+    target ``index`` of every edge, or ``ptr`` (CSR row offsets) for edges
+    already grouped by target.
+
+    Shapes:
+        src ``[E, *]`` → out ``[E, *]``.
+    """
+    if ptr is not None:
+        counts = (ptr[1:] - ptr[:-1]).to(torch.int64)
+        # A shift does not change a softmax: the max needs no gradient.
+        group_max = segment(src.detach(), ptr, reduce="max")
+        group_max = torch.repeat_interleave(group_max, counts, dim=0, output_size=src.size(0))
+        exp = (src - group_max).exp()
+        total = torch.repeat_interleave(segment(exp, ptr, reduce="sum"), counts, dim=0, output_size=src.size(0))
+        return exp / total
+    if index is None:
+        raise ValueError("softmax needs the target index of every edge (index=) or CSR offsets (ptr=)")
+    n = num_nodes if num_nodes is not None else (int(index.max()) + 1 if index.numel() else 0)
+    group_max = scatter(src.detach(), index, n, reduce="max").index_select(0, index)
+    exp = (src - group_max).exp()
+    return exp / scatter(exp, index, n, reduce="sum").index_select(0, index)
+
+
+def gcn_norm_csr(csr, add_self_loops: bool = True, fill_value: float = 1.0):
+    """``gcn_norm`` on a target-major CSR, without changing its structure.
+
+    The self-loop term is returned as a separate diagonal, so the normalised
+    product is ``spmm(norm, x) + diag[:, None] * x`` and no loop entries have
+    to be inserted into the CSR. Existing loops keep their own weight (they are
+    moved into ``diag``); without ``add_self_loops`` ``diag`` is ``None`` and
+    existing loops stay in the CSR.
+
+    Returns:
+        ``(norm_csr, diag)``: ``norm_csr.value[k] = d_i^{-1/2} e_ij d_j^{-1/2}``,
+        ``diag[i] = d_i^{-1} · loop_i``.
+    """
+    from gnnkit.ops.sparse import CSR  # noqa: F401  (type of csr)
+
+    n = csr.num_rows
+    row, col = csr.row(), csr.col.to(torch.int64)
+    value = csr.value if csr.value is not None else torch.ones(csr.nnz, device=csr.device)
+    diag = None
+    if add_self_loops:
+        is_loop = row == col
+        diag = torch.full((n,), fill_value, dtype=value.dtype, device=value.device)
+        if bool(is_loop.any()):
+            diag = diag.index_put((row[is_loop],), value[is_loop])
+            value = value.masked_fill(is_loop, 0.0)
+    deg = segment(value, csr.rowptr, reduce="sum")
+    if diag is not None:
+        deg = deg + diag
+    dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    norm = dinv.index_select(0, row) * value * dinv.index_select(0, col)
+    return csr.with_value(norm), (None if diag is None else dinv * dinv * diag)
