@@ -1,7 +1,10 @@
 """The ``gnnkit`` command line: parses arguments and calls the library.
 
-Each sub-command lives in its own module with ``register(subparsers)``; the
-module's handler receives the parsed arguments. No logic lives here.
+Each sub-command lives in its own module: ``register(subparsers)`` adds
+top-level commands (``gnnkit demo``, ``gnnkit datasets``, ``gnnkit predict``,
+``gnnkit recommend``), ``register_train(subparsers)`` adds a ``gnnkit train``
+task (``node``, ``rec``). The parsed arguments go to the ``handler`` the module
+set. No logic lives here.
 """
 from __future__ import annotations
 
@@ -9,21 +12,29 @@ import argparse
 import importlib
 import sys
 
-# Modules that add sub-commands, in the order --help lists them.
+# Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
     "gnnkit.cli.demo",
 )
+# Modules that add a `gnnkit train TASK` command.
+_TRAIN_COMMANDS = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gnnkit import __version__
+
     parser = argparse.ArgumentParser(
         prog="gnnkit",
         description="gnnkit: graph neural networks for PyTorch. Run `gnnkit COMMAND --help` for a command's options.",
     )
-    from gnnkit import __version__
-
     parser.add_argument("--version", action="version", version=f"gnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if _TRAIN_COMMANDS:
+        train = sub.add_parser("train", help="train a model (node classification or recommendation)",
+                               description="Train a model. `gnnkit train TASK --help` lists a task's options.")
+        tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
+        for name in _TRAIN_COMMANDS:
+            importlib.import_module(name).register_train(tasks)
     for name in _COMMANDS:
         importlib.import_module(name).register(sub)
     return parser
