@@ -18,7 +18,7 @@ def gcn_norm(
 
     ``D_ii = Σ_j Â_ij`` is the (weighted) in-degree including the loop. With
     ``add_self_loops`` every node gets a loop of weight ``fill_value`` unless it
-    already has one, which then keeps its own weight (Kipf & Welling 2017,
+    already has one, which then keeps its own weight (several loops: their sum) (Kipf & Welling 2017,
     https://arxiv.org/abs/1609.02907; the convention of PyG's ``gcn_norm``).
 
     Returns:
@@ -29,14 +29,22 @@ def gcn_norm(
         edge_weight = torch.ones(edge_index.size(1), device=edge_index.device)
     if add_self_loops:
         is_loop = edge_index[0] == edge_index[1]
-        loop_weight = torch.full((n,), fill_value, dtype=edge_weight.dtype, device=edge_weight.device)
-        loop_weight[edge_index[0, is_loop]] = edge_weight[is_loop]
+        loop_weight = _loop_weights(edge_index[0, is_loop], edge_weight[is_loop], n, fill_value)
         loops = torch.arange(n, device=edge_index.device, dtype=edge_index.dtype).repeat(2, 1)
         edge_index = torch.cat([edge_index[:, ~is_loop], loops], dim=1)
         edge_weight = torch.cat([edge_weight[~is_loop], loop_weight])
     deg = scatter(edge_weight, edge_index[1], n, reduce="sum")
     dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
     return edge_index, dinv[edge_index[0]] * edge_weight * dinv[edge_index[1]]
+
+
+def _loop_weights(nodes: Tensor, weights: Tensor, n: int, fill_value: float) -> Tensor:
+    """Self-loop weight per node: the sum of its existing loops, ``fill_value``
+    where it has none."""
+    total = torch.zeros(n, dtype=weights.dtype, device=weights.device).index_add(0, nodes, weights)
+    has_loop = torch.zeros(n, dtype=torch.bool, device=weights.device)
+    has_loop[nodes] = True
+    return torch.where(has_loop, total, torch.full_like(total, fill_value))
 
 
 def softmax(
@@ -92,10 +100,8 @@ def gcn_norm_csr(csr, add_self_loops: bool = True, fill_value: float = 1.0):
     diag = None
     if add_self_loops:
         is_loop = row == col
-        diag = torch.full((n,), fill_value, dtype=value.dtype, device=value.device)
-        if bool(is_loop.any()):
-            diag = diag.index_put((row[is_loop],), value[is_loop])
-            value = value.masked_fill(is_loop, 0.0)
+        diag = _loop_weights(row[is_loop], value[is_loop], n, fill_value)
+        value = value.masked_fill(is_loop, 0.0)
     deg = segment(value, csr.rowptr, reduce="sum")
     if diag is not None:
         deg = deg + diag

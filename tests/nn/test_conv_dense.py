@@ -1,0 +1,123 @@
+"""Every layer against its formula, computed with dense matrices in float64."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gnnkit.nn import GATConv, GCNConv, GraphConv, LGConv, SAGEConv
+from gnnkit.ops import build_csr
+
+N = 30
+
+
+def dense_adj(ei, w, include_loops=True):
+    a = torch.zeros(N, N, dtype=torch.float64)
+    w = torch.ones(ei.size(1), dtype=torch.float64) if w is None else w.double()
+    keep = torch.ones(ei.size(1), dtype=torch.bool) if include_loops else ei[0] != ei[1]
+    a.index_put_((ei[1, keep], ei[0, keep]), w[keep], accumulate=True)
+    return a
+
+
+def lin(x, layer):
+    return x.double() @ layer.weight.double().t() + (0 if layer.bias is None else layer.bias.double())
+
+
+@pytest.fixture(params=[False, True], ids=["unweighted", "weighted"])
+def graph(request, make_graph):
+    ei, w = make_graph(num_nodes=N, weighted=request.param)
+    return ei, w, torch.randn(N, 6)
+
+
+def test_graph_conv(graph):
+    ei, w, x = graph
+    for out_channels in (3, 9):  # W before (out < in) and after the aggregation
+        layer = GraphConv(6, out_channels, activation=torch.tanh)
+        torch.nn.init.normal_(layer.bias)
+        expected = torch.tanh(dense_adj(ei, w) @ lin(x, layer.lin) + layer.bias.double())
+        torch.testing.assert_close(layer(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
+        # isolated nodes (the last 3) get exactly act(b)
+        torch.testing.assert_close(layer(x, ei, w)[-1], torch.tanh(layer.bias), atol=1e-6, rtol=0)
+
+
+def test_gcn_conv(graph):
+    ei, w, x = graph
+    layer = GCNConv(6, 4)
+    torch.nn.init.normal_(layer.bias)
+    a = dense_adj(ei, w, include_loops=False)
+    loops = dense_adj(ei, w) - a  # existing loops (summed), replacing the added loop of weight 1
+    diag = torch.where(loops.diag() > 0, loops.diag(), torch.ones(N, dtype=torch.float64))
+    a_hat = a + torch.diag(diag)
+    dinv = a_hat.sum(1).pow(-0.5)
+    expected = (dinv[:, None] * a_hat * dinv[None, :]) @ lin(x, layer.lin) + layer.bias.double()
+    torch.testing.assert_close(layer(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_gcn_conv_without_normalisation(graph):
+    ei, w, x = graph
+    layer = GCNConv(6, 4, normalize=False, add_self_loops=False, bias=False)
+    torch.testing.assert_close(layer(x, ei, w).double(), dense_adj(ei, w) @ lin(x, layer.lin), atol=1e-5, rtol=1e-5)
+
+
+def test_sage_conv(graph):
+    ei, w, x = graph
+    for out_channels in (3, 9):
+        layer = SAGEConv(6, out_channels)
+        a = dense_adj(ei, w)
+        count = dense_adj(ei, None).sum(1).clamp(min=1)
+        # isolated nodes aggregate to 0, so they get b + W_r x
+        expected = (a / count[:, None]) @ (x.double() @ layer.lin_l.weight.double().t()) + layer.lin_l.bias.double() \
+            + x.double() @ layer.lin_r.weight.double().t()
+        torch.testing.assert_close(layer(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_lg_conv(graph):
+    ei, w, x = graph
+    a = dense_adj(ei, w)
+    deg = a.sum(1)
+    dinv = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))
+    expected = (dinv[:, None] * a * dinv[None, :]) @ x.double()
+    torch.testing.assert_close(LGConv()(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("concat", [True, False])
+def test_gat_conv(make_graph, concat):
+    ei, _ = make_graph(num_nodes=N, weighted=False)
+    x = torch.randn(N, 6)
+    heads, c = 3, 4
+    layer = GATConv(6, c, heads=heads, concat=concat)
+    torch.nn.init.normal_(layer.bias)
+    h = (x.double() @ layer.lin.weight.double().t()).view(N, heads, c)
+    s_src = (h * layer.att_src.double()).sum(-1)
+    s_dst = (h * layer.att_dst.double()).sum(-1)
+    # edge list with loops replaced by one loop per node; duplicates stay separate
+    keep = ei[0] != ei[1]
+    src = torch.cat([ei[0, keep], torch.arange(N)])
+    dst = torch.cat([ei[1, keep], torch.arange(N)])
+    out = torch.zeros(N, heads, c, dtype=torch.float64)
+    for i in range(N):
+        edges = (dst == i).nonzero().flatten()
+        logits = F.leaky_relu(s_src[src[edges]] + s_dst[i], 0.2)  # [deg, H]
+        alpha = torch.softmax(logits, dim=0)
+        out[i] = (alpha[:, :, None] * h[src[edges]]).sum(0)
+    expected = (out.reshape(N, -1) if concat else out.mean(1)) + layer.bias.double()
+    torch.testing.assert_close(layer(x, ei).double(), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layer_factory", [
+    lambda: GraphConv(6, 4), lambda: GCNConv(6, 4), lambda: SAGEConv(6, 4), lambda: GATConv(6, 4, heads=2), LGConv,
+])
+def test_csr_input_equals_edge_index_input(graph, layer_factory):
+    ei, w, x = graph
+    layer = layer_factory()
+    csr = build_csr(ei, N, None)
+    torch.testing.assert_close(layer(x, csr), layer(x, ei), atol=1e-6, rtol=1e-6)
+
+
+def test_graph_with_no_edges():
+    x = torch.randn(5, 6)
+    empty = torch.empty(2, 0, dtype=torch.long)
+    gcn = GCNConv(6, 4)
+    torch.nn.init.normal_(gcn.bias)
+    # only the self-loop remains: Â = I
+    torch.testing.assert_close(gcn(x, empty), gcn.lin(x) + gcn.bias)
+    assert GATConv(6, 4)(x, empty).shape == (5, 4)
+    assert torch.equal(LGConv()(x, empty), torch.zeros(5, 6))

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from gnnkit.nn import GATConv, GCNConv, GraphConv, LGConv, SAGEConv
+
+LAYERS = [lambda: GraphConv(4, 3), lambda: GCNConv(4, 3), lambda: SAGEConv(4, 3), lambda: GATConv(4, 3)]
+
+
+@pytest.mark.parametrize("factory", LAYERS)
+def test_edge_index_beyond_x_rows(factory):
+    x = torch.randn(3, 4)
+    ei = torch.tensor([[0, 1], [1, 5]])
+    with pytest.raises(ValueError, match="refers to node 5 but x has 3 rows"):
+        factory()(x, ei)
+
+
+@pytest.mark.parametrize("factory", LAYERS)
+def test_wrong_feature_width(factory):
+    with pytest.raises(ValueError, match="x has 7 features per node but the layer was built with in_channels=4"):
+        factory()(torch.randn(3, 7), torch.tensor([[0], [1]]))
+
+
+@pytest.mark.parametrize("factory", LAYERS)
+def test_malformed_edge_index(factory):
+    x = torch.randn(3, 4)
+    with pytest.raises(ValueError, match=r"\[2, E\]"):
+        factory()(x, torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="integer"):
+        factory()(x, torch.tensor([[0.0], [1.0]]))
+
+
+def test_wrong_edge_weight_length():
+    with pytest.raises(ValueError, match=r"edge_weight must have shape \[E\] = \[2\]"):
+        GCNConv(4, 3)(torch.randn(3, 4), torch.tensor([[0, 1], [1, 2]]), torch.ones(3))
+    with pytest.raises(ValueError, match="x must be"):
+        LGConv()(torch.randn(3), torch.tensor([[0], [1]]))
+
+
+def test_cached_gcn_never_reuses_another_graphs_normalisation():
+    x = torch.randn(4, 4)
+    layer = GCNConv(4, 3, cached=True)
+    ring = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    star = torch.tensor([[1, 2, 3], [0, 0, 0]])
+    fresh = GCNConv(4, 3)
+    fresh.load_state_dict(layer.state_dict())
+    assert torch.allclose(layer(x, ring), fresh(x, ring))
+    assert torch.allclose(layer(x, star), fresh(x, star))  # a different graph: recomputed
+    ring[1, 0] = 3  # edited in place: recomputed too
+    assert torch.allclose(layer(x, ring), fresh(x, ring))
+    w = torch.ones(3)
+    out1 = layer(x, star, w)
+    w.mul_(2.0)
+    assert torch.allclose(layer(x, star, w), fresh(x, star, w))
+    assert not torch.allclose(out1, layer(x, star, torch.tensor([1.0, 5.0, 1.0])))

@@ -1,0 +1,35 @@
+import torch
+
+from gnnkit.ops import add_self_loops, coalesce, degree, remove_self_loops, to_undirected
+
+
+def edges(t):
+    return set(map(tuple, t.t().tolist()))
+
+
+def test_self_loops_round_trip():
+    ei = torch.tensor([[0, 1, 2, 2], [1, 1, 0, 2]])
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    ei2, w2 = remove_self_loops(ei, w)
+    assert edges(ei2) == {(0, 1), (2, 0)} and w2.tolist() == [1.0, 3.0]
+    ei3, w3 = add_self_loops(ei2, w2, num_nodes=4, fill_value=0.5)
+    assert edges(ei3) == {(0, 1), (2, 0), (0, 0), (1, 1), (2, 2), (3, 3)}
+    assert w3[-4:].tolist() == [0.5] * 4
+
+
+def test_coalesce_merges_duplicates():
+    ei = torch.tensor([[1, 0, 1, 0], [2, 1, 2, 1]])
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    out, wo = coalesce(ei, w, 3)
+    assert out.tolist() == [[0, 1], [1, 2]]
+    assert wo.tolist() == [6.0, 4.0]
+    _, wmax = coalesce(ei, w, 3, reduce="max")
+    assert wmax.tolist() == [4.0, 3.0]
+
+
+def test_to_undirected_and_degree():
+    ei = torch.tensor([[0, 1, 1], [1, 0, 2]])
+    out, _ = to_undirected(ei, num_nodes=3)
+    assert edges(out) == {(0, 1), (1, 0), (1, 2), (2, 1)} and out.size(1) == 4
+    assert degree(out[1], 4).tolist() == [1.0, 2.0, 1.0, 0.0]
+    assert degree(ei[1], 3, weight=torch.tensor([1.0, 2.0, 0.5])).tolist() == [2.0, 1.0, 0.5]

@@ -1,0 +1,100 @@
+import networkx as nx
+import pytest
+import scipy.sparse as sp
+import torch
+
+from gnnkit import Graph
+
+
+def small_graph(**overrides):
+    fields = dict(
+        x=torch.randn(4, 3),
+        edge_index=torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]]),
+        edge_weight=torch.tensor([1.0, 2.0, 3.0, 4.0]),
+        y=torch.tensor([0, 1, 0, 1]),
+        train_mask=torch.tensor([True, False, False, False]),
+    )
+    fields.update(overrides)
+    return Graph(**fields)
+
+
+def test_num_nodes_inference():
+    assert Graph(edge_index=torch.tensor([[0, 5], [1, 2]])).num_nodes == 6
+    assert Graph(x=torch.ones(9, 2), edge_index=torch.tensor([[0], [1]])).num_nodes == 9
+    empty = Graph(x=torch.ones(3, 2), edge_index=torch.empty(2, 0, dtype=torch.long))
+    assert empty.num_nodes == 3 and empty.num_edges == 0
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"edge_index": torch.tensor([[0, 1], [1, 7]])}, r"edge_index\[1, 1\] = 7 is out of range"),
+        ({"edge_index": torch.tensor([[0, -1], [1, 2]])}, r"edge_index\[0, 1\] = -1"),
+        ({"edge_index": torch.tensor([[0.0, 1.0], [1.0, 2.0]])}, "integer"),
+        ({"edge_index": torch.tensor([[0, 1], [1, 2], [2, 3]])}, r"shape \[2, E\].*transposed"),
+        ({"edge_weight": torch.ones(3)}, r"edge_weight must have shape \[E\] = \[4\]"),
+        ({"edge_weight": torch.tensor([1.0, float("nan"), 1.0, 1.0])}, "edge_weight has a non-finite value nan at index \\(1,\\)"),
+        ({"x": torch.tensor([[1.0, 2, 3]] * 3 + [[float("inf"), 0, 0]])}, "x has a non-finite value inf at index \\(3, 0\\)"),
+        ({"x": torch.ones(5, 3), "num_nodes": 4}, "x has 5 rows but the graph has num_nodes = 4"),
+        ({"train_mask": torch.tensor([1, 0, 0, 0])}, "train_mask must be a boolean tensor of shape \\[4\\]"),
+        ({"val_mask": torch.ones(3, dtype=torch.bool)}, "val_mask must be a boolean"),
+        ({"y": torch.tensor([0, 1])}, "y must have one entry per node"),
+    ],
+)
+def test_validation_errors_name_field_and_value(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        small_graph(**overrides)
+
+
+def test_explicit_num_nodes_too_small():
+    with pytest.raises(ValueError, match="num_nodes = 2"):
+        Graph(edge_index=torch.tensor([[0, 2], [1, 1]]), num_nodes=2)
+
+
+def test_csr_and_csc_views_are_cached_and_correct():
+    g = small_graph()
+    csr = g.csr()
+    assert csr is g.csr()
+    dense = torch.zeros(4, 4)
+    dense[g.edge_index[1], g.edge_index[0]] = g.edge_weight
+    torch.testing.assert_close(csr.to_dense(), dense)
+    torch.testing.assert_close(g.csc().to_dense(), dense.t())
+    assert torch.equal(g.edge_weight[csr.perm], csr.value)
+    g.edge_index[0, 0] = 2  # an in-place edit must invalidate the cache
+    assert g.csr() is not csr
+
+
+def test_to_device_keeps_fields():
+    g = small_graph().to("cpu")
+    assert g.num_nodes == 4 and g.train_mask is not None and g.edge_weight.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_networkx_round_trip():
+    nxg = nx.karate_club_graph()
+    g = Graph.from_networkx(nxg)
+    assert g.num_nodes == 34 and g.num_edges == 2 * nxg.number_of_edges()
+    back = g.to_networkx(directed=False)
+    assert set(map(frozenset, back.edges())) == set(map(frozenset, nxg.edges()))
+    weighted = Graph.from_networkx(nxg, weight="weight")
+    assert weighted.edge_weight is not None and weighted.edge_weight.numel() == g.num_edges
+    with pytest.raises(ValueError, match="no attribute 'cost'"):
+        Graph.from_networkx(nxg, weight="cost")
+
+
+def test_scipy_round_trip():
+    g = small_graph()
+    m = g.to_scipy()
+    assert m.shape == (4, 4) and m.nnz == 4
+    back = Graph.from_scipy(m)
+    assert torch.equal(back.edge_index, g.edge_index) and torch.allclose(back.edge_weight, g.edge_weight)
+    with pytest.raises(ValueError, match="square"):
+        Graph.from_scipy(sp.coo_matrix((2, 3)))
+
+
+def test_pyg_round_trip():
+    pytest.importorskip("torch_geometric")
+    g = small_graph()
+    data = g.to_pyg()
+    back = Graph.from_pyg(data)
+    for name in ("x", "edge_index", "edge_weight", "y", "train_mask"):
+        assert torch.equal(getattr(back, name), getattr(g, name))
