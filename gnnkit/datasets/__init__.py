@@ -1,0 +1,12 @@
+"""Datasets: catalog names or your own files → ``Graph`` / ``InteractionDataset``.
+
+``load(name)`` reads ``<root>/<name>/raw/`` (downloading verified files when
+missing) and caches the processed result; the ``read_*`` functions parse files
+in each supported format directly. See ``docs/datasets.md``.
+"""
+from gnnkit.datasets.catalog import catalog
+from gnnkit.datasets.formats.planetoid import read_planetoid
+from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.datasets.loader import load
+
+__all__ = ["InteractionDataset", "catalog", "load", "read_planetoid"]

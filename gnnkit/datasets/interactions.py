@@ -25,6 +25,8 @@ class InteractionDataset:
         item_titles: optional list of ``num_items`` titles.
         social_graph: optional user–user ``Graph`` (e.g. lastfm's trust network).
         name: dataset name, for reports.
+        user_ids, item_ids: optional ``[num_users]`` / ``[num_items]`` original
+            ids from the source files (``user_ids[u]`` is the raw id of user ``u``).
     """
 
     num_users: int
@@ -37,6 +39,8 @@ class InteractionDataset:
     item_titles: list[str] | None = None
     social_graph: Graph | None = None
     name: str = ""
+    user_ids: Tensor | None = None
+    item_ids: Tensor | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:

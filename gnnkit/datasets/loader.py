@@ -1,0 +1,175 @@
+"""``load(name)``: catalog name → raw files (downloaded if needed) → cached object.
+
+The steps are kept apart: ``ensure_raw`` makes sure the raw files exist
+(fetching them with ``download.fetch`` when allowed), ``raw_digests`` hashes
+them and checks them against the catalog / first-download record, the format
+reader parses them, and ``cache`` stores the result keyed by those digests.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from gnnkit.datasets import cache, download
+from gnnkit.datasets.catalog import DatasetInfo, get
+from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.graph import Graph
+
+log = logging.getLogger(__name__)
+
+
+def karate() -> Graph:
+    """Zachary's karate club: 34 nodes, one-hot ``x`` (identity), ``y`` = club
+    (0 for Mr. Hi, 1 for Officer), both edge directions, no split masks."""
+    import networkx as nx
+
+    g = nx.karate_club_graph()
+    y = torch.tensor([0 if g.nodes[v]["club"] == "Mr. Hi" else 1 for v in g.nodes], dtype=torch.long)
+    return Graph.from_networkx(g, x=torch.eye(g.number_of_nodes()), y=y)
+
+
+# format -> (module under gnnkit.datasets.formats, reader function); imported on use.
+_READERS = {
+    "planetoid": ("planetoid", "read_planetoid"),
+    "musae": ("musae", "read_musae"),
+    "movielens-100k": ("movielens", "read_movielens"),
+    "movielens-1m": ("movielens", "read_movielens"),
+    "movielens-latest": ("movielens", "read_movielens"),
+    "lightgcn": ("lightgcn", "read_lightgcn"),
+    "lastfm": ("lightgcn", "read_lastfm"),
+}
+
+
+def _reader(fmt: str) -> Callable[..., Any]:
+    import importlib
+
+    module, func = _READERS[fmt]
+    return getattr(importlib.import_module(f"gnnkit.datasets.formats.{module}"), func)
+
+
+def missing_files_message(info: DatasetInfo, raw: Path, missing: list[str]) -> str:
+    """The error text for absent raw files: what, where, and from which URL."""
+    if info.archive is not None:
+        source = (f"download {info.archive.url} and unzip {', '.join(missing)} (from its "
+                  f"{info.archive.prefix or 'top'} folder) into {raw}")
+    else:
+        urls = {f.name: f.url for f in info.files}
+        source = "download " + "; ".join(f"{m} from {urls[m]}" for m in missing) + f" into {raw}"
+    return (f"dataset {info.name!r} is missing {', '.join(missing)} under {raw}: {source}, "
+            f"or call load({info.name!r}, download=True) with network access, or pass root= / set GNNKIT_DATA "
+            f"to a folder holding {info.name}/raw/")
+
+
+def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress: bool = True) -> None:
+    """Make sure every required raw file of ``info`` is in ``raw``.
+
+    Raises:
+        ValueError: files are missing and ``download_ok`` is false, or the
+            download failed (the message lists files, destination and URL).
+    """
+    missing = [f.name for f in info.required if not (raw / f.name).is_file()]
+    if not missing:
+        return
+    if not download_ok:
+        raise ValueError(missing_files_message(info, raw, missing))
+    try:
+        if info.archive is not None:
+            archive = raw / info.archive.name
+            if not archive.is_file():
+                download.fetch(info.archive.url, archive, info.archive.sha256, progress=progress)
+            _extract(archive, info.archive.prefix, missing, raw)
+        else:
+            for f in info.required:
+                if f.name in missing:
+                    download.fetch(f.url, raw / f.name, f.sha256, progress=progress)
+    except download.DownloadError as err:
+        raise download.DownloadError(f"{err}\n{missing_files_message(info, raw, missing)}") from err
+
+
+def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:
+    """Copy ``prefix + member`` out of a zip into ``raw/member`` (atomically each)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in members:
+                try:
+                    data = zf.read(prefix + member)
+                except KeyError:
+                    raise ValueError(f"{archive} has no member {prefix + member}; delete it and download again") from None
+                fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{member}.", suffix=".part")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, raw / member)
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{archive} is not a valid zip ({err}); delete it and download again") from err
+
+
+def raw_digests(info: DatasetInfo, raw: Path) -> dict[str, str]:
+    """sha256 of each raw file present, checked against the catalog digest or
+    the first-download record where one exists."""
+    out = {}
+    for f in info.files:
+        path = raw / f.name
+        if not path.is_file():
+            continue
+        digest = download.sha256_file(path)
+        expected = f.sha256 or (download.recorded_digest(f.url) if f.url else None)
+        if expected is not None and digest != expected:
+            raise download.ChecksumError(
+                f"checksum mismatch for {path}: expected sha256 {expected} (the published {f.name}), got {digest}. "
+                f"Delete it to download it again, or read your own modified copy with the format reader "
+                f"(gnnkit.datasets.read_{info.format.split('-')[0]})"
+            )
+        out[f.name] = digest
+    return out
+
+
+def load(name: str, root: str | os.PathLike | None = None, download: bool = True, *,
+         progress: bool = True, use_cache: bool = True, **options: Any) -> Graph | InteractionDataset:
+    """Load a catalogued dataset by name.
+
+    Args:
+        name: a catalog name (``gnnkit.datasets.catalog()``), e.g. ``"cora"``.
+        root: data root holding ``<name>/raw/<files>``; default
+            ``gnnkit.settings.data_root()`` ($GNNKIT_DATA, the checkout's
+            ``datasets/``, or ``~/.cache/gnnkit/data``). Never written to
+            except to store downloaded raw files.
+        download: fetch missing raw files (verified) from the catalog URLs.
+        progress: show download progress bars.
+        use_cache: read / write the processed cache in ``$GNNKIT_CACHE``.
+        **options: reader options, e.g. ``split="temporal"``, ``min_rating=4``,
+            ``seed=0`` for MovieLens.
+
+    Returns:
+        a ``Graph`` for node tasks, an ``InteractionDataset`` for recommendation.
+    """
+    from gnnkit.settings import data_root
+
+    info = get(name)
+    if info.format == "networkx":
+        if options:
+            raise ValueError(f"{name!r} takes no options, got {sorted(options)}")
+        return karate()
+    raw = data_root(root) / name / "raw"
+    ensure_raw(info, raw, download, progress)
+    digests = raw_digests(info, raw)
+    reader_options = {**dict(info.reader_options), **options}
+    path = cache.cache_path(name, digests, reader_options)
+    if use_cache:
+        hit = cache.load(path)
+        if hit is not None:
+            log.debug("loaded %s from cache %s", name, path)
+            return hit
+    reader = _reader(info.format)
+    obj = reader(raw, name=name, **reader_options) if info.task == "recommendation" else reader(raw, **reader_options)
+    if use_cache:
+        try:
+            cache.save(path, obj)
+        except OSError as err:  # a read-only cache dir must not stop a load
+            log.warning("could not write cache %s (%s)", path, err)
+    return obj
