@@ -1,0 +1,101 @@
+"""Shared pieces of the benchmark scripts: synthetic graphs, timing, peak memory, tables."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import torch
+
+
+def skewed_graph(num_nodes: int, num_edges: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
+    """A directed graph with power-law in- and out-degrees (no structure otherwise).
+
+    Node ids are drawn as ``floor(N · u³)`` (u uniform), then relabelled by a
+    random permutation so the hubs are scattered over the id range: the
+    heaviest node gets ~N^(2/3)/... edges, most nodes a handful — the skew of
+    real social / web graphs, which is what makes load balance matter.
+    """
+    g = torch.Generator().manual_seed(seed)
+    perm_src = torch.randperm(num_nodes, generator=g)
+    perm_dst = torch.randperm(num_nodes, generator=g)
+    src = perm_src[(torch.rand(num_edges, generator=g).pow(3) * num_nodes).long()]
+    dst = perm_dst[(torch.rand(num_edges, generator=g).pow(2) * num_nodes).long()]
+    return torch.stack([src, dst]).to(device)
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_alternating(fns: dict[str, Callable[[], None]], repeats: int = 7, warmup: int = 1,
+                     device: str = "cpu") -> dict[str, float]:
+    """Median seconds of each function, run in alternation (a, b, c, a, b, c, ...)
+    so that machine noise hits every contender alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _read_status(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark for this process (Linux)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def peak_rss_during(fn: Callable[[], None]) -> int:
+    """Bytes the process's resident set grew by at its peak while ``fn`` ran (Linux)."""
+    before = _read_status("VmRSS:")
+    reset_peak_rss()
+    fn()
+    return max(0, _read_status("VmHWM:") - before)
+
+
+def run_isolated(script: str, args: list[str]) -> dict:
+    """Run ``script`` with ``args`` in a fresh interpreter and parse the JSON it prints last."""
+    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def environment() -> str:
+    import importlib.metadata as md
+
+    versions = []
+    for pkg in ("torch", "torch_geometric", "torch_scatter", "gnnkit"):
+        try:
+            versions.append(f"{pkg} {md.version(pkg.replace('_', '-'))}")
+        except md.PackageNotFoundError:
+            pass
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    return f"{platform.machine()} {device}; python {platform.python_version()}; " + ", ".join(versions)
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A GitHub-markdown table."""
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])

@@ -1,0 +1,141 @@
+"""Forward + backward of one graph layer: gnnkit against PyTorch Geometric, same process.
+
+For each layer (GCNConv, SAGEConv, GATConv) it times a forward and a backward
+pass on a synthetic power-law graph for
+
+* gnnkit, called with ``edge_index`` (the layer builds its CSR once per graph),
+* PyG called with ``edge_index`` (gather / scatter messages),
+* PyG called with a ``torch.sparse`` CSR adjacency (its SpMM path),
+
+runs the contenders in alternation (median of ``--repeats``), and measures each
+one's peak extra memory in a fresh process (peak RSS on CPU, peak allocated on
+CUDA). Layers are built with their defaults (``cached=False`` for GCNConv: the
+normalisation is recomputed on every call by both libraries).
+
+    python benchmarks/layers.py                 # 100k nodes, 2M edges, 64 features
+    python benchmarks/layers.py --quick         # small smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, table, time_alternating  # noqa: E402
+
+LAYERS = ("gcn", "sage", "gat")
+CONTENDERS = ("gnnkit", "pyg", "pyg-csr")
+
+
+def build(layer: str, contender: str, features: int, heads: int):
+    """The layer object and the graph argument it is called with."""
+    if contender == "gnnkit":
+        import gnnkit.nn as lib
+    else:
+        import torch_geometric.nn as lib
+    if layer == "gcn":
+        return lib.GCNConv(features, features)
+    if layer == "sage":
+        return lib.SAGEConv(features, features)
+    return lib.GATConv(features, features // heads, heads=heads)
+
+
+def graph_argument(contender: str, edge_index: torch.Tensor, num_nodes: int):
+    if contender == "pyg-csr":
+        # PyG's sparse input is adj_t[i, j] for edge j -> i, i.e. target-major.
+        from torch_geometric.utils import to_torch_csr_tensor
+
+        return to_torch_csr_tensor(edge_index.flip(0), size=(num_nodes, num_nodes))
+    return edge_index
+
+
+def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tensor, heads: int):
+    torch.manual_seed(0)
+    module = build(layer, contender, x.size(1), heads).to(x.device)
+    adj = graph_argument(contender, edge_index, x.size(0))
+
+    def step() -> None:
+        module.zero_grad(set_to_none=True)
+        module(x, adj).sum().backward()
+
+    return step
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Measure one contender's peak memory in this (fresh) process; print JSON."""
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    ei = skewed_graph(args.nodes, args.edges, device=args.device)
+    x = torch.randn(args.nodes, args.features, device=args.device)
+    step = step_fn(args.layer, args.contender, x, ei, args.heads)
+    step()  # build caches, as every later call finds them
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - base
+    else:
+        peak = peak_rss_during(step)
+    print(json.dumps({"peak_bytes": peak}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--nodes", type=int, default=100_000)
+    p.add_argument("--edges", type=int, default=2_000_000)
+    p.add_argument("--features", type=int, default=64)
+    p.add_argument("--heads", type=int, default=4, help="GAT heads (features are split across them)")
+    p.add_argument("--layers", default=",".join(LAYERS), help="comma-separated subset of gcn,sage,gat")
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    p.add_argument("--quick", action="store_true", help="10k nodes, 200k edges, 3 repeats")
+    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--worker", nargs=2, metavar=("LAYER", "CONTENDER"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.quick:
+        args.nodes, args.edges, args.repeats = 10_000, 200_000, 3
+    if args.worker:
+        args.layer, args.contender = args.worker
+        return worker(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    print(f"graph: {args.nodes:,} nodes, {args.edges:,} edges (power-law), {args.features} features; {args.device}")
+    print(environment())
+    ei = skewed_graph(args.nodes, args.edges, device=args.device)
+    x = torch.randn(args.nodes, args.features, device=args.device)
+    rows, results = [], []
+    for layer in args.layers.split(","):
+        fns = {c: step_fn(layer, c, x, ei, args.heads) for c in CONTENDERS}
+        times = time_alternating(fns, repeats=args.repeats, device=args.device)
+        memory = {}
+        if not args.no_memory:
+            common = ["--nodes", str(args.nodes), "--edges", str(args.edges), "--features", str(args.features),
+                      "--heads", str(args.heads), "--device", args.device, "--threads", str(args.threads)]
+            for c in CONTENDERS:
+                memory[c] = run_isolated(__file__, common + ["--worker", layer, c])["peak_bytes"]
+        for c in CONTENDERS:
+            mem = memory.get(c)
+            rows.append([
+                layer, c, f"{times[c] * 1000:.0f}",
+                f"{times[c] / times['gnnkit']:.2f}x" if c != "gnnkit" else "1.00x",
+                "-" if mem is None else f"{mem / 2**20:.0f}",
+                "-" if mem is None or c == "gnnkit" else f"{memory['gnnkit'] / max(mem, 1):.2f}",
+            ])
+            results.append({"layer": layer, "contender": c, "seconds": times[c], "peak_bytes": mem})
+    print(table(rows, ["layer", "library / input", "fwd+bwd ms (median)", "time vs gnnkit",
+                       "peak extra MiB", "gnnkit mem / this"]))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"args": vars(args), "environment": environment(), "results": results}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
