@@ -4,19 +4,30 @@ The adjacency of a graph with edges ``j → i`` (``edge_index[0] = j``,
 ``edge_index[1] = i``) is stored by *target* row: ``A[i, j] = e_ij``, so that
 the aggregation ``out[i] = Σ_j e_ij · x[j]`` is the product ``A @ x``.
 
-``spmm`` runs the product through torch's CSR kernels (MKL on CPU, cuSPARSE on
-CUDA) and differentiates it by hand: the gradient for ``x`` is ``Aᵀ @ grad``
-through a transposed CSR that is built once and cached on the ``CSR`` object,
-and the gradient for the edge values is the sampled dense–dense product
-``grad_e[k] = <grad[row_k], x[col_k]>`` computed in bounded chunks.
+``spmm`` runs the product through the Triton kernels of ``gnnkit.ops.triton``
+for CUDA tensors (float32/bfloat16/float16, fp32 accumulation, deterministic)
+and through torch's CSR kernels otherwise (MKL on CPU; cuSPARSE on CUDA when
+triton is missing or the dtype is not one the kernels take, after a one-time
+warning). It is differentiated by hand: the gradient for ``x`` is
+``Aᵀ @ grad`` through a transposed CSR that is built once and cached on the
+``CSR`` object, and the gradient for the edge values is the sampled
+dense–dense product ``grad_e[k] = <grad[row_k], x[col_k]>``.
+
+The product is the custom operator ``torch.ops.gnnkit.spmm`` on plain tensors,
+with a fake (shape) implementation and an autograd formula, so
+``torch.compile`` sees one opaque node instead of breaking the graph at the
+sparse tensor. ``set_spmm_backend`` chooses the kernels.
 """
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from typing import Optional
 
 import torch
 from torch import Tensor
+
+from gnnkit.ops import triton as triton_ops
 
 # torch warns once per process that sparse CSR is "beta"; these kernels are the
 # point of this module, so the notice is noise for gnnkit users.
@@ -46,24 +57,56 @@ class CSR:
     num_rows: int
     num_cols: int
     _cache: dict = field(default_factory=dict, repr=False)
+    _check: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
-        if self.rowptr.dtype not in (torch.int32, torch.int64) or self.col.dtype not in (torch.int32, torch.int64):
+    def __post_init__(self, _check: bool) -> None:
+        if _check:  # with_value skips it: the structure was checked when first built
+            self._validate()
+
+    def _validate(self) -> None:
+        index_dtypes = (torch.int32, torch.int64)
+        if self.rowptr.dtype not in index_dtypes or self.col.dtype not in index_dtypes:
             raise ValueError(
                 f"CSR index tensors must be int32 or int64, got rowptr {self.rowptr.dtype} and col {self.col.dtype}"
             )
+        if self.rowptr.dtype != self.col.dtype:
+            raise ValueError(
+                f"CSR rowptr and col must have the same index type, got {self.rowptr.dtype} and {self.col.dtype}; "
+                f"convert both with .to(torch.int64)"
+            )
+        if self.perm.dtype not in index_dtypes:
+            raise ValueError(f"CSR perm must be int32 or int64, got {self.perm.dtype}")
+        devices = {t.device for t in (self.rowptr, self.col, self.perm, self.value) if t is not None}
+        if len(devices) > 1:
+            raise ValueError(f"CSR tensors must be on one device, got {sorted(map(str, devices))}; move them with .to()")
+        if self.value is not None and not self.value.dtype.is_floating_point:
+            raise ValueError(f"CSR value must be a floating-point tensor, got {self.value.dtype}")
+        if self.num_rows < 0 or self.num_cols < 0:
+            raise ValueError(f"CSR shape must be non-negative, got {self.num_rows} x {self.num_cols}")
         if self.rowptr.dim() != 1 or self.rowptr.numel() != self.num_rows + 1:
             raise ValueError(
                 f"CSR rowptr must have num_rows + 1 = {self.num_rows + 1} entries, got shape {tuple(self.rowptr.shape)}"
             )
         nnz = self.col.numel()
-        if self.perm.numel() != nnz or (self.value is not None and self.value.shape != (nnz,)):
+        if self.col.dim() != 1 or self.perm.shape != (nnz,) or (self.value is not None and self.value.shape != (nnz,)):
             raise ValueError(
-                f"CSR col, perm and value must all have nnz = {nnz} entries, got perm {tuple(self.perm.shape)}"
-                f" and value {None if self.value is None else tuple(self.value.shape)}"
+                f"CSR col, perm and value must all be 1-D with nnz = {nnz} entries, got col {tuple(self.col.shape)}, "
+                f"perm {tuple(self.perm.shape)} and value {None if self.value is None else tuple(self.value.shape)}"
             )
-        if self.rowptr.numel() and int(self.rowptr[-1]) != nnz:
-            raise ValueError(f"CSR rowptr[-1] = {int(self.rowptr[-1])} must equal the number of entries ({nnz})")
+        if int(self.rowptr[0]) != 0 or int(self.rowptr[-1]) != nnz:
+            raise ValueError(
+                f"CSR rowptr must run from 0 to the number of entries ({nnz}), "
+                f"got {int(self.rowptr[0])} .. {int(self.rowptr[-1])}"
+            )
+        if self.num_rows and bool((self.rowptr[1:] < self.rowptr[:-1]).any()):
+            raise ValueError("CSR rowptr must be non-decreasing (row i holds entries rowptr[i] .. rowptr[i+1] - 1)")
+        if nnz:
+            lo, hi = int(self.col.min()), int(self.col.max())
+            if lo < 0 or hi >= self.num_cols:
+                raise ValueError(
+                    f"CSR col holds column {lo if lo < 0 else hi} but the matrix has {self.num_cols} columns "
+                    f"(0 <= col < num_cols); pass num_cols large enough"
+                )
 
     @property
     def nnz(self) -> int:
@@ -91,9 +134,9 @@ class CSR:
         structure (row indices, transpose)."""
         if value is not None and value.shape != (self.nnz,):
             raise ValueError(f"CSR.with_value: expected {self.nnz} values, got shape {tuple(value.shape)}")
-        out = CSR(self.rowptr, self.col, value, self.perm, self.num_rows, self.num_cols)
-        out._cache = self._cache  # structure-only entries: safe to share
-        return out
+        # Structure-only cache entries are safe to share; the structure was
+        # validated when this CSR was built, so it is not checked again.
+        return CSR(self.rowptr, self.col, value, self.perm, self.num_rows, self.num_cols, self._cache, False)
 
     def transpose_structure(self) -> tuple[Tensor, Tensor, Tensor]:
         """``(rowptr_t, col_t, tperm)`` of the transpose, where entry ``k`` of
@@ -179,7 +222,49 @@ def _torch_csr(rowptr: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int
     return torch.sparse_csr_tensor(rowptr, col, value, shape, check_invariants=False)
 
 
+SPMM_BACKENDS = ("auto", "torch", "triton")
+_state = {"backend": "auto"}
 _FALLBACK_WARNED: set = set()
+
+
+def set_spmm_backend(name: str) -> str:
+    """Choose the kernels behind ``spmm`` and ``sddmm``.
+
+    ``"auto"`` (default): Triton on CUDA when triton is installed, torch
+    (MKL / cuSPARSE) otherwise. ``"torch"``: always torch. ``"triton"``: Triton
+    wherever it can run (CUDA, or CPU under ``TRITON_INTERPRET=1``); other
+    devices and dtypes fall back to torch with a one-time warning.
+    Returns the backend now in use.
+    """
+    if name not in SPMM_BACKENDS:
+        raise ValueError(f"unknown spmm backend {name!r}: expected one of {SPMM_BACKENDS}")
+    if name == "triton" and not triton_ops.is_available():
+        raise ValueError("spmm backend 'triton' needs the triton package: `pip install triton`, or use 'auto'")
+    _state["backend"] = name
+    return name
+
+
+def get_spmm_backend() -> str:
+    """The ``spmm`` backend in use (see ``set_spmm_backend``)."""
+    return _state["backend"]
+
+
+def _warn_once(key: tuple, message: str) -> None:
+    if key not in _FALLBACK_WARNED:
+        _FALLBACK_WARNED.add(key)
+        warnings.warn(message, stacklevel=3)
+
+
+def _use_triton(x: Tensor, value: Tensor | None) -> bool:
+    backend = _state["backend"]
+    if backend == "torch" or (backend == "auto" and x.device.type != "cuda"):
+        return False
+    dtypes = (x.dtype,) if value is None else (x.dtype, value.dtype)
+    reason = triton_ops.unsupported_reason(x.device, *dtypes)
+    if reason is not None:
+        _warn_once(("triton", x.device.type) + dtypes, f"spmm: {reason}; using the torch kernels instead")
+        return False
+    return True
 
 
 def _kernel_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -191,16 +276,16 @@ def _product(rowptr: Tensor, col: Tensor, value: Tensor | None, shape: tuple[int
     """``A @ x`` for a CSR given by parts; x is 2-D, value may be None (ones)."""
     if x.size(1) == 0 or col.numel() == 0:
         return x.new_zeros(shape[0], x.size(1))
+    if _use_triton(x, value):
+        return triton_ops.spmm(rowptr, col, value, x, shape[0])
     compute = _kernel_dtype(x.dtype)
     xc = x.to(compute).contiguous()
     v = torch.ones(col.numel(), dtype=compute, device=x.device) if value is None else value.to(compute)
     try:
         out = torch.sparse.mm(_torch_csr(rowptr, col, v, shape), xc)
     except (RuntimeError, NotImplementedError) as err:  # dtype/device the kernel lacks
-        key = (x.device.type, compute)
-        if key not in _FALLBACK_WARNED:
-            _FALLBACK_WARNED.add(key)
-            warnings.warn(f"spmm: sparse kernel unavailable for {key} ({err}); using the gather/scatter path")
+        _warn_once((x.device.type, compute), f"spmm: sparse kernel unavailable for {x.device.type}/{compute} "
+                                             f"({err}); using the gather/scatter path")
         row = torch.repeat_interleave(
             torch.arange(shape[0], device=x.device), (rowptr[1:] - rowptr[:-1]).to(torch.int64)
         )
@@ -212,11 +297,15 @@ def _product(rowptr: Tensor, col: Tensor, value: Tensor | None, shape: tuple[int
 def sddmm(row: Tensor, col: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """Sampled dense–dense product: ``out[k] = <a[row[k]], b[col[k]]>``.
 
-    Computed in chunks so that at most ~64 MiB of gathered rows exist at once.
+    Accumulated in fp32 for half-precision inputs (the result is fp32 then).
+    The Triton kernel streams the rows; the torch path works in chunks so that
+    at most ~64 MiB of gathered rows exist at once.
 
     Shapes:
         row, col ``[nnz]``; a ``[R, F]``; b ``[C, F]`` → out ``[nnz]``.
     """
+    if a.dtype == b.dtype and _use_triton(a, None):
+        return triton_ops.sddmm(row, col, a, b).to(_kernel_dtype(a.dtype))
     nnz, feat = row.numel(), a.size(1)
     compute = _kernel_dtype(a.dtype)
     out = torch.empty(nnz, dtype=compute, device=a.device)
@@ -228,33 +317,72 @@ def sddmm(row: Tensor, col: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
-class _SpMM(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, value: Tensor | None, x: Tensor, csr: CSR) -> Tensor:
-        rowptr, col = csr._kernel_indices()
-        ctx.csr = csr
-        ctx.save_for_backward(value, x)
-        return _product(rowptr, col, value, (csr.num_rows, csr.num_cols), x)
+# ---- the product as a torch custom operator (one opaque node for torch.compile)
 
-    @staticmethod
-    def backward(ctx, grad_out: Tensor):
-        value, x = ctx.saved_tensors
-        csr: CSR = ctx.csr
-        grad_value = grad_x = None
-        if ctx.needs_input_grad[1]:
-            rowptr_t, col_t, tperm = csr._kernel_indices_t()
-            value_t = None if value is None else value.index_select(0, tperm)
-            grad_x = _product(rowptr_t, col_t, value_t, (csr.num_cols, csr.num_rows), grad_out)
-        if ctx.needs_input_grad[0] and value is not None:
-            grad_value = sddmm(csr.row(), csr.col, grad_out, x).to(value.dtype)
-        return grad_value, grad_x, None
+@torch.library.custom_op("gnnkit::spmm", mutates_args=())
+def _spmm_op(
+    rowptr: Tensor,
+    col: Tensor,
+    value: Optional[Tensor],
+    x: Tensor,
+    t_rowptr: Optional[Tensor],
+    t_col: Optional[Tensor],
+    t_perm: Optional[Tensor],
+    row: Optional[Tensor],
+) -> Tensor:
+    """``A @ x`` with ``A = (rowptr, col, value)`` of shape ``[len(rowptr) - 1, len(x)]``.
+
+    ``t_rowptr, t_col, t_perm`` (the transpose, for the gradient of ``x``) and
+    ``row`` (row of each entry, for the gradient of ``value``) are only read
+    by the backward and may be ``None`` when that gradient is not needed.
+    """
+    return _product(rowptr, col, value, (rowptr.numel() - 1, x.size(0)), x)
+
+
+@_spmm_op.register_fake
+def _spmm_fake(rowptr, col, value, x, t_rowptr, t_col, t_perm, row):
+    return x.new_empty(rowptr.size(0) - 1, x.size(1))
+
+
+@torch.library.custom_op("gnnkit::sddmm", mutates_args=())
+def _sddmm_op(row: Tensor, col: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    return sddmm(row, col, a, b)
+
+
+@_sddmm_op.register_fake
+def _sddmm_fake(row, col, a, b):
+    return a.new_empty(row.size(0), dtype=_kernel_dtype(a.dtype))
+
+
+def _spmm_setup_context(ctx, inputs, output) -> None:
+    rowptr, col, value, x, t_rowptr, t_col, t_perm, row = inputs
+    ctx.save_for_backward(col, value, x, t_rowptr, t_col, t_perm, row)
+
+
+def _spmm_backward(ctx, grad_out: Tensor):
+    col, value, x, t_rowptr, t_col, t_perm, row = ctx.saved_tensors
+    grad_value = grad_x = None
+    if ctx.needs_input_grad[3]:
+        if t_rowptr is None:
+            raise RuntimeError("gnnkit::spmm: the gradient of x needs the transposed CSR; call spmm(csr, x)")
+        value_t = None if value is None else value.index_select(0, t_perm)
+        grad_x = torch.ops.gnnkit.spmm(t_rowptr, t_col, value_t, grad_out, None, None, None, None)
+    if ctx.needs_input_grad[2]:
+        if row is None:
+            raise RuntimeError("gnnkit::spmm: the gradient of value needs the row indices; call spmm(csr, x)")
+        grad_value = torch.ops.gnnkit.sddmm(row, col, grad_out, x).to(value.dtype)
+    return None, None, grad_value, grad_x, None, None, None, None
+
+
+_spmm_op.register_autograd(_spmm_backward, setup_context=_spmm_setup_context)
 
 
 def spmm(csr: CSR, x: Tensor) -> Tensor:
     """Sparse × dense product ``out = A @ x``, i.e. ``out[i] = Σ_j A[i, j] · x[j]``.
 
     Differentiable for ``x`` and for ``csr.value``. Half-precision ``x`` is
-    accumulated in fp32.
+    accumulated in fp32. Works under ``torch.compile`` without a graph break
+    once the CSR's index caches exist (any eager call builds them).
 
     Shapes:
         csr ``[N, M]``, x ``[M, F]`` (or ``[M]``) → out ``[N, F]`` (or ``[N]``).
@@ -271,5 +399,14 @@ def spmm(csr: CSR, x: Tensor) -> Tensor:
         )
     if x.device != csr.device:
         raise ValueError(f"spmm: x is on {x.device} but the CSR is on {csr.device}; move one with .to()")
-    out = _SpMM.apply(csr.value, x, csr)
+    rowptr, col = csr._kernel_indices()
+    value = csr.value
+    grad = torch.is_grad_enabled()
+    # Only what the backward will read is handed over (and built, once per graph).
+    t_rowptr = t_col = t_perm = row = None
+    if grad and x.requires_grad:
+        t_rowptr, t_col, t_perm = csr._kernel_indices_t()
+    if grad and value is not None and value.requires_grad:
+        row = csr.row()
+    out = torch.ops.gnnkit.spmm(rowptr, col, value, x, t_rowptr, t_col, t_perm, row)
     return out.squeeze(1) if squeeze else out
