@@ -1,7 +1,8 @@
 """Where gnnkit keeps data: the one place environment variables are read.
 
-``GNNKIT_DATA`` names the data root (raw files, ``<root>/<name>/raw/...``) and
-``GNNKIT_CACHE`` the processed-cache directory. Nothing else in the library
+``GNNKIT_DATA`` names the data root (raw files, ``<root>/<name>/raw/...``),
+``GNNKIT_CACHE`` the processed-cache directory, and torchrun's ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` place a process in a group. Nothing else in the library
 reads the environment.
 """
 from __future__ import annotations
@@ -34,3 +35,22 @@ def cache_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".cache" / "gnnkit" / "processed"
+
+
+def distributed_env() -> tuple[int, int, int] | None:
+    """``(RANK, WORLD_SIZE, LOCAL_RANK)`` as ``torchrun`` sets them, or ``None``
+    when this process was not launched by it.
+
+    Raises:
+        ValueError: a variable is set but is not an integer.
+    """
+    if "WORLD_SIZE" not in os.environ:
+        return None
+    values = []
+    for name, default in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0")):
+        text = os.environ.get(name, default)
+        try:
+            values.append(int(text))
+        except ValueError as err:
+            raise ValueError(f"environment variable {name}={text!r} is not an integer; launch with torchrun") from err
+    return values[0], values[1], values[2]
