@@ -5,11 +5,14 @@ missing) and caches the processed result; the ``read_*`` functions parse files
 in each supported format directly. See ``docs/datasets.md``.
 """
 from gnnkit.datasets.catalog import catalog
+from gnnkit.datasets.formats.csv_table import from_csv
+from gnnkit.datasets.formats.edgelist import read_edge_list
 from gnnkit.datasets.formats.lightgcn import read_lastfm, read_lightgcn
 from gnnkit.datasets.formats.movielens import read_movielens
+from gnnkit.datasets.formats.musae import read_musae
 from gnnkit.datasets.formats.planetoid import read_planetoid
 from gnnkit.datasets.interactions import InteractionDataset
 from gnnkit.datasets.loader import load
 
-__all__ = ["InteractionDataset", "catalog", "load", "read_lastfm", "read_lightgcn", "read_movielens",
-           "read_planetoid"]
+__all__ = ["InteractionDataset", "catalog", "from_csv", "load", "read_edge_list", "read_lastfm", "read_lightgcn",
+           "read_movielens", "read_musae", "read_planetoid"]

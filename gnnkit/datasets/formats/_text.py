@@ -129,3 +129,58 @@ def rows(tokens: Tokens, min_cols: int, max_cols: int | None = None) -> tuple[np
 
 def _cols(lo: int, hi: int) -> str:
     return f"{lo} columns" if lo == hi else f"{lo} to {hi} columns"
+
+
+def read_table(path: str | Path, min_cols: int, max_cols: int | None = None, header: bool | None = None,
+               comments: bytes = b"#%") -> tuple[list[str] | None, Tokens, int]:
+    """A comma / whitespace separated table with an optional header line.
+
+    Args:
+        header: ``True`` / ``False``, or ``None`` to detect one (a first line
+            whose first field is not a number).
+
+    Returns:
+        ``(column names or None, tokens, number of columns)``.
+    """
+    path = Path(path)
+    data = read_bytes(path)
+    tokens = tokenize(data, str(path), delimiters=b",", comments=comments)
+    names = None
+    if len(tokens):
+        first = tokens.line == tokens.line[0]
+        if header is None:
+            try:
+                float(tokens.values[0])
+                header = False
+            except ValueError:
+                header = True
+        if header:
+            names = [v.decode("utf-8", "replace") for v in tokens.values[first]]
+            tokens = Tokens(tokens.values[~first], tokens.line[~first], tokens.source)
+    _, _, width = rows(tokens, min_cols, max_cols)
+    return names, tokens, width
+
+
+def column(tokens: Tokens, width: int, k: int) -> Tokens:
+    """Column ``k`` of a fixed-width table, keeping line numbers."""
+    return Tokens(tokens.values.reshape(-1, width)[:, k], tokens.line.reshape(-1, width)[:, k], tokens.source)
+
+
+def check_ids(ids: np.ndarray, tokens: Tokens, num_nodes: int, what: str, fix: str) -> None:
+    """``ValueError`` naming the line of the first id outside ``0..num_nodes-1``."""
+    bad = (ids < 0) | (ids >= num_nodes)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"{tokens.source}, line {int(tokens.line[k])}: {what} {int(ids[k])} is out of range; "
+                         f"expected 0 <= id < {num_nodes}. {fix}")
+
+
+def check_unique(ids: np.ndarray, tokens: Tokens, what: str) -> None:
+    """``ValueError`` naming the line where an id appears a second time."""
+    order = np.argsort(ids, kind="stable")
+    dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
+    if dup.size:
+        second = order[dup + 1]
+        k = int(second[np.argmin(tokens.line[second])])
+        raise ValueError(f"{tokens.source}, line {int(tokens.line[k])}: duplicate {what} {int(ids[k])}; "
+                         f"each id must appear once")

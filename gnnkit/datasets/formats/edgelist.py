@@ -1,0 +1,97 @@
+"""Edge lists (SNAP style) as a ``Graph``.
+
+One edge per line, ``src dst [weight]``, fields separated by whitespace or
+commas; lines starting with ``#`` or ``%`` are comments. A pandas DataFrame or
+a 2-D numpy array with two or three columns works the same way.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gnnkit.datasets.formats._text import Tokens, column, read_table
+from gnnkit.graph import Graph
+from gnnkit.ops.edges import coalesce, remove_self_loops, to_undirected
+
+log = logging.getLogger(__name__)
+
+
+def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str]:
+    if hasattr(source, "to_numpy") and hasattr(source, "columns"):  # a pandas DataFrame, without importing pandas
+        table, what = source.to_numpy(), "DataFrame"
+    else:
+        table, what = np.asarray(source), "array"
+    if table.ndim != 2 or table.shape[1] not in (2, 3):
+        raise ValueError(f"edge table ({what}) has shape {table.shape}; expected [E, 2] (src, dst) or [E, 3] "
+                         f"(src, dst, weight)")
+    ids = table[:, :2]
+    if not np.issubdtype(ids.dtype, np.integer):
+        as_int = ids.astype(np.float64).astype(np.int64)
+        if not np.array_equal(as_int, ids.astype(np.float64)):
+            raise ValueError(f"edge table ({what}): node ids must be integers; map names to 0..n-1 first")
+        ids = as_int
+    weight = table[:, 2].astype(np.float32) if table.shape[1] == 3 else None
+    return ids.astype(np.int64), weight, what
+
+
+def _from_file(path: Path, comments: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    _, tok, width = read_table(path, 2, 3, comments=comments.encode())
+    ids = np.stack([column(tok, width, k).to_int(what="node id") for k in (0, 1)], axis=1)
+    weight = column(tok, width, 2).to_float(what="edge weight").astype(np.float32) if width == 3 else None
+    neg = ids < 0
+    if neg.any():
+        r = int(np.argmax(neg.any(1)))
+        raise ValueError(f"{path}, line {int(column(tok, width, 0).line[r])}: node id {int(ids[r].min())} is "
+                         f"negative; ids must be >= 0 (or pass relabel=True)")
+    return ids, weight, str(path)
+
+
+def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | None = None, relabel: bool = False,
+                   self_loops: bool = True, comments: str = "#%") -> Graph:
+    """Read an edge list into a ``Graph``.
+
+    Args:
+        source: path to a text file (``src dst [weight]`` per line), or a
+            pandas DataFrame / 2-D numpy array with 2 or 3 columns.
+        undirected: add the reverse of every edge (default ``False``: keep
+            the edges as given, row 0 source, row 1 target).
+        num_nodes: node count (default: largest id + 1, or the number of
+            distinct ids with ``relabel``).
+        relabel: map the distinct ids, in increasing order, to ``0..n-1``
+            (for SNAP files whose ids are sparse); the original ids are
+            ``torch.unique(...)`` of the input.
+        self_loops: keep ``i → i`` edges (default) or drop them.
+        comments: characters that start a comment line.
+
+    Duplicate edges are merged (weights summed) and counted in a debug log.
+    """
+    if isinstance(source, (str, Path)):
+        ids, weight, where = _from_file(Path(source), comments)
+    else:
+        ids, weight, where = _from_table(source)
+    if ids.shape[0] == 0:
+        raise ValueError(f"{where} has no edges; expected rows 'src dst [weight]'")
+    if relabel:
+        _, flat = np.unique(ids, return_inverse=True)
+        ids = flat.reshape(ids.shape)
+    elif (ids < 0).any():
+        raise ValueError(f"{where}: node id {int(ids.min())} is negative; ids must be >= 0 (or pass relabel=True)")
+    n = int(ids.max()) + 1 if num_nodes is None else int(num_nodes)
+    if ids.max() >= n:
+        raise ValueError(f"{where}: node id {int(ids.max())} is out of range for num_nodes={n}; "
+                         f"pass a larger num_nodes or relabel=True")
+    ei = torch.from_numpy(np.ascontiguousarray(ids.T))
+    w = None if weight is None else torch.from_numpy(weight)
+    if not self_loops:
+        ei, w = remove_self_loops(ei, w)
+    before = ei.size(1)
+    if undirected:
+        ei, w = to_undirected(ei, w, num_nodes=n)
+    else:
+        ei, w = coalesce(ei, w, num_nodes=n)
+    log.debug("%s: %d edge rows -> %d edges after merging duplicates", where, before, ei.size(1))
+    return Graph(edge_index=ei, edge_weight=w, num_nodes=n)

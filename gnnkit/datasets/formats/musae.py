@@ -1,0 +1,87 @@
+"""MUSAE social graphs (facebook, lastfm-asia, twitch, github, wikipedia, deezer).
+
+Files (Rozemberczki et al., https://github.com/benedekrozemberczki/karateclub,
+``dataset/node_level/<name>``): ``edges.csv`` (``id_1,id_2``), ``target.csv``
+(``id,target``: one row per node, ids ``0..N-1``) and optionally
+``features.csv`` (``node_id,feature_id,value``) or ``features.json``
+(``{"node": [feature ids]}``, binary). Edges are undirected: both directions,
+duplicates merged (counted in a debug log), self-loops dropped. Without a
+features file ``x`` is ``None``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gnnkit.datasets.formats._text import check_ids, check_unique, column, read_table
+from gnnkit.graph import Graph
+from gnnkit.ops.edges import remove_self_loops, to_undirected
+
+log = logging.getLogger(__name__)
+
+
+def read_musae(folder: str | Path) -> Graph:
+    """Read a MUSAE folder into an undirected ``Graph``.
+
+    Shapes:
+        x ``[N, F]`` float32 dense (or ``None``), y ``[N]`` long (float when
+        the targets are not integers), edge_index ``[2, E]``.
+    """
+    folder = Path(folder)
+    names, tok, width = read_table(folder / "target.csv", 2, 64)
+    id_col = names.index("id") if names and "id" in names else 0
+    y_col = names.index("target") if names and "target" in names else width - 1
+    ids = column(tok, width, id_col).to_int(what="node id")
+    n = ids.size
+    check_unique(ids, column(tok, width, id_col), "node id")
+    check_ids(ids, column(tok, width, id_col), n, "node id", f"target.csv must number its {n} nodes 0..{n - 1}")
+    target = column(tok, width, y_col).to_float(what="target")
+    y = np.zeros(n, dtype=target.dtype)
+    y[ids] = target
+    y_t = torch.from_numpy(y.astype(np.int64)) if np.all(y == np.rint(y)) else torch.from_numpy(y.astype(np.float32))
+
+    _, etok, ewidth = read_table(folder / "edges.csv", 2)
+    ei = np.stack([column(etok, ewidth, k).to_int(what="node id") for k in (0, 1)])
+    for k in (0, 1):
+        check_ids(ei[k], column(etok, ewidth, k), n, "node id", "every edge endpoint must be listed in target.csv")
+    ei_t, _ = remove_self_loops(torch.from_numpy(ei))
+    rows = ei_t.size(1)
+    ei_t, _ = to_undirected(ei_t, num_nodes=n)
+    log.debug("%s: %d edge rows (%d self-loops dropped) -> %d directed edges, duplicates merged",
+              folder / "edges.csv", ei.shape[1], ei.shape[1] - rows, ei_t.size(1))
+    return Graph(x=_features(folder, n), edge_index=ei_t, y=y_t, num_nodes=n)
+
+
+def _features(folder: Path, n: int) -> torch.Tensor | None:
+    csv_path, json_path = folder / "features.csv", folder / "features.json"
+    if csv_path.is_file():
+        _, tok, width = read_table(csv_path, 3)
+        node = column(tok, width, 0).to_int(what="node id")
+        feat = column(tok, width, 1).to_int(what="feature id")
+        value = column(tok, width, 2).to_float(what="feature value")
+        check_ids(node, column(tok, width, 0), n, "node id", "features.csv may only describe nodes of target.csv")
+        if (feat < 0).any():
+            k = int(np.argmax(feat < 0))
+            raise ValueError(f"{csv_path}, line {int(tok.line[k * width])}: feature id {int(feat[k])} is negative")
+        x = np.zeros((n, int(feat.max()) + 1), dtype=np.float32)
+        x[node, feat] = value
+        return torch.from_numpy(x)
+    if json_path.is_file():
+        try:
+            table = json.loads(json_path.read_text())
+        except ValueError as err:
+            raise ValueError(f"{json_path} is not valid JSON ({err}); re-download it") from err
+        pairs = [(int(k), int(f)) for k, feats in table.items() for f in feats]
+        if not pairs:
+            return None
+        arr = np.array(pairs, dtype=np.int64)
+        if arr[:, 0].min() < 0 or arr[:, 0].max() >= n:
+            raise ValueError(f"{json_path}: node id {int(arr[:, 0].max())} is out of range 0..{n - 1}")
+        x = np.zeros((n, int(arr[:, 1].max()) + 1), dtype=np.float32)
+        x[arr[:, 0], arr[:, 1]] = 1.0
+        return torch.from_numpy(x)
+    return None
