@@ -15,6 +15,7 @@ import sys
 # Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
     "gnnkit.cli.demo",
+    "gnnkit.cli.datasets",
 )
 # Modules that add a `gnnkit train TASK` command.
 _TRAIN_COMMANDS = ()

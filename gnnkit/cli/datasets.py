@@ -1,0 +1,54 @@
+"""``gnnkit datasets list`` and ``gnnkit datasets info NAME``."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datasets", help="list the dataset catalog or describe one dataset",
+                       description="The dataset catalog: names, formats, sizes, licences and where files go.")
+    p.add_argument("--root", default=None, help="data root (default: $GNNKIT_DATA, the checkout's datasets/, "
+                                                "or ~/.cache/gnnkit/data)")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    lst = actions.add_parser("list", help="one line per dataset")
+    lst.set_defaults(handler=run_list)
+    info = actions.add_parser("info", help="files, URLs, checksums, licence and citation of one dataset")
+    info.add_argument("name", help="a catalog name, e.g. cora")
+    info.set_defaults(handler=run_info)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from gnnkit.datasets import catalog
+
+    rows = catalog(args.root)
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'name':<{width}}  {'task':<14}  {'format':<16}  {'present':<7}  size")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['task']:<14}  {r['format']:<16}  {'yes' if r['present'] else 'no':<7}  {r['size']}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from gnnkit.datasets.catalog import get
+
+    e = get(args.name)
+    print(f"{e.name}: {e.task}, format {e.format}")
+    print(f"  size:     {e.size}")
+    print(f"  licence:  {e.licence}")
+    print(f"  citation: {e.citation}")
+    print(f"  homepage: {e.homepage}")
+    if e.description:
+        print(f"  about:    {e.description}")
+    if not e.files:
+        print("  files:    none (built in, no download)")
+        return 0
+    raw = e.raw_dir(args.root)
+    print(f"  raw dir:  {raw} ({'present' if e.present(args.root) else 'missing'})")
+    if e.archive is not None:
+        print(f"  archive:  {e.archive.url}  sha256 {e.archive.sha256 or 'unknown (recorded on first download)'}")
+    for f in e.files:
+        state = "ok" if (raw / f.name).is_file() else "missing"
+        where = f.url or f"in {e.archive.name}" if e.archive else f.url
+        opt = ", optional" if f.optional else ""
+        print(f"  - {f.name} [{state}{opt}] {where}  sha256 {f.sha256 or 'unknown (recorded on first download)'}")
+    return 0
