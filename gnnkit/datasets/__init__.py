@@ -13,6 +13,7 @@ from gnnkit.datasets.formats.musae import read_musae
 from gnnkit.datasets.formats.planetoid import read_planetoid
 from gnnkit.datasets.interactions import InteractionDataset
 from gnnkit.datasets.loader import load
+from gnnkit.datasets.synthetic import synthetic
 
 __all__ = ["InteractionDataset", "catalog", "from_csv", "load", "read_edge_list", "read_lastfm", "read_lightgcn",
-           "read_movielens", "read_musae", "read_planetoid"]
+           "read_movielens", "read_musae", "read_planetoid", "synthetic"]
