@@ -15,10 +15,11 @@ import sys
 # Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
     "gnnkit.cli.demo",
+    "gnnkit.cli.rec",
     "gnnkit.cli.datasets",
 )
 # Modules that add a `gnnkit train TASK` command.
-_TRAIN_COMMANDS = ()
+_TRAIN_COMMANDS = ("gnnkit.cli.rec",)
 
 
 def build_parser() -> argparse.ArgumentParser:
