@@ -29,7 +29,7 @@ def gcn_norm(
         edge_weight = torch.ones(edge_index.size(1), device=edge_index.device)
     if add_self_loops:
         is_loop = edge_index[0] == edge_index[1]
-        loop_weight = _loop_weights(edge_index[0, is_loop], edge_weight[is_loop], n, fill_value)
+        loop_weight = _loop_weights(edge_index[0], is_loop, edge_weight, n, fill_value)
         loops = torch.arange(n, device=edge_index.device, dtype=edge_index.dtype).repeat(2, 1)
         edge_index = torch.cat([edge_index[:, ~is_loop], loops], dim=1)
         edge_weight = torch.cat([edge_weight[~is_loop], loop_weight])
@@ -38,13 +38,14 @@ def gcn_norm(
     return edge_index, dinv[edge_index[0]] * edge_weight * dinv[edge_index[1]]
 
 
-def _loop_weights(nodes: Tensor, weights: Tensor, n: int, fill_value: float) -> Tensor:
+def _loop_weights(index: Tensor, is_loop: Tensor, weights: Tensor, n: int, fill_value: float) -> Tensor:
     """Self-loop weight per node: the sum of its existing loops, ``fill_value``
-    where it has none."""
-    total = torch.zeros(n, dtype=weights.dtype, device=weights.device).index_add(0, nodes, weights)
-    has_loop = torch.zeros(n, dtype=torch.bool, device=weights.device)
-    has_loop[nodes] = True
-    return torch.where(has_loop, total, torch.full_like(total, fill_value))
+    where it has none. Branch-free (no data-dependent shapes), so it traces
+    under ``torch.compile``."""
+    zero = torch.zeros((), dtype=weights.dtype, device=weights.device)
+    total = torch.zeros(n, dtype=weights.dtype, device=weights.device).index_add(0, index, torch.where(is_loop, weights, zero))
+    count = torch.zeros(n, dtype=weights.dtype, device=weights.device).index_add(0, index, is_loop.to(weights.dtype))
+    return torch.where(count > 0, total, torch.full_like(total, fill_value))
 
 
 def softmax(
@@ -100,7 +101,7 @@ def gcn_norm_csr(csr, add_self_loops: bool = True, fill_value: float = 1.0):
     diag = None
     if add_self_loops:
         is_loop = row == col
-        diag = _loop_weights(row[is_loop], value[is_loop], n, fill_value)
+        diag = _loop_weights(row, is_loop, value, n, fill_value)
         value = value.masked_fill(is_loop, 0.0)
     deg = segment(value, csr.rowptr, reduce="sum")
     if diag is not None:

@@ -140,7 +140,8 @@ def segment(src: Tensor, rowptr: Tensor, reduce: str = "sum") -> Tensor:
     _check_reduce(reduce)
     if rowptr.dim() != 1 or rowptr.numel() < 1:
         raise ValueError(f"segment: rowptr must be 1-D with N + 1 entries, got shape {tuple(rowptr.shape)}")
-    if int(rowptr[-1]) != src.size(0):
+    # (a data-dependent check: skipped while torch.compile traces, where it would break the graph)
+    if not torch.compiler.is_compiling() and int(rowptr[-1]) != src.size(0):
         raise ValueError(
             f"segment: rowptr[-1] = {int(rowptr[-1])} must equal the number of rows of src ({src.size(0)})"
         )

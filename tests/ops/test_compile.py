@@ -63,11 +63,12 @@ def test_spmm_fullgraph_forward_and_backward():
 
 @pytest.mark.parametrize("make_layer", [
     lambda: GCNConv(8, 4, cached=True),
+    lambda: GCNConv(8, 4, cached=False),
     lambda: GraphConv(8, 4),
     lambda: SAGEConv(8, 4),
     lambda: SAGEConv(8, 12),  # W after the aggregation
     lambda: LGConv(),
-], ids=["gcn", "graph", "sage", "sage-wide", "lg"])
+], ids=["gcn-cached", "gcn", "graph", "sage", "sage-wide", "lg"])
 def test_layer_has_no_graph_break(make_layer):
     csr, x = small_graph()
     layer = make_layer()
