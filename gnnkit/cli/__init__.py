@@ -15,11 +15,12 @@ import sys
 # Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
     "gnnkit.cli.demo",
+    "gnnkit.cli.node",
     "gnnkit.cli.rec",
     "gnnkit.cli.datasets",
 )
 # Modules that add a `gnnkit train TASK` command.
-_TRAIN_COMMANDS = ("gnnkit.cli.rec",)
+_TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,9 @@
 """Models built from the layers: plain hyper-parameters, graph given at call time."""
+from gnnkit.nn.models.gat import GAT
+from gnnkit.nn.models.gcn import GCN
+from gnnkit.nn.models.mlp import MLP
+from gnnkit.nn.models.sage import GraphSAGE
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
 
-__all__: list[str] = ["LightGCN", "MF", "Popularity"]
+__all__: list[str] = ["GAT", "GCN", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity"]

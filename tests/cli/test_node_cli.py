@@ -1,0 +1,118 @@
+"""``gnnkit train node`` / ``gnnkit predict node``: options, JSON, errors."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from gnnkit.cli import build_parser, main
+from conftest import dataset_dir
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _subparser(*path: str) -> argparse.ArgumentParser:
+    parser = build_parser()
+    for name in path:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    return parser
+
+
+@pytest.mark.parametrize("path", [("train", "node"), ("predict", "node")])
+def test_every_option_has_help(path):
+    parser = _subparser(*path)
+    for action in parser._actions:
+        assert action.help, f"{action.option_strings} has no help text"
+
+
+def test_help_lists_paper_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "node", "--help"])
+    out = capsys.readouterr().out
+    assert "gcn: hidden 16, dropout 0.5, lr 0.01, weight decay 0.0005 (first layer)" in out
+    assert "gat: hidden 8, heads 8x8, output heads 1, dropout 0.6, lr 0.005" in out
+
+
+def test_json_fields_and_seeds_on_karate(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["train", "node", "--dataset", "karate", "--model", "gcn", "--epochs", "30", "--seeds", "2",
+                 "--json", str(out), "--quiet"])
+    assert code == 0
+    result = json.loads(out.read_text())
+    for key in ("dataset", "model", "seeds", "test_accuracy_mean", "test_accuracy_std", "test_accuracy",
+                "val_accuracy_mean", "seconds"):
+        assert key in result
+    assert result["dataset"] == "karate" and result["model"] == "gcn" and result["seeds"] == 2
+    assert len(result["test_accuracy"]) == 2
+    assert result["test_accuracy_mean"] == pytest.approx(sum(result["test_accuracy"]) / 2)
+    assert result["hparams"]["hidden_channels"] == 16 and result["config"]["patience"] == 10
+    assert "karate gcn: test accuracy" in capsys.readouterr().out
+
+
+def test_gat_defaults_follow_the_paper(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["train", "node", "--dataset", "karate", "--model", "gat", "--epochs", "5", "--json", str(out),
+                 "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert result["hparams"] == {"hidden_channels": 8, "num_layers": 2, "dropout": 0.6, "heads": 8, "out_heads": 1}
+    assert result["config"]["lr"] == 0.005 and result["config"]["patience"] == 100
+
+
+def test_checkpoint_then_predict(tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "20", "--checkpoint", str(ck), "--quiet"]) == 0
+    assert main(["predict", "node", "--checkpoint", str(ck), "--dataset", "karate"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-35] == "node,prediction" and len(lines[-34:]) == 34
+    assert {line.split(",")[1] for line in lines[-34:]} <= {"0", "1"}
+    csv_out = tmp_path / "pred.csv"
+    assert main(["predict", "node", "--checkpoint", str(ck), "--dataset", "karate", "--output", str(csv_out)]) == 0
+    assert len(csv_out.read_text().splitlines()) == 35
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "node", "--dataset", "karate", "--seeds", "0"], "--seeds must be >= 1, got 0"),
+    (["train", "node", "--dataset", "corra"], "unknown dataset 'corra'; expected one of karate, cora"),
+    (["train", "node", "--dataset", "gowalla"], "recommendation dataset, not a node-classification one"),
+    (["train", "node", "--dataset", "karate", "--heads", "4"], "--heads / --out-heads apply to --model gat only"),
+    (["train", "node", "--dataset", "karate", "--split", "0.01", "0.5", "0.4"], "without training nodes"),
+    (["predict", "node", "--dataset", "karate", "--checkpoint", "/nonexistent.pt"], "does not exist"),
+])
+def test_bad_input_is_one_clear_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_model_lists_the_choices(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "node", "--dataset", "karate", "--model", "gcnn"])
+    assert exc.value.code == 2
+    assert "choose from 'gcn', 'sage', 'gat', 'mlp'" in capsys.readouterr().err
+
+
+def test_checkpoint_of_another_model_or_dataset(tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "3", "--checkpoint", str(ck), "--quiet"]) == 0
+    assert main(["train", "node", "--dataset", "karate", "--model", "sage", "--epochs", "5", "--resume", str(ck),
+                 "--quiet"]) == 2
+    assert "holds model 'gcn'" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_predict_refuses_another_dataset(tmp_path, capsys, data_root):
+    dataset_dir(data_root, "cora")
+    ck = tmp_path / "ck.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "3", "--checkpoint", str(ck), "--quiet"]) == 0
+    assert main(["predict", "node", "--dataset", "cora", "--root", str(data_root), "--no-download",
+                 "--checkpoint", str(ck)]) == 2
+    assert "trained on dataset 'karate', not 'cora'" in capsys.readouterr().err
