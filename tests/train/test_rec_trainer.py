@@ -154,3 +154,19 @@ def test_short_ml100k_run_beats_the_untrained_model(data_root):
     assert before["num_users"] == after["num_users"] > 900
     assert after["recall@20"] > before["recall@20"] + 0.05, (before["recall@20"], after["recall@20"])
     assert after["ndcg@20"] > before["ndcg@20"]
+
+
+def test_one_triple_per_training_interaction_and_bf16_autocast(monkeypatch):
+    data = clustered()
+    seed_everything(0)
+    trainer = RecommendationTrainer(LightGCN(data.num_users, data.num_items, 8), data, config(epochs=2, amp="bf16"))
+    seen = []
+    real = trainer.sampler.sample
+    monkeypatch.setattr(trainer.sampler, "sample", lambda users, generator=None: seen.append(users) or real(users, generator))
+    result = trainer.fit()
+    assert len(seen) == 2 and all(u.numel() == trainer.train_pairs.numel() for u in seen)
+    # every training (user, item) pair appears exactly once per epoch
+    assert sorted(seen[0].tolist()) == sorted((trainer.train_pairs // data.num_items).tolist())
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in result["history"])
+    assert trainer.train_pairs.numel() + trainer.val.size(1) == torch.unique(
+        data.train_interactions[0] * data.num_items + data.train_interactions[1]).numel()

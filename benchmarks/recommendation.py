@@ -1,0 +1,209 @@
+"""Recommendation: the quality table, the Gowalla curve, and speed against PyG's LightGCN.
+
+Three parts, chosen by the first argument:
+
+* ``table``: ml-100k and lastfm, popularity / MF / LightGCN, seeds 0 1 2,
+  BPR with early stopping on validation recall@20 (validation carved from
+  train), test metrics of the best epoch. Prints a markdown table of mean ± std.
+* ``gowalla``: LightGCN at the paper's settings (64 dims, 3 layers, lr 1e-3,
+  batch 2048, reg 1e-4) for at most ``--max-minutes``, checkpointing so that a
+  later call continues; prints the validation curve and the final test figures.
+* ``speed``: seconds per training epoch (negative sampling + steps) and per
+  full test evaluation on Gowalla, gnnkit's trainer against PyG's
+  ``LightGCN`` trained the way ``examples/lightgcn.py`` of torch_geometric
+  does it (``edge_index`` propagation each batch, uniform random negatives,
+  ``recommendation_loss``, dense-mask evaluation), same process, same
+  threads, same batches. The epoch time is the mean step time over
+  ``--batches`` batches times the number of batches per epoch, plus the
+  measured sampling time.
+
+    python benchmarks/recommendation.py table --root ../shared/data
+    python benchmarks/recommendation.py gowalla --root ../shared/data --max-minutes 40 --checkpoint runs/gowalla.pt
+    python benchmarks/recommendation.py speed --root ../shared/data --batches 20
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.common import environment, table  # noqa: E402
+from gnnkit.datasets import load  # noqa: E402
+from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, bipartite_csr, build_model  # noqa: E402
+from gnnkit.train.utils import seed_everything  # noqa: E402
+
+
+def run_table(args) -> None:
+    metrics = ("recall@20", "ndcg@20", "recall@10", "ndcg@10")
+    rows, raw = [], {}
+    for name in args.datasets:
+        data = load(name, root=args.root)
+        for kind in ("pop", "mf", "lightgcn"):
+            runs = []
+            for seed in args.seeds:
+                seed_everything(seed)
+                model = build_model(kind, data.num_users, data.num_items, 64, 3)
+                cfg = RecTrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, reg=1e-4,
+                                     eval_every=args.eval_every, patience=args.patience, seed=seed, device="cpu")
+                runs.append(RecommendationTrainer(model, data, cfg).fit())
+                r = runs[-1]
+                print(f"{name} {kind} seed {seed}: recall@20 {r['recall@20']:.4f} ndcg@20 {r['ndcg@20']:.4f} "
+                      f"epochs {r['epochs_run']} (best {r['best_epoch']}) {r['seconds']:.0f} s", flush=True)
+            raw[f"{name}/{kind}"] = [{k: r[k] for k in (*metrics, "epochs_run", "best_epoch")} for r in runs]
+            cells = []
+            for m in metrics:
+                vals = [r[m] for r in runs]
+                sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+                cells.append(f"{statistics.mean(vals):.4f} ± {sd:.4f}")
+            epochs = "/".join(str(r["best_epoch"]) for r in runs)
+            rows.append([name, kind, *cells, epochs])
+    print(table(rows, ["dataset", "model", *metrics, "best epoch per seed"]))
+    print(environment())
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(raw, fh, indent=1)
+
+
+def run_gowalla(args) -> None:
+    data = load("gowalla", root=args.root)
+    seed_everything(0)
+    model = build_model("lightgcn", data.num_users, data.num_items, 64, 3)
+    cfg = RecTrainConfig(epochs=1000, lr=1e-3, batch_size=2048, reg=1e-4, seed=0, device=args.device,
+                         checkpoint=args.checkpoint, csv=args.csv, max_seconds=60 * args.max_minutes, progress=True)
+    r = RecommendationTrainer(model, data, cfg).fit()
+    rows = [[h["epoch"], f"{h['loss']:.4f}", f"{h['epoch_seconds']:.0f}", f"{h.get('val_recall@20', float('nan')):.4f}",
+             f"{h.get('val_ndcg@20', float('nan')):.4f}"] for h in r["history"]]
+    print(table(rows, ["epoch", "loss", "epoch s", "val recall@20", "val ndcg@20"]))
+    print(f"test (best epoch {r['best_epoch']} of {r['epochs_run']}): recall@20 {r['recall@20']:.4f} "
+          f"ndcg@20 {r['ndcg@20']:.4f}; test evaluation {r['eval_seconds']:.1f} s")
+    print(environment())
+
+
+def _pyg_eval(model, edge_index, train_eli, test_eli, num_users, k=20, batch_size=2048):
+    """The evaluation of torch_geometric's examples/lightgcn.py (precision/recall@k)."""
+    from torch_geometric.utils import degree
+
+    emb = model.get_embedding(edge_index)
+    user_emb, item_emb = emb[:num_users], emb[num_users:]
+    precision = recall = total = 0
+    for start in range(0, num_users, batch_size):
+        end = start + batch_size
+        logits = user_emb[start:end] @ item_emb.t()
+        mask = (train_eli[0] >= start) & (train_eli[0] < end)
+        logits[train_eli[0, mask] - start, train_eli[1, mask] - num_users] = float("-inf")
+        truth = torch.zeros_like(logits, dtype=torch.bool)
+        mask = (test_eli[0] >= start) & (test_eli[0] < end)
+        truth[test_eli[0, mask] - start, test_eli[1, mask] - num_users] = True
+        count = degree(test_eli[0, mask] - start, num_nodes=logits.size(0))
+        hit = truth.gather(1, logits.topk(k, dim=-1).indices)
+        precision += float((hit.sum(-1) / k).sum())
+        recall += float((hit.sum(-1) / count.clamp(1e-6)).sum())
+        total += int((count > 0).sum())
+    return precision / total, recall / total
+
+
+def run_speed(args) -> None:
+    from torch_geometric.nn.models import LightGCN as PyGLightGCN
+
+    data = load(args.dataset, root=args.root)
+    nu, ni = data.num_users, data.num_items
+    results = {}
+    # gnnkit: the trainer's own epoch code on a slice of the shuffled triples
+    seed_everything(0)
+    ours = build_model("lightgcn", nu, ni, 64, 3)
+    trainer = RecommendationTrainer(ours, data, RecTrainConfig(device="cpu", val_fraction=0.1))
+    n_train = trainer.train_pairs.numel()
+    batches_per_epoch = -(-n_train // 2048)
+    t0 = time.perf_counter()
+    trainer.sampler.sample(trainer.train_pairs // ni, generator=trainer.generator)
+    sample_s = time.perf_counter() - t0
+    full = trainer.train_pairs
+    trainer.train_pairs = full[torch.randperm(full.numel())[: 2048 * (args.batches + 1)]]
+    trainer.config.batch_size = 2048
+    keep, trainer.train_pairs = trainer.train_pairs, trainer.train_pairs[:2048]
+    trainer.train_epoch()  # warm-up: builds the normalised adjacency and its transpose once
+    trainer.train_pairs = keep[2048:]
+    t0 = time.perf_counter()
+    trainer.train_epoch()
+    ours_step = (time.perf_counter() - t0) / args.batches
+    trainer.train_pairs = full
+    t0 = time.perf_counter()
+    trainer.evaluate("test")
+    ours_eval = time.perf_counter() - t0
+    results["gnnkit"] = (ours_step, ours_step * batches_per_epoch + sample_s, ours_eval)
+
+    # PyG, as in torch_geometric/examples/lightgcn.py
+    torch.manual_seed(0)
+    train_u, train_i = full // ni, full % ni
+    train_eli = torch.stack([train_u, train_i + nu])
+    edge_index = torch.cat([train_eli, train_eli.flip(0)], dim=1)
+    test_eli = torch.stack([data.test_interactions[0], data.test_interactions[1] + nu])
+    model = PyGLightGCN(nu + ni, embedding_dim=64, num_layers=3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = torch.utils.data.DataLoader(range(train_eli.size(1)), shuffle=True, batch_size=2048)
+
+    def step(index):
+        pos = train_eli[:, index]
+        neg = torch.stack([pos[0], torch.randint(nu, nu + ni, (index.numel(),))])
+        eli = torch.cat([pos, neg], dim=1)
+        opt.zero_grad()
+        pos_rank, neg_rank = model(edge_index, eli).chunk(2)
+        loss = model.recommendation_loss(pos_rank, neg_rank, node_id=eli.unique())
+        loss.backward()
+        opt.step()
+
+    it = iter(loader)
+    step(next(it))  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(args.batches):
+        step(next(it))
+    pyg_step = (time.perf_counter() - t0) / args.batches
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        _pyg_eval(model, edge_index, train_eli, test_eli, nu)
+    pyg_eval = time.perf_counter() - t0
+    results["pyg"] = (pyg_step, pyg_step * batches_per_epoch, pyg_eval)
+
+    rows = [[name, f"{s * 1e3:.0f}", f"{e:.0f}", f"{v:.1f}"] for name, (s, e, v) in results.items()]
+    print(f"{args.dataset}: {n_train} training pairs, {batches_per_epoch} batches of 2048 per epoch; "
+          f"step times over {args.batches} batches; gnnkit sampling of one epoch's negatives {sample_s:.2f} s")
+    print(table(rows, ["library", "ms / batch", "s / epoch", "s / full evaluation"]))
+    print(f"speed-up per epoch {results['pyg'][1] / results['gnnkit'][1]:.1f}x, "
+          f"per evaluation {results['pyg'][2] / results['gnnkit'][2]:.1f}x")
+    print("note: gnnkit's evaluation computes recall/ndcg/precision/hit at 10 and 20; PyG's example precision/recall at 20")
+    print(environment())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("part", choices=("table", "gowalla", "speed"))
+    p.add_argument("--root", default=None, help="data root holding NAME/raw/")
+    p.add_argument("--datasets", nargs="+", default=["ml-100k", "lastfm"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=400)
+    p.add_argument("--lr", type=float, default=5e-3)
+    p.add_argument("--batch-size", type=int, default=2048)
+    p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--json", default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--max-minutes", type=float, default=40.0)
+    p.add_argument("--checkpoint", default="runs/gowalla_lightgcn.pt")
+    p.add_argument("--csv", default="runs/gowalla_lightgcn.csv")
+    p.add_argument("--dataset", default="gowalla")
+    p.add_argument("--batches", type=int, default=20)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    {"table": run_table, "gowalla": run_gowalla, "speed": run_speed}[args.part](args)
+
+
+if __name__ == "__main__":
+    main()
