@@ -20,7 +20,7 @@ class GAT(nn.Module):
     The paper's transductive model (Cora): 8 heads of 8 hidden units,
     concatenated, ELU; one output head (``out_heads=1``); dropout 0.6 on each
     layer's input and on the attention coefficients. Output heads are
-    averaged. Sparse ``CSR`` features are made dense.
+    averaged. Sparse ``CSR`` features get dropout on their non-zeros, then are made dense.
 
     Args:
         in_channels: input features per node.
@@ -35,6 +35,8 @@ class GAT(nn.Module):
     Shapes:
         x ``[N, in_channels]``, edge_index ``[2, E]`` or ``CSR`` → ``[N, out_channels]``.
     """
+
+    sparse_input = True  # takes CSR features (dropout on the non-zeros, then dense)
 
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, heads: int = 8,
                  out_heads: int = 1, num_layers: int = 2, dropout: float = 0.6, negative_slope: float = 0.2) -> None:
@@ -63,9 +65,10 @@ class GAT(nn.Module):
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_input(x, self.in_channels, "GAT")
-        h = densify(x)
+        # Dropout on sparse input touches only its non-zeros, then the layer gets a dense matrix.
+        h = densify(feature_dropout(x, self.dropout, self.training))
         for k, conv in enumerate(self.layers):
-            h = conv(feature_dropout(h, self.dropout, self.training), edge_index)
+            h = conv(h if k == 0 else feature_dropout(h, self.dropout, self.training), edge_index)
             if k < len(self.layers) - 1:
                 h = F.elu(h)
         return h

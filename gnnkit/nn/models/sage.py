@@ -17,7 +17,8 @@ class GraphSAGE(nn.Module):
         h_i^{(l+1)} = \mathrm{ReLU}\Big(W_1 \tfrac{1}{|N(i)|}\textstyle\sum_{j\in N(i)} h_j^{(l)} + W_2 h_i^{(l)} + b\Big)
 
     Dropout on every layer's input, no activation after the last layer.
-    Sparse ``CSR`` features are made dense (``SAGEConv`` has no sparse-input path).
+    Sparse ``CSR`` features get dropout on their non-zeros, then are made dense
+    (``SAGEConv`` has no sparse-input path).
 
     Args:
         in_channels: input features per node.
@@ -29,6 +30,8 @@ class GraphSAGE(nn.Module):
     Shapes:
         x ``[N, in_channels]``, edge_index ``[2, E]`` or ``CSR`` → ``[N, out_channels]``.
     """
+
+    sparse_input = True  # takes CSR features (dropout on the non-zeros, then dense)
 
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2,
                  dropout: float = 0.5) -> None:
@@ -48,9 +51,10 @@ class GraphSAGE(nn.Module):
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_input(x, self.in_channels, "GraphSAGE")
-        h = densify(x)
+        # Dropout on sparse input touches only its non-zeros, then the layer gets a dense matrix.
+        h = densify(feature_dropout(x, self.dropout, self.training))
         for k, conv in enumerate(self.layers):
-            h = conv(feature_dropout(h, self.dropout, self.training), edge_index, edge_weight)
+            h = conv(h if k == 0 else feature_dropout(h, self.dropout, self.training), edge_index, edge_weight)
             if k < len(self.layers) - 1:
                 h = F.relu(h)
         return h
