@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gnnkit.cli import build_parser, main
-from conftest import dataset_dir
+from gnnkit_testing import dataset_dir
 
 
 @pytest.fixture(autouse=True)

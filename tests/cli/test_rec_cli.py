@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from conftest import dataset_dir
+from gnnkit_testing import dataset_dir
 from gnnkit.cli import main
 from gnnkit.train.checkpoint import load_checkpoint
 

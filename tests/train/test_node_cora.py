@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import dataset_dir
+from gnnkit_testing import dataset_dir
 
 from gnnkit.train.node import PAPER_DEFAULTS, NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import dataset_dir
+from gnnkit_testing import dataset_dir
 from gnnkit.datasets.interactions import InteractionDataset
 from gnnkit.nn.models import MF, LightGCN, Popularity
 from gnnkit.train.checkpoint import load_checkpoint
