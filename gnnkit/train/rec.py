@@ -336,13 +336,13 @@ class RecommendationTrainer:
         total, steps = torch.zeros((), device=self.device), 0
         for start in range(0, keys.numel(), cfg.batch_size):
             u, p, n = (t[start : start + cfg.batch_size] for t in (users, pos, neg))
-            # Propagation runs in the sparse kernels' own precision (they accumulate
-            # in fp32 and have no bf16 CPU kernel); autocast covers the scoring.
-            # Only the batch's rows of the final embeddings are computed.
-            ue, ie = model(self.train_graph, users=u, items=torch.cat([p, n]))
+            # Propagation over the whole graph per batch, as in the paper's code;
+            # it runs in the sparse kernels' precision, autocast covers the scoring.
+            user_emb, item_emb = model(self.train_graph)
             with autocast(self.device, cfg.amp):
-                pos_scores = (ue * ie[: u.numel()]).sum(1).float()
-                neg_scores = (ue * ie[u.numel():]).sum(1).float()
+                ue = user_emb.index_select(0, u)
+                pos_scores = (ue * item_emb.index_select(0, p)).sum(1).float()
+                neg_scores = (ue * item_emb.index_select(0, n)).sum(1).float()
             user0, item0 = model.ego_embeddings()
             l2 = 0.5 * (user0.index_select(0, u).pow(2).sum() + item0.index_select(0, p).pow(2).sum()
                         + item0.index_select(0, n).pow(2).sum()) / u.numel()

@@ -120,29 +120,3 @@ def test_bad_hyper_parameters():
         LightGCN(2, 5, num_layers=3, alpha=[0.5, 0.5])
     with pytest.raises(ValueError, match="refers to node 9 but x has 7 rows"):
         LightGCN(3, 4)(torch.tensor([[0], [9]]))
-
-
-@pytest.mark.parametrize("num_layers", [0, 1, 3])
-def test_batch_rows_equal_the_full_forward_with_the_same_gradient(num_layers):
-    nu, ni = 7, 9
-    _, _, edge_index = _bipartite(nu, ni)
-    model = LightGCN(nu, ni, embedding_dim=5, num_layers=num_layers)
-    users, items = torch.tensor([3, 0, 3, 6]), torch.tensor([8, 1, 1, 4, 0])  # repeats, an isolated user
-    target_u, target_i = torch.randn(4, 5), torch.randn(5, 5)
-
-    full_u, full_i = model(edge_index)
-    ((full_u[users] * target_u).sum() + (full_i[items] * target_i).sum()).backward()
-    want = model.embedding.weight.grad.clone()
-    model.embedding.weight.grad = None
-    bu, bi = model(edge_index, users=users, items=items)
-    torch.testing.assert_close(bu, full_u[users].detach(), atol=1e-6, rtol=1e-5)
-    torch.testing.assert_close(bi, full_i[items].detach(), atol=1e-6, rtol=1e-5)
-    ((bu * target_u).sum() + (bi * target_i).sum()).backward()
-    torch.testing.assert_close(model.embedding.weight.grad, want, atol=1e-6, rtol=1e-5)
-
-
-def test_mf_batch_rows():
-    mf = MF(3, 4, embedding_dim=2)
-    u, i = mf(None, users=torch.tensor([2, 2]), items=torch.tensor([0]))
-    torch.testing.assert_close(u, mf.embedding.weight[[2, 2]])
-    torch.testing.assert_close(i, mf.embedding.weight[[3]])

@@ -7,10 +7,8 @@ import torch
 from torch import Tensor, nn
 
 from gnnkit.graph import Graph
-from gnnkit.nn.adjacency import AdjacencyCache, as_csr
 from gnnkit.nn.conv.lg_conv import LGConv
-from gnnkit.ops.norm import gcn_norm_csr
-from gnnkit.ops.sparse import CSR, spmm
+from gnnkit.ops.sparse import CSR
 
 
 def _check_ids(num_users: int, num_items: int, dim: int) -> None:
@@ -38,11 +36,6 @@ class LightGCN(nn.Module):
     so the normalised adjacency is computed once per graph and reused by every
     layer and every batch.
 
-    Given ``users`` and ``items`` (a training batch), ``forward`` returns just
-    their rows, and the last propagation step computes only those rows of
-    :math:`\tilde A E^{(K-1)}` (same values as the full product, about a third
-    less work per batch).
-
     Args:
         num_users, num_items: id ranges.
         embedding_dim: size of every embedding (default 64).
@@ -52,8 +45,7 @@ class LightGCN(nn.Module):
     Shapes:
         ``forward(graph)`` with the bipartite ``[2, E]`` edge_index, a ``CSR``
         or a ``Graph`` over ``num_users + num_items`` nodes →
-        ``(users [num_users, dim], items [num_items, dim])``;
-        ``forward(graph, users [B], items [C])`` → ``([B, dim], [C, dim])``.
+        ``(users [num_users, dim], items [num_items, dim])``.
     """
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
@@ -72,7 +64,6 @@ class LightGCN(nn.Module):
         self.register_buffer("alpha", alpha)
         self.embedding = nn.Embedding(num_users + num_items, embedding_dim)
         self.conv = LGConv()
-        self._normalized = AdjacencyCache()  # for the row-restricted last step
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -83,43 +74,15 @@ class LightGCN(nn.Module):
         """Layer-0 ``(users, items)`` (the parameters; what L2 regularises)."""
         return self.embedding.weight.split([self.num_users, self.num_items])
 
-    def forward(self, graph: Tensor | CSR | Graph, users: Tensor | None = None,
-                items: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, graph: Tensor | CSR | Graph) -> tuple[Tensor, Tensor]:
         adj = graph.edge_index if isinstance(graph, Graph) else graph
         weights = self.alpha.tolist()  # python floats: one fused add per layer
         x = self.embedding.weight
-        if users is None and items is None:
-            out = x * weights[0]
-            for k in range(1, self.num_layers + 1):
-                x = self.conv(x, adj)
-                out = out.add(x, alpha=weights[k])
-            return out.split([self.num_users, self.num_items])
-        if users is None or items is None:
-            raise ValueError("LightGCN: pass both users and items (or neither, for all rows)")
-        nodes = torch.cat([users.long(), items.long() + self.num_users])
-        rows, inverse = torch.unique(nodes, return_inverse=True)
-        out = x.index_select(0, rows) * weights[0]
-        for k in range(1, self.num_layers):
+        out = x * weights[0]
+        for k in range(1, self.num_layers + 1):
             x = self.conv(x, adj)
-            out = out.add(x.index_select(0, rows), alpha=weights[k])
-        if self.num_layers:
-            n = x.size(0)
-            norm, _ = self._normalized.get(
-                adj, None, n, lambda: gcn_norm_csr(as_csr(adj, None, n), add_self_loops=False))
-            out = out.add(spmm(_row_slice(norm, rows), x), alpha=weights[-1])
-        return out.index_select(0, inverse).split([users.numel(), items.numel()])
+            out = out.add(x, alpha=weights[k])
+        return out.split([self.num_users, self.num_items])
 
     def extra_repr(self) -> str:
         return f"users={self.num_users}, items={self.num_items}, dim={self.embedding_dim}, layers={self.num_layers}"
-
-
-def _row_slice(csr: CSR, rows: Tensor) -> CSR:
-    """The rows ``rows`` (sorted, distinct) of ``csr`` as a ``[len(rows), num_cols]`` CSR."""
-    starts = csr.rowptr.index_select(0, rows)
-    counts = csr.rowptr.index_select(0, rows + 1) - starts
-    rowptr = torch.zeros(rows.numel() + 1, dtype=csr.rowptr.dtype, device=csr.device)
-    torch.cumsum(counts, 0, out=rowptr[1:])
-    seg = torch.repeat_interleave(torch.arange(rows.numel(), device=csr.device), counts)
-    pos = torch.arange(seg.numel(), device=csr.device) - rowptr[:-1].index_select(0, seg) + starts.index_select(0, seg)
-    value = None if csr.value is None else csr.value.index_select(0, pos)
-    return CSR(rowptr, csr.col.index_select(0, pos), value, pos, rows.numel(), csr.num_cols)

@@ -22,8 +22,7 @@ class MF(nn.Module):
         embedding_dim: size of every embedding (default 64).
 
     Shapes:
-        ``forward(graph=None)`` → ``(users [num_users, dim], items [num_items, dim])``;
-        ``forward(graph, users [B], items [C])`` → ``([B, dim], [C, dim])``.
+        ``forward(graph=None)`` → ``(users [num_users, dim], items [num_items, dim])``.
     """
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64) -> None:
@@ -40,13 +39,8 @@ class MF(nn.Module):
         """``(users, items)``: the parameters themselves."""
         return self.embedding.weight.split([self.num_users, self.num_items])
 
-    def forward(self, graph=None, users: Tensor | None = None, items: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        user_emb, item_emb = self.ego_embeddings()
-        if users is None and items is None:
-            return user_emb, item_emb
-        if users is None or items is None:
-            raise ValueError("MF: pass both users and items (or neither, for all rows)")
-        return user_emb.index_select(0, users), item_emb.index_select(0, items)
+    def forward(self, graph=None) -> tuple[Tensor, Tensor]:
+        return self.ego_embeddings()
 
     def extra_repr(self) -> str:
         return f"users={self.num_users}, items={self.num_items}, dim={self.embedding_dim}"
