@@ -5,6 +5,12 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# Without a GPU the Triton kernels are tested in triton's CPU interpreter. The
+# switch must be set before anything (torch.compile included) imports triton.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from gnnkit_testing import dataset_dir, fail_or_skip, random_graph  # noqa: F401
 

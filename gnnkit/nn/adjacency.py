@@ -94,11 +94,15 @@ def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: 
         raise ValueError(f"edge_weight must have shape [E] = [{edge_index.size(1)}], got {tuple(edge_weight.shape)}")
 
 
-def check_features(x: Tensor, in_channels: int, layer: str) -> None:
-    """Raise ``ValueError`` when ``x`` is not ``[N, in_channels]``."""
-    if not isinstance(x, Tensor) or x.dim() != 2:
+def check_features(x: Tensor | CSR, in_channels: int, layer: str) -> None:
+    """Raise ``ValueError`` when ``x`` is not ``[N, in_channels]`` (dense, or a CSR of features)."""
+    if isinstance(x, CSR):
+        width = x.num_cols
+    elif isinstance(x, Tensor) and x.dim() == 2:
+        width = x.size(1)
+    else:
         raise ValueError(f"{layer}: x must be a [num_nodes, {in_channels}] tensor, got {getattr(x, 'shape', type(x))}")
-    if x.size(1) != in_channels:
+    if width != in_channels:
         raise ValueError(
-            f"{layer}: x has {x.size(1)} features per node but the layer was built with in_channels={in_channels}"
+            f"{layer}: x has {width} features per node but the layer was built with in_channels={in_channels}"
         )

@@ -282,7 +282,10 @@ def _product(rowptr: Tensor, col: Tensor, value: Tensor | None, shape: tuple[int
     xc = x.to(compute).contiguous()
     v = torch.ones(col.numel(), dtype=compute, device=x.device) if value is None else value.to(compute)
     try:
-        out = torch.sparse.mm(_torch_csr(rowptr, col, v, shape), xc)
+        # Autocast would cast the operands back to half precision, which the
+        # sparse kernels do not take; the product runs in `compute` precision.
+        with torch.autocast(x.device.type, enabled=False):
+            out = torch.sparse.mm(_torch_csr(rowptr, col, v, shape), xc)
     except (RuntimeError, NotImplementedError) as err:  # dtype/device the kernel lacks
         _warn_once((x.device.type, compute), f"spmm: sparse kernel unavailable for {x.device.type}/{compute} "
                                              f"({err}); using the gather/scatter path")
@@ -312,7 +315,8 @@ def sddmm(row: Tensor, col: Tensor, a: Tensor, b: Tensor, rowptr: Tensor | None 
     compute = _kernel_dtype(a.dtype)
     if rowptr is not None and a.device.type == "cpu" and nnz and rowptr.dtype == col.dtype:
         pattern = _torch_csr(rowptr, col, torch.zeros(nnz, dtype=compute), (rowptr.numel() - 1, b.size(0)))
-        return torch.sparse.sampled_addmm(pattern, a.to(compute), b.to(compute).t(), beta=0.0).values()
+        with torch.autocast("cpu", enabled=False):
+            return torch.sparse.sampled_addmm(pattern, a.to(compute), b.to(compute).t(), beta=0.0).values()
     out = torch.empty(nnz, dtype=compute, device=a.device)
     chunk = max(1, _SDDMM_CHUNK_BYTES // max(1, 2 * feat * torch.finfo(compute).bits // 8))
     for start in range(0, nnz, chunk):

@@ -18,7 +18,7 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from tqdm.auto import tqdm
 
 from gnnkit.graph import Graph
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
-from gnnkit.nn.models._input import LearnedFeatures, sparse_features
+from gnnkit.nn.features import sparse_features
+from gnnkit.nn.models._input import LearnedFeatures
 from gnnkit.train.checkpoint import load_checkpoint, save_checkpoint
 from gnnkit.train.features import row_normalize, structural_features
 from gnnkit.train.metrics import accuracy, macro_f1

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from gnnkit import Graph
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
-from gnnkit.nn.models._input import LearnedFeatures, sparse_features
+from gnnkit.nn.features import sparse_features
+from gnnkit.nn.models._input import LearnedFeatures
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import AdjacencyCache, check_features
+from gnnkit.nn.features import linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_csr
 from gnnkit.ops.sparse import CSR, spmm
@@ -35,8 +36,9 @@ class GCNConv(MessagePassing):
             ``False`` the layer computes ``A H W + b``.
 
     Shapes:
-        x ``[N, in_channels]``, edge_index ``[2, E]`` (or a ``CSR``),
-        edge_weight ``[E]`` → ``[N, out_channels]``.
+        x ``[N, in_channels]`` (dense, or a ``CSR`` from
+        ``gnnkit.nn.features.sparse_features``), edge_index ``[2, E]`` (or a
+        ``CSR``), edge_weight ``[E]`` → ``[N, out_channels]``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True, cached: bool = False,
@@ -69,10 +71,10 @@ class GCNConv(MessagePassing):
             return self._normalized.get(edge_index, edge_weight, num_nodes, build)
         return build()
 
-    def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_features(x, self.in_channels, "GCNConv")
-        adj, diag = self.normalized_adjacency(edge_index, edge_weight, x.size(0))
-        h = self.lin(x)
+        adj, diag = self.normalized_adjacency(edge_index, edge_weight, num_rows(x))
+        h = linear(x, self.lin)  # x may be sparse features (a CSR): then X W is a sparse product
         out = spmm(adj, h)
         if diag is not None:
             out = out + diag.to(h.dtype).unsqueeze(1) * h

@@ -12,21 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.ops.sparse import CSR, build_csr, spmm
+from gnnkit.ops.sparse import CSR
 
 Features = "Tensor | CSR"
-
-
-def sparse_features(x: Tensor) -> CSR:
-    """The non-zeros of a dense ``[N, F]`` matrix as a ``CSR`` (row = node)."""
-    if x.dim() != 2:
-        raise ValueError(f"sparse_features: x must be [num_nodes, F], got shape {tuple(x.shape)}")
-    node, feat = x.nonzero(as_tuple=True)
-    return build_csr(torch.stack([feat, node]), x.size(0), x[node, feat], num_cols=x.size(1))
-
-
-def num_rows(x: Tensor | CSR) -> int:
-    return x.num_rows if isinstance(x, CSR) else x.size(0)
 
 
 def densify(x: Tensor | CSR) -> Tensor:
@@ -43,18 +31,6 @@ def feature_dropout(x: Tensor | CSR, p: float, training: bool) -> Tensor | CSR:
         value = x.value if x.value is not None else torch.ones(x.nnz, device=x.device)
         return x.with_value(F.dropout(value, p, training=True))
     return F.dropout(x, p, training=True)
-
-
-def linear(x: Tensor | CSR, lin: nn.Linear) -> Tensor:
-    """``x @ lin.weightᵀ (+ lin.bias)`` for dense or CSR ``x``."""
-    if isinstance(x, CSR):
-        if x.num_cols != lin.in_features:
-            raise ValueError(f"features have {x.num_cols} columns but the layer expects {lin.in_features}")
-        out = spmm(x, lin.weight.t())
-        if torch.is_autocast_enabled(out.device.type):  # match what nn.Linear gives under autocast
-            out = out.to(torch.get_autocast_dtype(out.device.type))
-        return out if lin.bias is None else out + lin.bias
-    return lin(x)
 
 
 def check_input(x, in_channels: int, model: str) -> None:

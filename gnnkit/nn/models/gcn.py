@@ -1,13 +1,12 @@
 """GCN (Kipf & Welling, ICLR 2017): a stack of ``GCNConv`` layers."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.conv import GCNConv
-from gnnkit.nn.models._input import check_input, feature_dropout, linear
-from gnnkit.ops.sparse import CSR, spmm
+from gnnkit.nn.models._input import check_input, feature_dropout
+from gnnkit.ops.sparse import CSR
 
 
 class GCN(nn.Module):
@@ -58,22 +57,10 @@ class GCN(nn.Module):
         h = x
         for k, conv in enumerate(self.layers):
             h = feature_dropout(h, self.dropout, self.training)
-            h = _sparse_gcn(conv, h, edge_index, edge_weight) if isinstance(h, CSR) else conv(h, edge_index, edge_weight)
+            h = conv(h, edge_index, edge_weight)
             if k < len(self.layers) - 1:
                 h = F.relu(h)
         return h
-
-
-def _sparse_gcn(conv: GCNConv, x: CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None) -> Tensor:
-    """``GCNConv`` on sparse input: the layer's own normalised adjacency and
-    weights, with ``X W`` as a sparse product (``GCNConv.forward`` needs a
-    dense ``x``)."""
-    adj, diag = conv.normalized_adjacency(edge_index, edge_weight, x.num_rows)
-    h = linear(x, conv.lin)
-    out = spmm(adj, h)
-    if diag is not None:
-        out = out + diag.to(h.dtype).unsqueeze(1) * h
-    return out if conv.bias is None else out + conv.bias
 
 
 def _check_sizes(model: str, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int,

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.models._input import check_input, feature_dropout, linear
+from gnnkit.nn.features import linear
+from gnnkit.nn.models._input import check_input, feature_dropout
 from gnnkit.nn.models.gcn import _check_sizes
 from gnnkit.ops.sparse import CSR
 

@@ -1,0 +1,38 @@
+"""Node features as a dense tensor or as a sparse ``CSR``, for a layer's input.
+
+Bag-of-words features (Cora: 1.3 % non-zero, CiteSeer: 0.9 %) waste most of a
+dense ``x @ W``. ``sparse_features`` turns them into a ``CSR`` ``[N, F]``;
+``linear`` then computes ``x @ Wᵀ`` with the sparse product, whose backward
+``xᵀ @ grad`` runs through the CSR's cached transpose.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gnnkit.ops.sparse import CSR, build_csr, spmm
+
+
+def sparse_features(x: Tensor) -> CSR:
+    """The non-zeros of a dense ``[N, F]`` matrix as a ``CSR`` (row = node)."""
+    if x.dim() != 2:
+        raise ValueError(f"sparse_features: x must be [num_nodes, F], got shape {tuple(x.shape)}")
+    node, feat = x.nonzero(as_tuple=True)
+    return build_csr(torch.stack([feat, node]), x.size(0), x[node, feat], num_cols=x.size(1))
+
+
+def num_rows(x: Tensor | CSR) -> int:
+    """Number of nodes of dense or CSR features."""
+    return x.num_rows if isinstance(x, CSR) else x.size(0)
+
+
+def linear(x: Tensor | CSR, lin: nn.Linear) -> Tensor:
+    """``x @ lin.weightᵀ (+ lin.bias)`` for dense or CSR ``x``."""
+    if isinstance(x, CSR):
+        if x.num_cols != lin.in_features:
+            raise ValueError(f"features have {x.num_cols} columns but the layer expects {lin.in_features}")
+        out = spmm(x, lin.weight.t())
+        if torch.is_autocast_enabled(out.device.type):  # match what nn.Linear gives under autocast
+            out = out.to(torch.get_autocast_dtype(out.device.type))
+        return out if lin.bias is None else out + lin.bias
+    return lin(x)
