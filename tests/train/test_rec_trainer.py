@@ -11,7 +11,6 @@ from gnnkit.train.rec import (
     RecTrainConfig,
     bpr_loss,
     build_model,
-    evaluate_ranking,
     split_validation,
 )
 from gnnkit.train.utils import seed_everything
