@@ -24,6 +24,10 @@ from torch import Tensor
 from gnnkit.settings import distributed_env
 
 
+class DistributedError(RuntimeError):
+    """Another process of the group died or stopped answering."""
+
+
 @dataclass(frozen=True)
 class DistContext:
     """Where this process sits in the group."""

@@ -12,6 +12,10 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
+# The tests run small tensors, where a second thread only adds contention (and
+# on a loaded 2-core machine OpenMP spin-waits make it many times slower).
+torch.set_num_threads(1)
+
 from gnnkit_testing import dataset_dir, fail_or_skip, random_graph  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]

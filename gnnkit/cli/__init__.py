@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:  # bad input: one clear line, not a traceback
         print(f"gnnkit: error: {err}", file=sys.stderr)
         return 2
+    except RuntimeError as err:
+        from gnnkit.distributed import DistributedError
+
+        if not isinstance(err, DistributedError):
+            raise
+        print(f"gnnkit: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

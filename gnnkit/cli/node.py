@@ -83,6 +83,13 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "options as the run that wrote it)")
     p.add_argument("--log-csv", default=None, help="write per-epoch metrics to this CSV file (PATH-seedK with several seeds)")
     p.add_argument("--tensorboard", default=None, help="write TensorBoard scalars to this folder (needs tensorboard)")
+    p.add_argument("--mode", choices=("full", "minibatch"), default="full",
+                   help="full: the whole graph every step (default); minibatch: sampled neighbourhoods around "
+                   "--batch-size training nodes per step (GraphSAGE-style). Under `torchrun --nproc-per-node N` "
+                   "minibatch training runs data-parallel: each process takes a share of the training nodes")
+    p.add_argument("--batch-size", type=int, default=1024, help="minibatch: seed nodes per step (default: 1024)")
+    p.add_argument("--fanout", default="15,10", help="minibatch: neighbours sampled per node at each hop, one "
+                   "number per layer, comma-separated; -1 takes all (default: 15,10)")
     p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     p.set_defaults(handler=run_train)
@@ -143,6 +150,7 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         normalize_features=not args.no_normalize_features, features=args.features, split=tuple(args.split),
         per_class=args.per_class, device=args.device, amp=None if args.amp == "none" else args.amp,
         quiet=args.quiet, tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every, dataset=args.dataset,
+        mode=args.mode, batch_size=args.batch_size, fanout=_fanout(args.fanout),
     )
     hparams: dict[str, Any] = dict(hidden_channels=pick(args.hidden, "hidden"), num_layers=args.layers,
                                    dropout=pick(args.dropout, "dropout"))
@@ -153,7 +161,15 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return fields, hparams
 
 
+def _fanout(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(k) for k in text.split(","))
+    except ValueError as err:
+        raise ValueError(f"--fanout must be comma-separated integers such as 15,10, got {text!r}") from err
+
+
 def run_train(args: argparse.Namespace) -> int:
+    from gnnkit.distributed import shutdown
     from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 
     if args.seeds < 1:
@@ -168,11 +184,16 @@ def run_train(args: argparse.Namespace) -> int:
                                  log_csv=_seed_path(args.log_csv, k, args.seeds), **fields)
         prepared = prepare_graph(graph, config)
         model = build_model(args.model, prepared, config, **hparams)
-        result = NodeClassificationTrainer(model, prepared, config).fit()
+        trainer = NodeClassificationTrainer(model, prepared, config)
+        result = trainer.fit()
         results.append(result)
-        if not args.quiet:
+        main = trainer.dist.is_main  # under torchrun only rank 0 reports
+        if not args.quiet and main:
             print(f"seed {config.seed}: test accuracy {result.test_accuracy:.2%}, val {result.val_accuracy:.2%}, "
                   f"best epoch {result.best_epoch}/{result.epochs_run} ({result.seconds:.1f} s)", file=sys.stderr)
+    shutdown(trainer.dist)
+    if not main:
+        return 0
     seconds = time.perf_counter() - start
     test = [r.test_accuracy for r in results]
     summary = {

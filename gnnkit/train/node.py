@@ -27,10 +27,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from gnnkit.distributed import DistContext, DistributedError, all_reduce_sum, init_distributed, shard
 from gnnkit.graph import Graph
+from gnnkit.loader import NeighborLoader
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn.models._input import LearnedFeatures
+from gnnkit.ops.sparse import CSR
 from gnnkit.train.checkpoint import load_checkpoint, save_checkpoint
 from gnnkit.train.features import row_normalize, structural_features
 from gnnkit.train.metrics import accuracy, macro_f1
@@ -117,6 +120,16 @@ class NodeTrainConfig:
         resume: continue from this checkpoint file.
         dataset: the dataset's name, recorded in checkpoints so that one is
             never applied to another dataset.
+        mode: ``"full"`` (default: the whole graph every step) or
+            ``"minibatch"``: GraphSAGE-style sampled neighbourhoods around
+            ``batch_size`` training nodes per step (``gnnkit.loader``), one
+            pass over the training nodes per epoch. Under ``torchrun`` each
+            process trains on its share of the seeds with
+            ``DistributedDataParallel``; evaluation runs over all nodes
+            without autograd.
+        batch_size: seed nodes per mini-batch (default 1024).
+        fanout: neighbours sampled per node at each hop, one per layer
+            (default ``(15, 10)``).
     """
 
     epochs: int = 200
@@ -144,9 +157,13 @@ class NodeTrainConfig:
     checkpoint_every: int = 10
     resume: str | None = None
     dataset: str | None = None
+    mode: str = "full"
+    batch_size: int = 1024
+    fanout: tuple[int, ...] = (15, 10)
 
     def __post_init__(self) -> None:
         self.split = tuple(float(f) for f in self.split)  # type: ignore[assignment]
+        self.fanout = tuple(int(k) for k in self.fanout)  # type: ignore[assignment]
         checks = [
             (isinstance(self.epochs, int) and self.epochs >= 1, f"epochs must be >= 1, got {self.epochs!r}"),
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
@@ -158,6 +175,11 @@ class NodeTrainConfig:
             (self.features in _FEATURE_MODES, f"features must be one of {_FEATURE_MODES}, got {self.features!r}"),
             (self.amp is None or self.amp in AMP_DTYPES, f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}"),
             (self.checkpoint_every >= 1, f"checkpoint_every must be >= 1, got {self.checkpoint_every}"),
+            (self.mode in ("full", "minibatch"), f"mode must be 'full' or 'minibatch', got {self.mode!r}"),
+            (isinstance(self.batch_size, int) and self.batch_size >= 1,
+             f"batch_size must be a positive number of seed nodes, got {self.batch_size!r}"),
+            (len(self.fanout) >= 1 and all(k > 0 or k == -1 for k in self.fanout),
+             f"fanout must list one fan-out per layer, each > 0 or -1 (all), got {self.fanout}"),
             (self.structural_dim >= 0 and self.embedding_dim >= 1,
              f"need structural_dim >= 0 and embedding_dim >= 1, got {self.structural_dim}, {self.embedding_dim}"),
         ]
@@ -356,6 +378,28 @@ class NodeClassificationTrainer:
         self.x = self._input_features(self.graph.x)
         self.optimizer = torch.optim.Adam(self._param_groups(), lr=config.lr)
         self.scaler = grad_scaler(self.device, config.amp)
+        self.dist = DistContext()
+        self.train_model: nn.Module = self.model  # what the training step calls (DDP-wrapped when distributed)
+        if config.mode == "minibatch":
+            self._setup_minibatch()
+
+    def _setup_minibatch(self) -> None:
+        cfg = self.config
+        inner = self.model.model if isinstance(self.model, LearnedFeatures) else self.model
+        if isinstance(self.model, LearnedFeatures):
+            raise ValueError("mode='minibatch' needs node features; features='embedding' trains full-batch only")
+        layers = len(getattr(inner, "layers", []))
+        if layers and len(cfg.fanout) != layers:
+            raise ValueError(f"fanout {list(cfg.fanout)} has {len(cfg.fanout)} hops but the model has {layers} "
+                             f"layers; give one fan-out per layer (e.g. --fanout {','.join(['10'] * layers)})")
+        if isinstance(self.x, CSR):  # sampled sub-graphs slice dense feature rows
+            self.x = self.graph.x
+        self.dist = init_distributed(self.device)
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.model, device_ids=ids)
 
     def _input_features(self, x: Tensor | None):
         use_sparse = self.config.sparse_features
@@ -382,7 +426,9 @@ class NodeClassificationTrainer:
         with autocast(self.device, self.config.amp):
             return self.model(self.x, self.adj).float()
 
-    def _train_step(self) -> float:
+    def _train_step(self, epoch: int = 1) -> float:
+        if self.config.mode == "minibatch":
+            return self._train_epoch_minibatch(epoch)
         self.model.train()
         g = self.graph
         out = self._logits()
@@ -392,6 +438,39 @@ class NodeClassificationTrainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return float(loss.detach())
+
+    def _train_epoch_minibatch(self, epoch: int) -> float:
+        """One pass over this process's share of the training nodes in sampled mini-batches."""
+        cfg, g = self.config, self.graph
+        self.train_model.train()
+        # Every rank draws the same permutation (seeded by seed and epoch), then takes its own share.
+        order = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        seeds = g.train_mask.nonzero().flatten().cpu()
+        seeds = shard(seeds[torch.randperm(seeds.numel(), generator=order)], self.dist).to(self.device)
+        loader = NeighborLoader(g, list(cfg.fanout), batch_size=cfg.batch_size, input_nodes=seeds, shuffle=False,
+                                seed=cfg.seed * 100_003 + epoch * 7919 + self.dist.rank)
+        total, count = torch.zeros((), device=self.device), 0
+        try:
+            for batch in loader:
+                sub = batch.graph
+                with autocast(self.device, cfg.amp):
+                    out = self.train_model(sub.x, sub.edge_index).float()[: batch.batch_size]
+                loss = F.cross_entropy(out, sub.y[: batch.batch_size])
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()  # DDP all-reduces the gradients here
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                total += loss.detach() * batch.batch_size
+                count += batch.batch_size
+            stats = all_reduce_sum(torch.stack([total, torch.tensor(float(count), device=self.device)]), self.dist)
+        except RuntimeError as err:
+            if not self.dist.enabled:
+                raise
+            raise DistributedError(
+                f"rank {self.dist.rank}/{self.dist.world_size}: another training process died or stopped answering "
+                f"in epoch {epoch} ({str(err).splitlines()[0]}); see that process's output for the cause"
+            ) from err
+        return float(stats[0] / stats[1].clamp(min=1))
 
     def evaluate(self, full: bool = True) -> dict[str, float]:
         """Loss, accuracy and macro-F1 on the three splits (dropout off).
@@ -464,16 +543,17 @@ class NodeClassificationTrainer:
             first_epoch = last + 1
         else:
             seed_everything(cfg.seed)
-        csv_log = CSVLogger(cfg.log_csv, resume=bool(cfg.resume))
-        board = _tensorboard(cfg.tensorboard)
+        main = self.dist.is_main  # only rank 0 prints and writes files
+        csv_log = CSVLogger(cfg.log_csv if main else None, resume=bool(cfg.resume))
+        board = _tensorboard(cfg.tensorboard) if main else None
         bar = tqdm(range(first_epoch, cfg.epochs + 1), desc=f"{self.spec['name']} node classification",
-                   disable=cfg.quiet or finished, leave=False, initial=first_epoch - 1, total=cfg.epochs)
+                   disable=cfg.quiet or finished or not main, leave=False, initial=first_epoch - 1, total=cfg.epochs)
         epoch = first_epoch - 1
         try:
             for epoch in bar:
                 if finished or stop["stopped"]:
                     break
-                loss = self._train_step()
+                loss = self._train_step(epoch)
                 row = {"epoch": epoch, "loss": loss, **self.evaluate(full=False)}
                 history.append(row)
                 self._early_stopping(stop, row, epoch)
@@ -483,7 +563,8 @@ class NodeClassificationTrainer:
                         if key != "epoch":
                             board.add_scalar(key, value, epoch)
                 bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{row['val_accuracy']:.3f}")
-                if cfg.checkpoint and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stop["stopped"]):
+                if cfg.checkpoint and self.dist.is_main and (
+                        epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stop["stopped"]):
                     save_checkpoint(cfg.checkpoint, self._state(epoch, stop, history, finished=False))
                 if callback is not None:
                     callback(epoch, row)
@@ -494,7 +575,7 @@ class NodeClassificationTrainer:
         if cfg.restore_best and stop["best_state"] is not None:
             self.model.load_state_dict(stop["best_state"])
         final = self.evaluate()
-        if cfg.checkpoint:
+        if cfg.checkpoint and self.dist.is_main:
             save_checkpoint(cfg.checkpoint, self._state(history[-1]["epoch"] if history else epoch, stop, history,
                                                         finished=True))
         return NodeTrainResult(

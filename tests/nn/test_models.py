@@ -11,13 +11,6 @@ from gnnkit.nn.features import sparse_features
 from gnnkit.nn.models._input import LearnedFeatures
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only add contention
-    yield
-    torch.set_num_threads(before)
-
 
 def _graph(make_graph, n=30, f=12):
     ei, _ = make_graph(num_nodes=n, weighted=False, self_loops=False, duplicates=False)

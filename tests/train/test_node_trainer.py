@@ -11,7 +11,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from node_helpers import sbm_graph  # noqa: E402
 
-from gnnkit import Graph
 from gnnkit.nn.models._input import LearnedFeatures
 from gnnkit.train.checkpoint import load_checkpoint
 from gnnkit.train.node import (
@@ -23,13 +22,6 @@ from gnnkit.train.node import (
     prepare_graph,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _run(graph, model="gcn", callback=None, **cfg):
