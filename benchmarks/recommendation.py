@@ -18,7 +18,7 @@ Three parts, chosen by the first argument:
   measured sampling time.
 
     python benchmarks/recommendation.py table --root ../shared/data
-    python benchmarks/recommendation.py gowalla --root ../shared/data --max-minutes 40 --checkpoint runs/gowalla.pt
+    python benchmarks/recommendation.py gowalla --root ../shared/data --max-minutes 40 --checkpoint out/gowalla.pt
     python benchmarks/recommendation.py speed --root ../shared/data --batches 20
 """
 from __future__ import annotations
@@ -194,8 +194,8 @@ def main() -> None:
     p.add_argument("--json", default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--max-minutes", type=float, default=40.0)
-    p.add_argument("--checkpoint", default="runs/gowalla_lightgcn.pt")
-    p.add_argument("--csv", default="runs/gowalla_lightgcn.csv")
+    p.add_argument("--checkpoint", default="out/gowalla_lightgcn.pt")
+    p.add_argument("--csv", default="out/gowalla_lightgcn.csv")
     p.add_argument("--dataset", default="gowalla")
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
