@@ -41,7 +41,9 @@ class Graph:
         edge_index: ``[2, E]`` integer edges, row 0 source ``j``, row 1 target ``i``.
         edge_weight: optional ``[E]`` edge weights ``e_ij``.
         y: optional ``[N]`` integer labels (or ``[N, C]`` targets).
-        train_mask, val_mask, test_mask: optional ``[N]`` boolean masks.
+        train_mask: optional ``[N]`` boolean mask of the training nodes.
+        val_mask: optional ``[N]`` boolean mask of the validation nodes.
+        test_mask: optional ``[N]`` boolean mask of the test nodes.
         num_nodes: number of nodes; inferred from ``x``, then ``y``, then
             ``edge_index.max() + 1`` when not given.
 

@@ -17,16 +17,20 @@ class InteractionDataset:
     ``[0, num_users)``, row 1 item ids in ``[0, num_items)``.
 
     Args:
-        num_users, num_items: id ranges.
-        train_interactions, test_interactions: ``[2, n]`` each.
+        num_users: users have ids ``0 .. num_users - 1``.
+        num_items: items have ids ``0 .. num_items - 1``.
+        train_interactions: ``[2, n]`` training pairs.
+        test_interactions: ``[2, n]`` test pairs.
         val_interactions: optional ``[2, n]``.
-        ratings, timestamps: optional ``[n_train]`` values aligned with
+        ratings: optional ``[n_train]`` ratings aligned with
             ``train_interactions`` (explicit-feedback sources such as MovieLens).
+        timestamps: optional ``[n_train]`` times aligned with ``train_interactions``.
         item_titles: optional list of ``num_items`` titles.
         social_graph: optional user–user ``Graph`` (e.g. lastfm's trust network).
         name: dataset name, for reports.
-        user_ids, item_ids: optional ``[num_users]`` / ``[num_items]`` original
-            ids from the source files (``user_ids[u]`` is the raw id of user ``u``).
+        user_ids: optional ``[num_users]`` original user ids from the source
+            files (``user_ids[u]`` is the raw id of user ``u``).
+        item_ids: optional ``[num_items]`` original item ids.
     """
 
     num_users: int

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from gnnkit.ops.scatter import scatter, segment
+from gnnkit.ops.sparse import CSR
 
 
 def gcn_norm(
@@ -80,7 +81,7 @@ def softmax(
     return exp / scatter(exp, index, n, reduce="sum").index_select(0, index)
 
 
-def gcn_norm_csr(csr, add_self_loops: bool = True, fill_value: float = 1.0):
+def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0) -> tuple[CSR, Tensor | None]:
     """``gcn_norm`` on a target-major CSR, without changing its structure.
 
     The self-loop term is returned as a separate diagonal, so the normalised
@@ -93,8 +94,6 @@ def gcn_norm_csr(csr, add_self_loops: bool = True, fill_value: float = 1.0):
         ``(norm_csr, diag)``: ``norm_csr.value[k] = d_i^{-1/2} e_ij d_j^{-1/2}``,
         ``diag[i] = d_i^{-1} · loop_i``.
     """
-    from gnnkit.ops.sparse import CSR  # noqa: F401  (type of csr)
-
     n = csr.num_rows
     row, col = csr.row(), csr.col.to(torch.int64)
     value = csr.value if csr.value is not None else torch.ones(csr.nnz, device=csr.device)
