@@ -54,8 +54,11 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--seeds", type=int, default=50_000, help="seed nodes per pass")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: PyG's sampler is single-threaded C++)")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
     if args.quick:
         args.nodes, args.edges, args.seeds, args.repeats = 100_000, 500_000, 10_000, 2
     from gnnkit.datasets.synthetic import synthetic
