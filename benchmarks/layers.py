@@ -127,7 +127,8 @@ def main() -> None:
                 layer, c, f"{times[c] * 1000:.0f}",
                 f"{times[c] / times['gnnkit']:.2f}x" if c != "gnnkit" else "1.00x",
                 "-" if mem is None else f"{mem / 2**20:.0f}",
-                "-" if mem is None or c == "gnnkit" else f"{memory['gnnkit'] / max(mem, 1):.2f}",
+                # RSS growth under 1 MiB means the step ran in memory the process already held
+                "-" if mem is None or c == "gnnkit" or mem < 2**20 else f"{memory['gnnkit'] / mem:.2f}",
             ])
             results.append({"layer": layer, "contender": c, "seconds": times[c], "peak_bytes": mem})
     print(table(rows, ["layer", "library / input", "fwd+bwd ms (median)", "time vs gnnkit",
