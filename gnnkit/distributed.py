@@ -120,6 +120,12 @@ def barrier(ctx: DistContext) -> None:
 
 
 def shutdown(ctx: DistContext) -> None:
-    """Leave the process group (call once training is over)."""
+    """Leave the process group once training is over.
+
+    Waits for every rank first: a rank that tore its group down while another
+    was still finishing could leave that one hanging in gloo's clean-up. Drop
+    any ``DistributedDataParallel`` wrapper before calling this.
+    """
     if ctx.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -106,3 +106,23 @@ def test_a_dying_rank_makes_the_other_exit_with_a_clear_error(tmp_path):
     assert procs[0].returncode != 0
     assert time.monotonic() - start < 180
     assert "another training process died or stopped answering" in err0
+
+
+@pytest.mark.slow
+def test_two_processes_train_lightgcn_and_rank_every_user(data_root, tmp_path):
+    args = ["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "lightgcn", "--epochs", "10",
+            "--eval-every", "5", "--lr", "0.005", "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GNNKIT_CACHE": str(tmp_path / "cache")}
+    single = subprocess.run([sys.executable, "-m", "gnnkit", *args, "--json", str(tmp_path / "one.json")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-2000:]
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                          "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "gnnkit", *args,
+                          "--json", str(tmp_path / "two.json")], env=env, capture_output=True, text=True, timeout=300)
+    assert ddp.returncode == 0, ddp.stderr[-2000:]
+    one = json.loads((tmp_path / "one.json").read_text())
+    two = json.loads((tmp_path / "two.json").read_text())
+    # each rank ranked its share of the users; the gathered result covers all of them
+    assert two["num_users"] == one["num_users"] == 943
+    assert two["recall@20"] > 0.2 and abs(two["recall@20"] - one["recall@20"]) < 0.05
+    assert ddp.stdout.count("recall@20") == 1  # only rank 0 reports

@@ -169,7 +169,6 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.distributed import shutdown
     from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 
     if args.seeds < 1:
@@ -191,7 +190,7 @@ def run_train(args: argparse.Namespace) -> int:
         if not args.quiet and main:
             print(f"seed {config.seed}: test accuracy {result.test_accuracy:.2%}, val {result.val_accuracy:.2%}, "
                   f"best epoch {result.best_epoch}/{result.epochs_run} ({result.seconds:.1f} s)", file=sys.stderr)
-    shutdown(trainer.dist)
+    trainer.close()  # one process group serves every seed; leave it at the end
     if not main:
         return 0
     seconds = time.perf_counter() - start

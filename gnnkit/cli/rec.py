@@ -74,7 +74,11 @@ def run_train(args: argparse.Namespace) -> int:
     data = _load_interactions(args.dataset, args.root)
     seed_everything(args.seed)
     model = build_model(args.model, data.num_users, data.num_items, args.dim, args.layers)
-    result = RecommendationTrainer(model, data, config).fit()
+    trainer = RecommendationTrainer(model, data, config)
+    result = trainer.fit()
+    trainer.close()
+    if not trainer.dist.is_main:  # under torchrun only rank 0 reports
+        return 0
     summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed,
                **{k: v for k, v in result.items() if k != "history"}}
     print(f"{args.dataset} {args.model}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from gnnkit.distributed import DistContext, DistributedError, all_reduce_sum, init_distributed, shard
+from gnnkit.distributed import DistContext, DistributedError, all_reduce_sum, init_distributed, shard, shutdown
 from gnnkit.graph import Graph
 from gnnkit.loader import NeighborLoader
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
@@ -420,6 +420,12 @@ class NodeClassificationTrainer:
             {"params": [p for p in self.model.parameters() if id(p) in first], "weight_decay": wd},
             {"params": [p for p in self.model.parameters() if id(p) not in first], "weight_decay": 0.0},
         ]
+
+    def close(self) -> None:
+        """Under ``torchrun``: drop the ``DistributedDataParallel`` wrapper and
+        leave the process group (after every rank got here). A no-op otherwise."""
+        self.train_model = self.model
+        shutdown(self.dist)
 
     # ------------------------------------------------------------------ steps
     def _logits(self) -> Tensor:
