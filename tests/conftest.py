@@ -16,7 +16,7 @@ if not torch.cuda.is_available():
 # on a loaded 2-core machine OpenMP spin-waits make it many times slower).
 torch.set_num_threads(1)
 
-from gnnkit_testing import dataset_dir, fail_or_skip, random_graph  # noqa: F401
+from gnnkit_testing import fail_or_skip, random_graph
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,18 +5,10 @@ import argparse
 import json
 
 import pytest
-import torch
 
 from gnnkit.cli import build_parser, main
 from gnnkit_testing import dataset_dir
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _subparser(*path: str) -> argparse.ArgumentParser:

@@ -9,19 +9,11 @@ from gnnkit.cli import main
 from gnnkit.train.checkpoint import load_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def trained(data_root, tmp_path_factory):
     dataset_dir(data_root, "ml-100k")
     out = tmp_path_factory.mktemp("rec")
-    torch.set_num_threads(1)
     code = main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "lightgcn",
                  "--epochs", "2", "--lr", "5e-3", "--checkpoint", str(out / "ml.pt"), "--json", str(out / "m.json"),
                  "--csv", str(out / "log.csv"), "--quiet"])

@@ -7,14 +7,6 @@ from gnnkit.nn.models import MF, LightGCN, Popularity
 from gnnkit.train.rec import bipartite_csr
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These graphs are tiny: on a shared CPU, thread hand-offs cost more than the work."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _bipartite(num_users=7, num_items=9, n=30, seed=0):
     g = torch.Generator().manual_seed(seed)

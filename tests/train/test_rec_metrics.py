@@ -8,14 +8,6 @@ from gnnkit.train.metrics import hit_at_k, ndcg_at_k, precision_at_k, recall_at_
 from gnnkit.train.rec import evaluate_ranking, top_k
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These graphs are tiny: on a shared CPU, thread hand-offs cost more than the work."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 # user 0: hits at ranks 1 and 3, 3 test items; user 1: hit at rank 4, 1 test item
 HITS = torch.tensor([[1, 0, 1, 0], [0, 0, 0, 1]], dtype=torch.bool)
 NREL = torch.tensor([3, 1])

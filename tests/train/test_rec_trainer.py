@@ -16,14 +16,6 @@ from gnnkit.train.rec import (
 from gnnkit.train.utils import seed_everything
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These graphs are tiny: on a shared CPU, thread hand-offs cost more than the work."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def clustered(num_users=60, num_items=40, seed=0) -> InteractionDataset:
     """Two taste groups: even users pick from the first half of the items, odd from the second."""
