@@ -198,7 +198,8 @@ def evaluate_ranking(user_emb: Tensor, item_emb: Tensor, test: Tensor, exclude: 
     of scores.
 
     Args:
-        user_emb ``[U, d]``, item_emb ``[I, d]``: final embeddings.
+        user_emb: ``[U, d]`` final user embeddings.
+        item_emb: ``[I, d]`` final item embeddings.
         test: ``[2, n]`` (user row, item row) test interactions.
         exclude: ``(rowptr, items)`` per-user items to mask (training positives).
         ks: cut-offs.

@@ -37,7 +37,8 @@ class LightGCN(nn.Module):
     layer and every batch.
 
     Args:
-        num_users, num_items: id ranges.
+        num_users: number of users (ids ``0 .. num_users - 1``).
+        num_items: number of items (ids ``0 .. num_items - 1``).
         embedding_dim: size of every embedding (default 64).
         num_layers: propagation steps ``K`` (default 3).
         alpha: ``K + 1`` layer weights (default uniform ``1/(K+1)``).

@@ -18,7 +18,8 @@ class MF(nn.Module):
     trainer treats both alike; the graph argument of ``forward`` is ignored.
 
     Args:
-        num_users, num_items: id ranges.
+        num_users: number of users (ids ``0 .. num_users - 1``).
+        num_items: number of items (ids ``0 .. num_items - 1``).
         embedding_dim: size of every embedding (default 64).
 
     Shapes:
