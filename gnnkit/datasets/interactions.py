@@ -9,6 +9,22 @@ from torch import Tensor
 from gnnkit.graph import Graph
 
 
+def bipartite_edge_index(users: Tensor, items: Tensor, num_users: int, num_items: int) -> Tensor:
+    """``[2, 2m]`` edges of the user–item graph (item ``v`` is node
+    ``num_users + v``), both directions, duplicate pairs merged."""
+    key = torch.unique(users.long() * num_items + items.long())
+    u, i = key // num_items, key % num_items + num_users
+    return torch.cat([torch.stack([u, i]), torch.stack([i, u])], dim=1)
+
+
+def positives_csr(users: Tensor, items: Tensor, num_users: int, num_items: int) -> tuple[Tensor, Tensor]:
+    """``(rowptr, items)``: each user's distinct items, sorted."""
+    key = torch.unique(users.long() * num_items + items.long())
+    rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=key.device)
+    torch.cumsum(torch.bincount(key // num_items, minlength=num_users), 0, out=rowptr[1:])
+    return rowptr, key % num_items
+
+
 @dataclass(frozen=True, eq=False)
 class InteractionDataset:
     """Implicit-feedback interactions split into train / (val) / test.
@@ -82,10 +98,7 @@ class InteractionDataset:
         directions, duplicates merged (cached)."""
         if "graph" not in self._cache:
             users, items = self.train_interactions
-            items = items + self.num_users
-            pairs = torch.unique(users * self.num_items + (items - self.num_users))
-            users, items = pairs // self.num_items, pairs % self.num_items + self.num_users
-            ei = torch.cat([torch.stack([users, items]), torch.stack([items, users])], dim=1)
+            ei = bipartite_edge_index(users, items, self.num_users, self.num_items)
             self._cache["graph"] = Graph(edge_index=ei, num_nodes=self.num_nodes)
         return self._cache["graph"]
 
@@ -93,11 +106,7 @@ class InteractionDataset:
         """``(rowptr, items)``: each user's distinct training items, sorted (cached)."""
         if "pos" not in self._cache:
             users, items = self.train_interactions
-            key = torch.unique(users * self.num_items + items)
-            u, i = key // self.num_items, key % self.num_items
-            rowptr = torch.zeros(self.num_users + 1, dtype=torch.long)
-            torch.cumsum(torch.bincount(u, minlength=self.num_users), 0, out=rowptr[1:])
-            self._cache["pos"] = (rowptr, i)
+            self._cache["pos"] = positives_csr(users, items, self.num_users, self.num_items)
         return self._cache["pos"]
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.datasets.interactions import InteractionDataset, bipartite_edge_index, positives_csr
 from gnnkit.distributed import DistContext, all_reduce_sum, init_distributed, shard, shutdown
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
@@ -129,18 +129,7 @@ def model_spec(model: nn.Module) -> dict[str, Any]:
 def bipartite_csr(users: Tensor, items: Tensor, num_users: int, num_items: int) -> CSR:
     """The symmetric user–item adjacency (items offset by ``num_users``),
     duplicates merged, as a CSR."""
-    key = torch.unique(users.long() * num_items + items.long())
-    u, i = key // num_items, key % num_items + num_users
-    edge_index = torch.cat([torch.stack([u, i]), torch.stack([i, u])], dim=1)
-    return build_csr(edge_index, num_users + num_items)
-
-
-def positives_csr(users: Tensor, items: Tensor, num_users: int, num_items: int) -> tuple[Tensor, Tensor]:
-    """``(rowptr, items)``: each user's distinct items, sorted."""
-    key = torch.unique(users.long() * num_items + items.long())
-    rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=key.device)
-    torch.cumsum(torch.bincount(key // num_items, minlength=num_users), 0, out=rowptr[1:])
-    return rowptr, key % num_items
+    return build_csr(bipartite_edge_index(users, items, num_users, num_items), num_users + num_items)
 
 
 def split_validation(train: Tensor, num_items: int, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
