@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import time
 
-import networkx as nx
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from gnnkit.datasets.loader import karate
 from gnnkit.graph import Graph
 from gnnkit.nn import GCNConv
 from gnnkit.train.metrics import accuracy
@@ -15,14 +15,13 @@ from gnnkit.train.utils import seed_everything
 
 
 def karate_graph() -> Graph:
-    """Zachary's karate club: one-hot node features, label 1 for the 'Officer' club,
-    four labelled members per club (train), the other 26 for test."""
-    g = nx.karate_club_graph()
-    y = torch.tensor([int(g.nodes[v]["club"] == "Officer") for v in g.nodes])
-    train = torch.zeros(g.number_of_nodes(), dtype=torch.bool)
+    """Zachary's karate club (``gnnkit.datasets.load("karate")``) with four
+    labelled members per club for training and the other 26 for test."""
+    graph = karate()
+    train = torch.zeros(graph.num_nodes, dtype=torch.bool)
     for club in (0, 1):
-        train[(y == club).nonzero().flatten()[:4]] = True
-    return Graph.from_networkx(g, x=torch.eye(g.number_of_nodes()), y=y).replace(train_mask=train, test_mask=~train)
+        train[(graph.y == club).nonzero().flatten()[:4]] = True
+    return graph.replace(train_mask=train, test_mask=~train)
 
 
 def karate_demo(epochs: int = 100, seed: int = 0, quiet: bool = False) -> dict:
