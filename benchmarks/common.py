@@ -94,6 +94,20 @@ def environment() -> str:
     return f"{platform.machine()} {device}; python {platform.python_version()}; " + ", ".join(versions)
 
 
+def write_results(out, name: str, text: str, results: list[dict]) -> None:
+    """Print ``text`` and, when ``out`` is a folder, save ``NAME.md`` (the
+    table) and ``NAME.json`` (every number, with the environment) there."""
+    from pathlib import Path
+
+    print(text)
+    if out is None:
+        return
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps({"environment": environment(), "results": results}, indent=1))
+    (out / f"{name}.md").write_text(text + "\n")
+
+
 def table(rows: list[list[str]], header: list[str]) -> str:
     """A GitHub-markdown table."""
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]

@@ -35,7 +35,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, sync, table  # noqa: E402
+from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, sync, table, write_results  # noqa: E402
 
 GRAPHS = {  # name: (nodes, edges, features, classes)
     "products": (2_449_029, 61_859_140, 100, 47),
@@ -183,11 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     text = (f"{environment()}; hidden {args.hidden}, median of {args.epochs} epochs\n\n"
             + table(rows, ["graph (N/E/F)", "dtype", "impl", "ms / epoch", mem, "speed vs pyg edge_index",
                            "speed vs own fp32"]))
-    print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "epoch.json").write_text(json.dumps({"environment": environment(), "results": results}, indent=1))
-        (args.out / "epoch.md").write_text(text + "\n")
+    write_results(args.out, "epoch", text, results)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ by 1000 so the script runs in seconds on a CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -33,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import environment, skewed_graph, sync, table, time_alternating  # noqa: E402
+from benchmarks.common import environment, skewed_graph, sync, table, time_alternating, write_results  # noqa: E402
 from gnnkit.ops import build_csr, spmm  # noqa: E402
 from gnnkit.ops import triton as triton_ops  # noqa: E402
 from gnnkit.ops.sparse import set_spmm_backend  # noqa: E402
@@ -170,11 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     set_spmm_backend("auto")
     results = run(args)
     text = f"{environment()}\n\n{render(results)}"
-    print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "spmm.json").write_text(json.dumps({"environment": environment(), "results": results}, indent=1))
-        (args.out / "spmm.md").write_text(text + "\n")
+    write_results(args.out, "spmm", text, results)
 
 
 if __name__ == "__main__":
