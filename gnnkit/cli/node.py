@@ -54,6 +54,10 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--heads", type=int, default=None, help="gat: attention heads in hidden layers (default: 8)")
     p.add_argument("--out-heads", type=int, default=None, help="gat: attention heads in the output layer, averaged "
                    "(default: 1)")
+    p.add_argument("--dropout-scheme", choices=("reference", "shared"), default=None,
+                   help="gat: 'reference' (default) drops each head's input with its own mask and drops the "
+                   "transformed features again before aggregating, as the paper's code; 'shared' drops the layer "
+                   "input once for all heads, as PyG's example")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default gcn 0.01, gat 0.005)")
     p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay (default: 5e-4)")
     p.add_argument("--weight-decay-layers", choices=("first", "all"), default=None,
@@ -88,6 +92,9 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "--batch-size training nodes per step (GraphSAGE-style). Under `torchrun --nproc-per-node N` "
                    "minibatch training runs data-parallel: each process takes a share of the training nodes")
     p.add_argument("--batch-size", type=int, default=1024, help="minibatch: seed nodes per step (default: 1024)")
+    p.add_argument("--inference-batch-size", type=int, default=4096,
+                   help="minibatch: evaluation and prediction run layer-wise over all nodes in blocks of this many "
+                   "nodes, so memory stays bounded (default: 4096)")
     p.add_argument("--fanout", default="15,10", help="minibatch: neighbours sampled per node at each hop, one "
                    "number per layer, comma-separated; -1 takes all (default: 15,10)")
     p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
@@ -151,13 +158,15 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         per_class=args.per_class, device=args.device, amp=None if args.amp == "none" else args.amp,
         quiet=args.quiet, tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every, dataset=args.dataset,
         mode=args.mode, batch_size=args.batch_size, fanout=_fanout(args.fanout),
+        inference_batch_size=args.inference_batch_size,
     )
     hparams: dict[str, Any] = dict(hidden_channels=pick(args.hidden, "hidden"), num_layers=args.layers,
                                    dropout=pick(args.dropout, "dropout"))
     if args.model == "gat":
-        hparams.update(heads=pick(args.heads, "heads"), out_heads=pick(args.out_heads, "out_heads"))
-    elif args.heads is not None or args.out_heads is not None:
-        raise ValueError(f"--heads / --out-heads apply to --model gat only, not {args.model!r}")
+        hparams.update(heads=pick(args.heads, "heads"), out_heads=pick(args.out_heads, "out_heads"),
+                       dropout_scheme=args.dropout_scheme or "reference")
+    elif args.heads is not None or args.out_heads is not None or args.dropout_scheme is not None:
+        raise ValueError(f"--heads / --out-heads / --dropout-scheme apply to --model gat only, not {args.model!r}")
     return fields, hparams
 
 

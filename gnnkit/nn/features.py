@@ -8,6 +8,7 @@ dense ``x @ W``. ``sparse_features`` turns them into a ``CSR`` ``[N, F]``;
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.ops.sparse import CSR, build_csr, spmm
@@ -24,6 +25,17 @@ def sparse_features(x: Tensor) -> CSR:
 def num_rows(x: Tensor | CSR) -> int:
     """Number of nodes of dense or CSR features."""
     return x.num_rows if isinstance(x, CSR) else x.size(0)
+
+
+def feature_dropout(x: Tensor | CSR, p: float, training: bool) -> Tensor | CSR:
+    """Dropout on the feature values; on a CSR only the stored non-zeros are
+    dropped (what dense dropout does to a sparse matrix, at nnz cost)."""
+    if not training or p == 0.0:
+        return x
+    if isinstance(x, CSR):
+        value = x.value if x.value is not None else torch.ones(x.nnz, device=x.device)
+        return x.with_value(F.dropout(value, p, training=True))
+    return F.dropout(x, p, training=True)
 
 
 def linear(x: Tensor | CSR, lin: nn.Linear) -> Tensor:

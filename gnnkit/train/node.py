@@ -32,6 +32,7 @@ from gnnkit.graph import Graph
 from gnnkit.loader import NeighborLoader
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
 from gnnkit.nn.features import sparse_features
+from gnnkit.nn.inference import layerwise_inference
 from gnnkit.nn.models._input import LearnedFeatures
 from gnnkit.ops.sparse import CSR
 from gnnkit.train.checkpoint import load_checkpoint, save_checkpoint
@@ -125,9 +126,14 @@ class NodeTrainConfig:
             ``batch_size`` training nodes per step (``gnnkit.loader``), one
             pass over the training nodes per epoch. Under ``torchrun`` each
             process trains on its share of the seeds with
-            ``DistributedDataParallel``; evaluation runs over all nodes
-            without autograd.
+            ``DistributedDataParallel``; evaluation and prediction run
+            layer-wise over all nodes in blocks of
+            ``inference_batch_size`` targets
+            (``gnnkit.nn.inference.layerwise_inference``), so only one block
+            is on the device at a time.
         batch_size: seed nodes per mini-batch (default 1024).
+        inference_batch_size: target nodes per block of the layer-wise
+            inference in ``"minibatch"`` mode (default 4096).
         fanout: neighbours sampled per node at each hop, one per layer
             (default ``(15, 10)``).
     """
@@ -160,6 +166,7 @@ class NodeTrainConfig:
     mode: str = "full"
     batch_size: int = 1024
     fanout: tuple[int, ...] = (15, 10)
+    inference_batch_size: int = 4096
 
     def __post_init__(self) -> None:
         self.split = tuple(float(f) for f in self.split)  # type: ignore[assignment]
@@ -178,6 +185,8 @@ class NodeTrainConfig:
             (self.mode in ("full", "minibatch"), f"mode must be 'full' or 'minibatch', got {self.mode!r}"),
             (isinstance(self.batch_size, int) and self.batch_size >= 1,
              f"batch_size must be a positive number of seed nodes, got {self.batch_size!r}"),
+            (isinstance(self.inference_batch_size, int) and self.inference_batch_size >= 1,
+             f"inference_batch_size must be a positive number of nodes, got {self.inference_batch_size!r}"),
             (len(self.fanout) >= 1 and all(k > 0 or k == -1 for k in self.fanout),
              f"fanout must list one fan-out per layer, each > 0 or -1 (all), got {self.fanout}"),
             (self.structural_dim >= 0 and self.embedding_dim >= 1,
@@ -432,6 +441,15 @@ class NodeClassificationTrainer:
         with autocast(self.device, self.config.amp):
             return self.model(self.x, self.adj).float()
 
+    def _eval_logits(self) -> Tensor:
+        """Logits of every node, dropout off: the full forward, or in
+        ``"minibatch"`` mode the layer-wise inference over blocks of nodes."""
+        if self.config.mode != "minibatch":
+            return self._logits()
+        with autocast(self.device, self.config.amp):
+            return layerwise_inference(self.model, self.x, self.adj, self.config.inference_batch_size,
+                                       self.device).float()
+
     def _train_step(self, epoch: int = 1) -> float:
         if self.config.mode == "minibatch":
             return self._train_epoch_minibatch(epoch)
@@ -483,7 +501,7 @@ class NodeClassificationTrainer:
         ``full=False``: only what the per-epoch log needs (cheaper)."""
         g = self.graph
         with eval_mode(self.model):
-            out = self._logits()
+            out = self._eval_logits()
         row: dict[str, float] = {}
         for split in ("train", "val", "test"):
             mask = getattr(g, f"{split}_mask")
@@ -498,7 +516,7 @@ class NodeClassificationTrainer:
     def predict(self) -> Tensor:
         """Class id per node ``[N]`` with the current weights."""
         with eval_mode(self.model):
-            return self._logits().argmax(dim=1)
+            return self._eval_logits().argmax(dim=1)
 
     # ------------------------------------------------------------- checkpoint
     def _state(self, epoch: int, stop: dict[str, Any], history: list, finished: bool) -> dict[str, Any]:

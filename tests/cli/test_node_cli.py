@@ -55,8 +55,12 @@ def test_gat_defaults_follow_the_paper(tmp_path):
     assert main(["train", "node", "--dataset", "karate", "--model", "gat", "--epochs", "5", "--json", str(out),
                  "--quiet"]) == 0
     result = json.loads(out.read_text())
-    assert result["hparams"] == {"hidden_channels": 8, "num_layers": 2, "dropout": 0.6, "heads": 8, "out_heads": 1}
+    assert result["hparams"] == {"hidden_channels": 8, "num_layers": 2, "dropout": 0.6, "heads": 8, "out_heads": 1,
+                                 "dropout_scheme": "reference"}
     assert result["config"]["lr"] == 0.005 and result["config"]["patience"] == 100
+    assert main(["train", "node", "--dataset", "karate", "--model", "gat", "--epochs", "2", "--json", str(out),
+                 "--dropout-scheme", "shared", "--quiet"]) == 0
+    assert json.loads(out.read_text())["hparams"]["dropout_scheme"] == "shared"
 
 
 def test_checkpoint_then_predict(tmp_path, capsys):
@@ -75,7 +79,11 @@ def test_checkpoint_then_predict(tmp_path, capsys):
     (["train", "node", "--dataset", "karate", "--seeds", "0"], "--seeds must be >= 1, got 0"),
     (["train", "node", "--dataset", "corra"], "unknown dataset 'corra'; expected one of karate, cora"),
     (["train", "node", "--dataset", "gowalla"], "recommendation dataset, not a node-classification one"),
-    (["train", "node", "--dataset", "karate", "--heads", "4"], "--heads / --out-heads apply to --model gat only"),
+    (["train", "node", "--dataset", "karate", "--heads", "4"], "--heads / --out-heads / --dropout-scheme apply to "
+     "--model gat only"),
+    (["train", "node", "--dataset", "karate", "--dropout-scheme", "shared"], "apply to --model gat only"),
+    (["train", "node", "--dataset", "karate", "--mode", "minibatch", "--inference-batch-size", "0"],
+     "inference_batch_size must be a positive number"),
     (["train", "node", "--dataset", "karate", "--split", "0.01", "0.5", "0.4"], "without training nodes"),
     (["predict", "node", "--dataset", "karate", "--checkpoint", "/nonexistent.pt"], "does not exist"),
 ])

@@ -78,16 +78,17 @@ def test_lg_conv(graph):
     torch.testing.assert_close(LGConv()(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("concat", [True, False])
-def test_gat_conv(make_graph, concat):
-    ei, _ = make_graph(num_nodes=N, weighted=False)
-    x = torch.randn(N, 6)
-    heads, c = 3, 4
-    layer = GATConv(6, c, heads=heads, concat=concat)
-    torch.nn.init.normal_(layer.bias)
-    h = (x.double() @ layer.lin.weight.double().t()).view(N, heads, c)
+def dense_gat(layer, x, ei, concat, input_masks=None, feature_mask=None):
+    """GAT by its formula, per target node, in float64. ``input_masks[k]``
+    multiplies head k's input and ``feature_mask`` the transformed features
+    before the aggregation (the reference implementation's dropout)."""
+    heads, c = layer.heads, layer.out_channels
+    weight = layer.lin.weight.double().view(heads, c, -1)
+    xs = [x.double() * (1 if input_masks is None else input_masks[k].double()) for k in range(heads)]
+    h = torch.stack([xs[k] @ weight[k].t() for k in range(heads)], dim=1)  # [N, H, C]
     s_src = (h * layer.att_src.double()).sum(-1)
     s_dst = (h * layer.att_dst.double()).sum(-1)
+    values = h if feature_mask is None else h * feature_mask.double()
     # edge list with loops replaced by one loop per node; duplicates stay separate
     keep = ei[0] != ei[1]
     src = torch.cat([ei[0, keep], torch.arange(N)])
@@ -97,9 +98,40 @@ def test_gat_conv(make_graph, concat):
         edges = (dst == i).nonzero().flatten()
         logits = F.leaky_relu(s_src[src[edges]] + s_dst[i], 0.2)  # [deg, H]
         alpha = torch.softmax(logits, dim=0)
-        out[i] = (alpha[:, :, None] * h[src[edges]]).sum(0)
-    expected = (out.reshape(N, -1) if concat else out.mean(1)) + layer.bias.double()
-    torch.testing.assert_close(layer(x, ei).double(), expected, atol=1e-5, rtol=1e-5)
+        out[i] = (alpha[:, :, None] * values[src[edges]]).sum(0)
+    return (out.reshape(N, -1) if concat else out.mean(1)) + layer.bias.double()
+
+
+@pytest.mark.parametrize("concat", [True, False])
+def test_gat_conv(make_graph, concat):
+    ei, _ = make_graph(num_nodes=N, weighted=False)
+    x = torch.randn(N, 6)
+    layer = GATConv(6, 4, heads=3, concat=concat)
+    torch.nn.init.normal_(layer.bias)
+    torch.testing.assert_close(layer(x, ei).double(), dense_gat(layer, x, ei, concat), atol=1e-5, rtol=1e-5)
+
+
+def test_gat_conv_reference_head_dropout(make_graph):
+    """head_dropout: each head drops its own copy of the input, and the
+    transformed features are dropped again before the aggregation (the
+    attention scores see them undropped). Replaying the RNG gives the masks."""
+    ei, _ = make_graph(num_nodes=N, weighted=False)
+    x = torch.randn(N, 6)
+    heads, c, p = 3, 4, 0.5
+    layer = GATConv(6, c, heads=heads, head_dropout=p).train()
+    torch.nn.init.normal_(layer.bias)
+    torch.manual_seed(7)
+    out = layer(x, ei)
+    torch.manual_seed(7)
+    input_masks = [F.dropout(torch.ones_like(x), p, training=True) for _ in range(heads)]
+    feature_mask = F.dropout(torch.ones(N, heads, c), p, training=True)
+    assert not torch.equal(input_masks[0], input_masks[1])  # one mask per head
+    expected = dense_gat(layer, x, ei, True, input_masks, feature_mask)
+    torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=1e-5)
+    # in eval mode there is no dropout: the plain formula
+    torch.testing.assert_close(layer.eval()(x, ei).double(), dense_gat(layer, x, ei, True), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="head_dropout must be in"):
+        GATConv(6, c, head_dropout=1.0)
 
 
 @pytest.mark.parametrize("layer_factory", [

@@ -109,6 +109,28 @@ def test_gat_paper_shape_and_head_average(make_graph):
     assert model(g.x, g.csr()).shape == (30, 7)
 
 
+def test_gat_dropout_schemes(make_graph):
+    """"reference" (default) drops per head inside each layer; "shared" drops the
+    layer input once. Eval outputs agree; a sparse input stays sparse and trains."""
+    g = _graph(make_graph)
+    torch.manual_seed(0)
+    ref = GAT(12, 4, 3, heads=2)
+    shared = GAT(12, 4, 3, heads=2, dropout_scheme="shared")
+    shared.load_state_dict(ref.state_dict())
+    assert ref.layers[0].head_dropout == 0.6 and shared.layers[0].head_dropout == 0.0
+    torch.testing.assert_close(ref.eval()(g.x, g.csr()), shared.eval()(g.x, g.csr()))
+    torch.testing.assert_close(ref(sparse_features(g.x), g.csr()), ref(g.x, g.csr()), atol=1e-5, rtol=1e-5)
+    ref.train()
+    torch.manual_seed(1)
+    a = ref(sparse_features(g.x), g.csr())
+    a.sum().backward()
+    assert ref.layers[0].lin.weight.grad.abs().sum() > 0
+    torch.manual_seed(2)
+    assert not torch.allclose(a, ref(sparse_features(g.x), g.csr()))  # dropout is on in training
+    with pytest.raises(ValueError, match="dropout_scheme must be one of"):
+        GAT(12, 4, 3, dropout_scheme="pyg")
+
+
 def test_learned_features_wrap_a_model(make_graph):
     g = _graph(make_graph)
     model = LearnedFeatures(30, 5, GCN(5, 4, 2))

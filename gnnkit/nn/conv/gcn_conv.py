@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import AdjacencyCache, check_features
 from gnnkit.nn.features import linear, num_rows
+from gnnkit.nn.inference import blocks, gather, map_rows
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_csr
 from gnnkit.ops.sparse import CSR, spmm
@@ -80,6 +81,23 @@ class GCNConv(MessagePassing):
             out = out + diag.to(h.dtype).unsqueeze(1) * h
         if self.bias is not None:
             out = out + self.bias
+        return out
+
+    @torch.no_grad()
+    def inference(self, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
+        """This layer's output for all nodes, computed over blocks of
+        ``batch_size`` targets on ``device`` (see ``gnnkit.nn.inference``);
+        the normalisation uses the whole graph's degrees."""
+        norm, diag = self.normalized_adjacency(adj, None, x.size(0))
+        h = map_rows(lambda part: linear(part, self.lin), x, batch_size, device)
+        out = torch.empty(x.size(0), self.out_channels, dtype=h.dtype, device=x.device)
+        for start, end, block, src in blocks(norm, batch_size, device):
+            part = spmm(block, gather(h, src, device))
+            if diag is not None:
+                part = part + diag[start:end].to(device, h.dtype).unsqueeze(1) * h[start:end].to(device)
+            if self.bias is not None:
+                part = part + self.bias
+            out[start:end] = part.to(x.device)
         return out
 
     def extra_repr(self) -> str:

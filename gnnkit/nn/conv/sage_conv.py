@@ -1,12 +1,14 @@
 """SAGEConv with mean aggregation (Hamilton et al., NeurIPS 2017)."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import check_features
 from gnnkit.nn.message_passing import MessagePassing
-from gnnkit.ops.sparse import CSR
+from gnnkit.nn.inference import blocks, gather
+from gnnkit.ops.sparse import CSR, spmm
 
 
 class SAGEConv(MessagePassing):
@@ -53,6 +55,26 @@ class SAGEConv(MessagePassing):
         if self.normalize:
             out = F.normalize(out, p=2.0, dim=-1)
         return out
+
+    @torch.no_grad()
+    def inference(self, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
+        """This layer's output for all nodes, computed over blocks of
+        ``batch_size`` targets on ``device`` (see ``gnnkit.nn.inference``);
+        the mean divides by each target's in-degree in the whole graph."""
+        adj = self.adjacency(adj, None, x.size(0))
+        inv_deg = adj.degree().clamp(min=1).to(x.dtype).reciprocal().index_select(0, adj.row())
+        mean = adj.with_value(inv_deg if adj.value is None else adj.value * inv_deg)
+        out = None
+        for start, end, block, src in blocks(mean, batch_size, device):
+            part = self.lin_l(spmm(block, gather(x, src, device)))
+            if self.lin_r is not None:
+                part = part + self.lin_r(x[start:end].to(device))
+            if self.normalize:
+                part = F.normalize(part, p=2.0, dim=-1)
+            if out is None:
+                out = torch.empty(x.size(0), part.size(1), dtype=part.dtype, device=x.device)
+            out[start:end] = part.to(x.device)
+        return out if out is not None else torch.empty(0, self.out_channels, device=x.device)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, aggr='mean'"

@@ -8,8 +8,6 @@ runs through the CSR's cached transpose.
 """
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.ops.sparse import CSR
@@ -20,17 +18,6 @@ Features = "Tensor | CSR"
 def densify(x: Tensor | CSR) -> Tensor:
     """A dense tensor for layers that have no sparse-input path."""
     return x.to_dense() if isinstance(x, CSR) else x
-
-
-def feature_dropout(x: Tensor | CSR, p: float, training: bool) -> Tensor | CSR:
-    """Dropout on the feature values; on a CSR only the stored non-zeros are
-    dropped (what dense dropout does to a sparse matrix, at nnz cost)."""
-    if not training or p == 0.0:
-        return x
-    if isinstance(x, CSR):
-        value = x.value if x.value is not None else torch.ones(x.nnz, device=x.device)
-        return x.with_value(F.dropout(value, p, training=True))
-    return F.dropout(x, p, training=True)
 
 
 def check_input(x, in_channels: int, model: str) -> None:

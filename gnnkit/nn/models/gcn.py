@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.conv import GCNConv
-from gnnkit.nn.models._input import check_input, feature_dropout
+from gnnkit.nn.features import feature_dropout
+from gnnkit.nn.models._input import check_input
 from gnnkit.ops.sparse import CSR
 
 
@@ -36,6 +37,7 @@ class GCN(nn.Module):
         ``CSR`` → ``[N, out_channels]``.
     """
 
+    activation = staticmethod(F.relu)  # between layers
     sparse_input = True  # the first layer takes CSR features
 
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2,
@@ -59,7 +61,7 @@ class GCN(nn.Module):
             h = feature_dropout(h, self.dropout, self.training)
             h = conv(h, edge_index, edge_weight)
             if k < len(self.layers) - 1:
-                h = F.relu(h)
+                h = self.activation(h)
         return h
 
 

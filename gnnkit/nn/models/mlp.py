@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.features import linear
-from gnnkit.nn.models._input import check_input, feature_dropout
+from gnnkit.nn.features import feature_dropout
+from gnnkit.nn.models._input import check_input
 from gnnkit.nn.models.gcn import _check_sizes
 from gnnkit.ops.sparse import CSR
 
@@ -32,6 +33,7 @@ class MLP(nn.Module):
         x ``[N, in_channels]`` (dense or ``CSR``) → ``[N, out_channels]``.
     """
 
+    activation = staticmethod(F.relu)  # between layers
     sparse_input = True  # the first layer takes CSR features
 
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2,
@@ -55,7 +57,7 @@ class MLP(nn.Module):
         for k, lin in enumerate(self.layers):
             h = linear(feature_dropout(h, self.dropout, self.training), lin)
             if k < len(self.layers) - 1:
-                h = F.relu(h)
+                h = self.activation(h)
         return h
 
 

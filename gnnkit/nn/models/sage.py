@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.conv import SAGEConv
-from gnnkit.nn.models._input import check_input, densify, feature_dropout
+from gnnkit.nn.features import feature_dropout
+from gnnkit.nn.models._input import check_input, densify
 from gnnkit.nn.models.gcn import _check_sizes
 from gnnkit.ops.sparse import CSR
 
@@ -31,6 +32,7 @@ class GraphSAGE(nn.Module):
         x ``[N, in_channels]``, edge_index ``[2, E]`` or ``CSR`` → ``[N, out_channels]``.
     """
 
+    activation = staticmethod(F.relu)  # between layers
     sparse_input = True  # takes CSR features (dropout on the non-zeros, then dense)
 
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2,
@@ -56,7 +58,7 @@ class GraphSAGE(nn.Module):
         for k, conv in enumerate(self.layers):
             h = conv(h if k == 0 else feature_dropout(h, self.dropout, self.training), edge_index, edge_weight)
             if k < len(self.layers) - 1:
-                h = F.relu(h)
+                h = self.activation(h)
         return h
 
 
