@@ -9,7 +9,7 @@ the raw files.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gnnkit.settings import data_root

@@ -12,7 +12,6 @@ temporary working directory, so what a tutorial writes never lands in the repo.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gnnkit.datasets.formats._text import Tokens, column, read_table
+from gnnkit.datasets.formats._text import column, read_table
 from gnnkit.graph import Graph
 from gnnkit.ops.edges import coalesce, remove_self_loops, to_undirected
 
