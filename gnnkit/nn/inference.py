@@ -41,18 +41,23 @@ def row_ranges(num_rows: int, batch_size: int) -> Iterator[tuple[int, int]]:
         yield start, min(num_rows, start + batch_size)
 
 
-def row_block(adj: CSR, start: int, end: int) -> tuple[CSR, Tensor]:
-    """Rows ``[start, end)`` of a target-major CSR as a rectangular CSR whose
-    columns are the distinct sources those rows read, and those sources'
-    global ids (sorted, so columns stay sorted within each row)."""
+def row_block(adj: CSR, start: int, end: int, compact: bool = True) -> tuple[CSR, Tensor | None]:
+    """Rows ``[start, end)`` of a target-major CSR as a rectangular CSR.
+
+    ``compact=True``: its columns are the distinct sources those rows read,
+    returned with their global ids (sorted, so columns stay sorted within
+    each row), to gather just those rows of the previous layer. Otherwise the
+    columns keep their global ids (``num_cols`` unchanged) and the second
+    value is ``None``: the block multiplies the whole previous layer."""
     lo, hi = int(adj.rowptr[start]), int(adj.rowptr[end])
     col = adj.col[lo:hi]
-    src, local = torch.unique(col, sorted=True, return_inverse=True)
     value = None if adj.value is None else adj.value[lo:hi]
     rowptr = adj.rowptr[start:end + 1] - lo
-    block = CSR(rowptr, local.to(col.dtype), value, torch.arange(hi - lo, device=col.device), end - start,
-                int(src.numel()), _check=False)
-    return block, src
+    perm = torch.arange(hi - lo, device=col.device)
+    if not compact:
+        return CSR(rowptr, col, value, perm, end - start, adj.num_cols, _check=False), None
+    src, local = torch.unique(col, sorted=True, return_inverse=True)
+    return CSR(rowptr, local.to(col.dtype), value, perm, end - start, int(src.numel()), _check=False), src
 
 
 def map_rows(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int, device: torch.device) -> Tensor:
@@ -69,17 +74,21 @@ def map_rows(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int, device:
     return out
 
 
-def blocks(adj: CSR, batch_size: int, device: torch.device) -> Iterator[tuple[int, int, CSR, Tensor]]:
-    """``(start, end, block, src)`` for consecutive target blocks, with the
-    block moved to ``device`` and ``src`` left on the adjacency's device (to
-    gather the sources' rows where they are stored)."""
+def blocks(adj: CSR, batch_size: int, device: torch.device) -> Iterator[tuple[int, int, CSR, Tensor | None]]:
+    """``(start, end, block, src)`` for consecutive target blocks, the block
+    on ``device``. When the adjacency (and so the layer input) is stored on
+    another device, blocks are compacted and ``src`` (left where the input
+    is) selects the input rows to move; otherwise ``src`` is ``None``."""
+    compact = adj.device != torch.device(device)
     for start, end in row_ranges(adj.num_rows, batch_size):
-        block, src = row_block(adj, start, end)
-        yield start, end, block.to(device), src
+        block, src = row_block(adj, start, end, compact)
+        yield start, end, (block.to(device) if compact else block), src
 
 
-def gather(x: Tensor, index: Tensor, device: torch.device) -> Tensor:
-    """Rows ``index`` of ``x``, moved to ``device``."""
+def gather(x: Tensor, index: Tensor | None, device: torch.device) -> Tensor:
+    """Rows ``index`` of ``x`` on ``device`` (all of ``x`` when ``index`` is ``None``)."""
+    if index is None:
+        return x.to(device)
     return x.index_select(0, index.to(x.device)).to(device)
 
 

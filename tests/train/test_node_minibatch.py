@@ -32,7 +32,7 @@ def test_minibatch_evaluation_is_layerwise_in_blocks(monkeypatch):
     trainer.fit()
     blocks = []
     real_row_block = inference.row_block
-    monkeypatch.setattr(inference, "row_block", lambda adj, s, e: blocks.append(e - s) or real_row_block(adj, s, e))
+    monkeypatch.setattr(inference, "row_block", lambda adj, s, e, *rest: blocks.append(e - s) or real_row_block(adj, s, e, *rest))
     predicted = trainer.predict()
     assert blocks and max(blocks) == 100 and sum(blocks) == 2 * 700  # two layers, every node once each
     trainer.model.eval()

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import check_features
 from gnnkit.nn.message_passing import MessagePassing
-from gnnkit.nn.inference import blocks, gather
+from gnnkit.nn.inference import blocks, gather, map_rows
 from gnnkit.ops.sparse import CSR, spmm
 
 
@@ -64,9 +64,16 @@ class SAGEConv(MessagePassing):
         adj = self.adjacency(adj, None, x.size(0))
         inv_deg = adj.degree().clamp(min=1).to(x.dtype).reciprocal().index_select(0, adj.row())
         mean = adj.with_value(inv_deg if adj.value is None else adj.value * inv_deg)
+        # As in forward: W first when it shrinks the features, so the product moves fewer columns.
+        shrink = self.out_channels < self.in_channels
+        src_x = map_rows(lambda part: F.linear(part, self.lin_l.weight), x, batch_size, device) if shrink else x
         out = None
         for start, end, block, src in blocks(mean, batch_size, device):
-            part = self.lin_l(spmm(block, gather(x, src, device)))
+            part = spmm(block, gather(src_x, src, device))
+            if not shrink:
+                part = self.lin_l(part)
+            elif self.lin_l.bias is not None:
+                part = part + self.lin_l.bias
             if self.lin_r is not None:
                 part = part + self.lin_r(x[start:end].to(device))
             if self.normalize:
