@@ -4,8 +4,9 @@ Builds ``gnnkit.datasets.synthetic`` (power-law degrees, homophilous labels)
 with ``--nodes`` nodes and ``--edges`` directed edges, then trains GraphSAGE
 (or GCN) in mini-batches (``NeighborLoader``, fan-out ``--fanout``) for
 ``--epochs`` epochs: one epoch is one pass over the training nodes (60 %).
-Reports seconds per epoch (sampling + training), the time of the full-graph
-evaluation, test accuracy, and the process's peak resident memory.
+Reports seconds per epoch (sampling + training), the time of one evaluation
+over all nodes (layer-wise, in blocks of 4096 target nodes), test accuracy,
+and the process's peak resident memory.
 
     python benchmarks/scale.py                      # 1M nodes, 20M edges
     python benchmarks/scale.py --quick              # 100k nodes, 2M edges
@@ -81,7 +82,7 @@ def main() -> None:
              f"{sum(epoch_times) / len(epoch_times):.1f}", f"{eval_s:.1f}", f"{result.test_accuracy:.3f}",
              f"{peak_rss_gib():.2f}"]]
     print(table(rows, ["model", "nodes", "edges", "fan-out", "batch", "s / epoch (sample+train)",
-                       "s / full evaluation", "test acc", "peak RSS GiB"]))
+                       "s / evaluation of all nodes", "test acc", "peak RSS GiB"]))
 
 
 if __name__ == "__main__":
