@@ -75,6 +75,15 @@ def peak_memory(device: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
 
+def train_step(model, optimizer, x, edge_index, y, batch_size: int) -> torch.Tensor:
+    """One step on a sampled sub-graph: the loss on its seed nodes (the first ``batch_size``)."""
+    loss = F.cross_entropy(model(x, edge_index)[:batch_size], y[:batch_size])
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def pyg_contender(graph, train_idx, fanout, args, device):
     """PyG's example: its loaders over host memory, batches copied to the device."""
     from torch_geometric.loader import NeighborLoader as PygLoader
@@ -95,12 +104,7 @@ def pyg_contender(graph, train_idx, fanout, args, device):
         total = torch.zeros((), device=device)
         for batch in train_loader:
             batch = batch.to(device)
-            out = peer(batch.x, batch.edge_index)[: batch.batch_size]
-            loss = F.cross_entropy(out, batch.y[: batch.batch_size])
-            peer_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            peer_opt.step()
-            total += loss.detach()
+            total += train_step(peer, peer_opt, batch.x, batch.edge_index, batch.y, batch.batch_size)
         return float(total) / len(train_loader)
 
     def pyg_inference() -> float:
@@ -161,12 +165,7 @@ def main() -> None:
         total = torch.zeros((), device=device)
         for batch in loader:
             sub = batch.graph
-            out = ours(sub.x, sub.edge_index)[: batch.batch_size]
-            loss = F.cross_entropy(out, sub.y[: batch.batch_size])
-            ours_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            ours_opt.step()
-            total += loss.detach()
+            total += train_step(ours, ours_opt, sub.x, sub.edge_index, sub.y, batch.batch_size)
         return float(total) / len(loader)
 
     def gnnkit_inference() -> float:
