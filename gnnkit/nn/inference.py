@@ -4,15 +4,15 @@ A mini-batch trained model must still predict every node. Running its
 forward over the whole graph at once holds every layer's activations and,
 for attention, a score per edge and head, all on the compute device. Here
 one layer runs at a time over consecutive blocks of ``batch_size`` target
-nodes: a block reads only the rows of the target-major adjacency it needs
-(a rectangular CSR over the distinct source nodes it touches) and the
-previous layer's output of those sources. The compute device holds one
-block at a time; the layer outputs for all nodes stay where ``x`` lives
-(``storage``: e.g. CPU memory while the blocks run on a GPU). The result
-equals the full forward in eval mode (no neighbour sampling: every edge is
-used), because each block keeps all in-edges of its targets and the
-graph-wide quantities (GCN's degrees, the mean's in-degrees) are computed on
-the whole graph first.
+nodes: a block is those rows of the target-major adjacency (a rectangular
+CSR), multiplied with the previous layer's output. The layer outputs for all
+nodes stay where ``x`` lives; when that is not the compute device (``x`` in
+CPU memory, blocks on a GPU), each block is compacted to the distinct source
+nodes it reads and only their rows are moved, so the device holds one block
+at a time. The result equals the full forward in eval mode (no neighbour
+sampling: every edge is used), because each block keeps all in-edges of its
+targets and the graph-wide quantities (GCN's degrees, the mean's in-degrees)
+are computed on the whole graph first.
 
 This is the layer-wise inference of GraphSAGE's reference code and PyG's
 ``examples/reddit.py`` (``SAGE.inference``), done without a sampler.
