@@ -17,6 +17,19 @@ import triton.language as tl
 
 
 @triton.jit
+def _gather_rows(col, value, x, e, mask_e, offs_f, mask_f, F, HAS_VALUE: tl.constexpr):
+    # Entries ``e`` (masked by ``mask_e``): the rows ``x[col[e]]`` on the
+    # feature tile ``offs_f``, in fp32, times ``value[e]`` when there are values.
+    c = tl.load(col + e, mask=mask_e, other=0).to(tl.int64)
+    xv = tl.load(x + c[:, None] * F + offs_f[None, :], mask=mask_e[:, None] & mask_f[None, :], other=0.0)
+    xv = xv.to(tl.float32)
+    if HAS_VALUE:
+        v = tl.load(value + e, mask=mask_e, other=0.0).to(tl.float32)
+        xv = xv * v[:, None]
+    return xv
+
+
+@triton.jit
 def spmm_rows_kernel(
     rowptr, col, value, x, out, row_order, block_degree, num_short, F,
     HAS_VALUE: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_F: tl.constexpr,
@@ -38,14 +51,7 @@ def spmm_rows_kernel(
     max_degree = tl.load(block_degree + pid_r)
     for k in range(0, max_degree):
         e = start + k
-        mask_e = e < end
-        c = tl.load(col + e, mask=mask_e, other=0).to(tl.int64)
-        xv = tl.load(x + c[:, None] * F + offs_f[None, :], mask=mask_e[:, None] & mask_f[None, :], other=0.0)
-        xv = xv.to(tl.float32)
-        if HAS_VALUE:
-            v = tl.load(value + e, mask=mask_e, other=0.0).to(tl.float32)
-            xv = xv * v[:, None]
-        acc += xv
+        acc += _gather_rows(col, value, x, e, e < end, offs_f, mask_f, F, HAS_VALUE)
     tl.store(out + rows[:, None] * F + offs_f[None, :], acc.to(out.dtype.element_ty),
              mask=mask_r[:, None] & mask_f[None, :])
 
@@ -66,14 +72,7 @@ def spmm_chunks_kernel(
     acc = tl.zeros((BLOCK_E, BLOCK_F), dtype=tl.float32)
     for e0 in range(start, end, BLOCK_E):
         e = e0 + tl.arange(0, BLOCK_E)
-        mask_e = e < end
-        c = tl.load(col + e, mask=mask_e, other=0).to(tl.int64)
-        xv = tl.load(x + c[:, None] * F + offs_f[None, :], mask=mask_e[:, None] & mask_f[None, :], other=0.0)
-        xv = xv.to(tl.float32)
-        if HAS_VALUE:
-            v = tl.load(value + e, mask=mask_e, other=0.0).to(tl.float32)
-            xv = xv * v[:, None]
-        acc += xv
+        acc += _gather_rows(col, value, x, e, e < end, offs_f, mask_f, F, HAS_VALUE)
     tl.store(partial + pid_c.to(tl.int64) * F + offs_f, tl.sum(acc, axis=0), mask=mask_f)
 
 
