@@ -3,9 +3,10 @@
 Entries live in ``gnnkit.settings.cache_dir()`` under a key that hashes the
 dataset name, the reader options, a format version and the sha256 of every
 raw file, so a changed raw file is never served from a stale entry. Entries
-are written atomically with ``torch.save`` and read back with
-``torch.load(weights_only=True)``: tensors, numbers, strings and containers
-only, never arbitrary pickled objects.
+are written with ``gnnkit.io.save_verified`` (atomic, with a sha256 of the
+payload) and read back with ``gnnkit.io.load_verified``: a corrupted or
+truncated entry is rebuilt, and only tensors, numbers, strings and containers
+are ever unpickled.
 """
 from __future__ import annotations
 
@@ -15,17 +16,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from gnnkit.datasets.interactions import InteractionDataset
 from gnnkit.graph import Graph
+from gnnkit.io import load_verified, save_verified
 from gnnkit.settings import cache_dir
-from gnnkit.train.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
 # Bump when a reader's output changes, so older entries are not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+KIND = "gnnkit-processed-dataset"
 
 _GRAPH_FIELDS = ("x", "edge_index", "edge_weight", "y", "train_mask", "val_mask", "test_mask")
 _REC_FIELDS = ("train_interactions", "test_interactions", "val_interactions", "ratings", "timestamps",
@@ -74,7 +74,7 @@ def interactions_from_state(state: dict) -> InteractionDataset:
 def save(path: Path, obj: Graph | InteractionDataset) -> None:
     """Write ``obj`` to ``path`` atomically."""
     state = interactions_state(obj) if isinstance(obj, InteractionDataset) else {"kind": "graph", **graph_state(obj)}
-    save_checkpoint(path, state)
+    save_verified(path, state, kind=KIND)
 
 
 def load(path: Path) -> Graph | InteractionDataset | None:
@@ -83,7 +83,7 @@ def load(path: Path) -> Graph | InteractionDataset | None:
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_verified(path, kind=KIND)
         if state.get("kind") == "interactions":
             return interactions_from_state(state)
         return graph_from_state(state)

@@ -1,14 +1,21 @@
-"""Fetch a file, verify its sha256, and move it into place atomically.
+"""Fetch a file, verify its size and sha256, and move it into place atomically.
 
 Nothing else: no parsing, no caching. The body streams into a temporary file
-next to the destination; only a complete download whose digest matches is
-renamed onto the final name, so an interrupted or corrupt transfer never
-leaves a file that looks complete.
+next to the destination (``gnnkit.io.atomic_writer``); only a complete
+download whose length and digest check out is renamed onto the final name, so
+an interrupted or corrupt transfer never leaves a file that looks complete.
+
+A download must keep moving: a read waits at most ``timeout`` seconds, every
+``timeout``-second window must bring at least ``min_rate`` bytes per second,
+and ``deadline`` caps the whole transfer, so a server that trickles bytes
+cannot hold a run forever.
 
 Where the catalog does not know a file's digest, the first download records
 the digest it got (``<cache_dir>/digests.json``, keyed by URL) and warns that
 it was not verified (trust on first use); later downloads and loads are
-checked against that record.
+checked against that record. Only a download whose length was confirmed (by
+the server's ``Content-Length`` or the catalog's size) is ever recorded: a
+body that simply stopped early must not become the trusted copy.
 """
 from __future__ import annotations
 
@@ -16,14 +23,14 @@ import hashlib
 import http.client
 import json
 import os
-import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
 
+from gnnkit.io import atomic_write_bytes, atomic_writer, sha256_file
 from gnnkit.settings import cache_dir
-from gnnkit.train.checkpoint import atomic_write_bytes
 
 _CHUNK = 1 << 16
 
@@ -34,15 +41,6 @@ class DownloadError(ValueError):
 
 class ChecksumError(ValueError):
     """A file's sha256 is not the expected one."""
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _digest_store() -> Path:
@@ -81,7 +79,8 @@ def check_digest(path: str | os.PathLike, expected: str, actual: str | None = No
 
 
 def fetch(url: str, dest: str | os.PathLike, sha256: str | None = None, *, progress: bool = True,
-          timeout: float = 60.0) -> str:
+          timeout: float = 60.0, deadline: float | None = None, min_rate: float = 1024.0,
+          size: int | None = None) -> str:
     """Download ``url`` to ``dest`` and return its sha256.
 
     Args:
@@ -90,55 +89,89 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None = None, *, progr
         sha256: expected hex digest; ``None`` uses the digest recorded on a
             previous download, or records this one and warns (trust on first use).
         progress: show a tqdm progress bar.
-        timeout: socket timeout in seconds.
+        timeout: seconds to connect and to wait for the next bytes; also the
+            window over which ``min_rate`` is measured (default 60).
+        deadline: seconds for the whole download (default ``None``: no cap
+            beyond ``min_rate``); it is checked between reads, so the run
+            stops at most ``timeout`` seconds after it.
+        min_rate: bytes per second a download must average over every
+            ``timeout``-second window (default 1 KiB/s).
+        size: expected length in bytes (the catalog's), checked like the
+            server's ``Content-Length``.
 
     Raises:
-        DownloadError: network / HTTP failure or a body shorter than announced.
+        DownloadError: network / HTTP failure, a stalled or too slow transfer,
+            or a body whose length differs from the announced or expected one.
         ChecksumError: the digest differs from the expected one.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     expected = sha256 or recorded_digest(url)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    started = time.monotonic()
+    got = 0
+    confirmed = False  # the length was checked against Content-Length or the catalog
     try:
-        h = hashlib.sha256()
-        got = 0
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp, os.fdopen(fd, "wb") as out:
-                length = resp.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                from tqdm.auto import tqdm
+        with atomic_writer(dest) as out:
+            h = hashlib.sha256()
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as resp:
+                    length = resp.headers.get("Content-Length")
+                    total = int(length) if length and length.isdigit() else None
+                    read = getattr(resp, "read1", resp.read)  # read1: what has arrived, never waits to fill a block
+                    from tqdm.auto import tqdm
 
-                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
-                          disable=not progress, leave=False) as bar:
-                    while True:
-                        block = resp.read(_CHUNK)
-                        if not block:
-                            break
-                        out.write(block)
-                        h.update(block)
-                        got += len(block)
-                        bar.update(len(block))
-                out.flush()
-                os.fsync(out.fileno())
-        except urllib.error.HTTPError as err:
-            raise DownloadError(f"downloading {url} failed: HTTP {err.code} {err.reason}. Check the URL "
-                                f"(gnnkit datasets info NAME) or fetch the file by hand into {dest.parent}") from err
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-            raise DownloadError(f"downloading {url} failed after {got} bytes ({err}); check the network and retry, "
-                                f"or place the file at {dest} by hand") from err
-        if total is not None and got != total:
-            raise DownloadError(f"downloading {url} was cut off: got {got} of {total} bytes; retry the download")
-        digest = h.hexdigest()
-        if expected is not None:
-            check_digest(url, expected, digest)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+                    window_start, window_got = started, 0
+                    with tqdm(total=total or size, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
+                              disable=not progress, leave=False) as bar:
+                        while True:
+                            block = read(_CHUNK)
+                            if not block:
+                                break
+                            out.write(block)
+                            h.update(block)
+                            got += len(block)
+                            window_got += len(block)
+                            bar.update(len(block))
+                            now = time.monotonic()
+                            if deadline is not None and now - started > deadline:
+                                raise DownloadError(
+                                    f"downloading {url} passed its deadline of {deadline:g} s after {got} bytes; "
+                                    f"retry on a faster connection, pass a longer deadline, or place the file at "
+                                    f"{dest} by hand")
+                            if now - window_start >= timeout:
+                                rate = window_got / (now - window_start)
+                                if rate < min_rate:
+                                    raise DownloadError(
+                                        f"downloading {url} is too slow: {rate:.0f} bytes/s over the last "
+                                        f"{now - window_start:.1f} s (minimum {min_rate:g}; {got} bytes so far); "
+                                        f"retry later, or place the file at {dest} by hand")
+                                window_start, window_got = now, 0
+            except urllib.error.HTTPError as err:
+                raise DownloadError(f"downloading {url} failed: HTTP {err.code} {err.reason}. Check the URL "
+                                    f"(gnnkit datasets info NAME) or fetch the file by hand into "
+                                    f"{dest.parent}") from err
+            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as err:
+                raise DownloadError(f"downloading {url} failed after {got} bytes ({err}); check the network and "
+                                    f"retry, or place the file at {dest} by hand") from err
+            for announced, what in ((total, "the server announced"), (size, "the catalog expects")):
+                if announced is not None and got != announced:
+                    raise DownloadError(f"downloading {url} was cut off: got {got} bytes, {what} {announced}; "
+                                        f"retry the download")
+                confirmed = confirmed or announced is not None
+            digest = h.hexdigest()
+            if expected is not None:
+                check_digest(url, expected, digest)
+    except OSError as err:
+        if err.filename == str(dest):  # from atomic_writer: full disk, read-only folder; names dest and the fix
+            raise DownloadError(f"could not save {url}: {err}") from err
+        raise DownloadError(f"downloading {url} failed after {got} bytes ({err}); check the network and retry, "
+                            f"or place the file at {dest} by hand") from err
     if expected is None:
-        record_digest(url, digest)
-        warnings.warn(f"{dest.name}: no published sha256 is known for {url}; recorded {digest} on this first "
-                      f"download (trust on first use) and will check later copies against it", stacklevel=2)
+        if confirmed:
+            record_digest(url, digest)
+            warnings.warn(f"{dest.name}: no published sha256 is known for {url}; recorded {digest} on this first "
+                          f"download (trust on first use) and will check later copies against it", stacklevel=2)
+        else:
+            warnings.warn(f"{dest.name}: no published sha256 or length is known for {url} and the server sent no "
+                          f"Content-Length, so this download cannot be verified and its digest was not recorded as "
+                          f"trusted; check the parsed dataset's size", stacklevel=2)
     return digest

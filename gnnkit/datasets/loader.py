@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +19,7 @@ from gnnkit.datasets import cache, download
 from gnnkit.datasets.catalog import DatasetInfo, get
 from gnnkit.datasets.interactions import InteractionDataset
 from gnnkit.graph import Graph
+from gnnkit.io import atomic_writer
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +93,18 @@ def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress:
 
 
 def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:
-    """Copy ``prefix + member`` out of a zip into ``raw/member`` (atomically each)."""
+    """Stream ``prefix + member`` out of a zip into ``raw/member`` (atomically
+    each, in 1 MiB blocks, so a huge member never sits in memory)."""
     try:
         with zipfile.ZipFile(archive) as zf:
             for member in members:
                 try:
-                    data = zf.read(prefix + member)
+                    info = zf.getinfo(prefix + member)
                 except KeyError:
                     raise ValueError(f"{archive} has no member {prefix + member}; delete it and download again") from None
-                fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{member}.", suffix=".part")
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, raw / member)
+                with zf.open(info) as src, atomic_writer(raw / member) as out:
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        out.write(block)
     except zipfile.BadZipFile as err:
         raise ValueError(f"{archive} is not a valid zip ({err}); delete it and download again") from err
 
