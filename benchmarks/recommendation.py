@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import environment, table  # noqa: E402
 from gnnkit.datasets import load  # noqa: E402
 from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model  # noqa: E402
-from gnnkit.train.utils import seed_everything  # noqa: E402
+from gnnkit.train.runtime import seed_everything  # noqa: E402
 
 
 def run_table(args) -> None:

@@ -63,7 +63,7 @@ def _load_interactions(name: str, root: str | None):
 
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model
-    from gnnkit.train.utils import seed_everything
+    from gnnkit.train.runtime import seed_everything
 
     config = RecTrainConfig(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, reg=args.reg, patience=args.patience,
@@ -120,10 +120,10 @@ def run_recommend(args: argparse.Namespace) -> int:
     rows = [{"rank": r + 1, "item": int(i), "score": float(s), **({"title": titles[int(i)]} if titles else {})}
             for r, (i, s) in enumerate(zip(items.tolist(), scores))]
     if args.json:
-        print(json.dumps({"user": args.user, "model": state["model"]["kind"], "dataset": state["dataset"]["name"],
+        print(json.dumps({"user": args.user, "model": state["model"]["kind"], "dataset": state["data"]["name"],
                           "already_seen": num_seen, "items": rows}, indent=2))
         return 0
-    print(f"top {args.k} for user {args.user} ({state['model']['kind']} on {state['dataset']['name']}, "
+    print(f"top {args.k} for user {args.user} ({state['model']['kind']} on {state['data']['name']}, "
           f"{num_seen} items already seen, excluded):")
     for row in rows:
         label = f"  {row['title']}" if "title" in row else ""

@@ -11,7 +11,7 @@ from gnnkit.datasets.loader import karate
 from gnnkit.graph import Graph
 from gnnkit.nn import GCNConv
 from gnnkit.train.metrics import accuracy
-from gnnkit.train.utils import seed_everything
+from gnnkit.train.runtime import seed_everything
 
 
 def karate_graph() -> Graph:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gnnkit import Graph
-from gnnkit.train.features import row_normalize, structural_features
+from gnnkit.train.node_features import row_normalize, structural_features
 from gnnkit.train.splits import stratified_split
 
 

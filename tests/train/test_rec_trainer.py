@@ -13,7 +13,7 @@ from gnnkit.train.rec import (
     build_model,
     split_validation,
 )
-from gnnkit.train.utils import seed_everything
+from gnnkit.train.runtime import seed_everything
 
 
 

@@ -1,0 +1,78 @@
+"""Where per-epoch metrics go: a CSV file, TensorBoard, the progress bar.
+
+``MetricLog`` writes one CSV row per epoch. On resume it first rewrites the
+file from the checkpoint's history, so an epoch that ran after the last
+checkpoint and is run again appears once, not twice.
+"""
+from __future__ import annotations
+
+import csv
+import io as _stringio
+import warnings
+from pathlib import Path
+from typing import Any
+
+from gnnkit.io import atomic_write_text
+
+
+def _csv_text(fields: list[str], rows: list[dict[str, Any]]) -> str:
+    buf = _stringio.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([row.get(k, "") for k in fields])
+    return buf.getvalue()
+
+
+def _fields(rows: list[dict[str, Any]]) -> list[str]:
+    fields: list[str] = []
+    for row in rows:
+        fields += [k for k in row if k not in fields]
+    return fields
+
+
+class MetricLog:
+    """Per-epoch metrics to a CSV file and TensorBoard (both optional).
+
+    Args:
+        csv_path: CSV file (``None``: no CSV).
+        tensorboard: TensorBoard log folder (``None``: none).
+        history: rows already trained (a resumed run); the CSV is rewritten
+            to exactly these before new rows are appended.
+    """
+
+    def __init__(self, csv_path: str | None, tensorboard: str | None, history: list[dict[str, Any]]) -> None:
+        self.path = None if csv_path is None else Path(csv_path)
+        self.fields: list[str] | None = None
+        if self.path is not None:
+            self.fields = _fields(history) or None
+            atomic_write_text(self.path, _csv_text(self.fields, history) if self.fields else "")
+        self.board = _tensorboard(tensorboard)
+
+    def log(self, row: dict[str, Any]) -> None:
+        if self.path is not None:
+            with self.path.open("a", newline="") as fh:
+                if self.fields is None:
+                    self.fields = list(row)
+                    csv.writer(fh).writerow(self.fields)
+                csv.writer(fh).writerow([row.get(k, "") for k in self.fields])
+        if self.board is not None:
+            for key, value in row.items():
+                if key != "epoch" and isinstance(value, (int, float)):
+                    self.board.add_scalar(key, value, row["epoch"])
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.close()
+
+
+def _tensorboard(logdir: str | None):
+    if logdir is None:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        warnings.warn("TensorBoard logging was asked for but the tensorboard package is not installed "
+                      "(pip install tensorboard); continuing without it", stacklevel=3)
+        return None
+    return SummaryWriter(logdir)
