@@ -5,12 +5,18 @@ sorting it into a CSR every call would cost more than the product itself.
 ``AdjacencyCache`` remembers what it derived from the last graph it saw, keyed
 on the *identity* and in-place version counter of the ``edge_index`` /
 ``edge_weight`` tensors (held by weak reference) and on the node count, so a
-different or edited graph can never be served a stale result.
+different or edited graph can never be served a stale result. A layer adds
+the options the value depends on (dtype, ``add_self_loops`` ...) to the key.
+
+``Block`` is what a layer's per-block computation reads: rows of its graph
+operator (all rows for a full forward, a slice of target rows in layer-wise
+inference).
 """
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable
 
 import torch
 from torch import Tensor
@@ -39,14 +45,21 @@ class AdjacencyCache:
         self._key: tuple | None = None
         self._value: Any = None
 
-    def get(self, edge_index: Any, edge_weight: Tensor | None, num_nodes: int, build: Callable[[], Any]) -> Any:
+    def get(self, edge_index: Any, edge_weight: Tensor | None, num_nodes: Hashable, build: Callable[[], Any],
+            options: tuple = ()) -> Any:
+        """The cached value for this graph and ``options``, or ``build()``.
+
+        ``num_nodes`` is the node count (or a ``(sources, targets)`` pair);
+        ``options`` holds every setting the value depends on (a layer's
+        ``add_self_loops``, the dtype ...), so changing one rebuilds."""
         if edge_weight is not None and edge_weight.requires_grad:
             return build()  # a value in an autograd graph must not outlive its step
         k = self._key
-        if k is not None and k[0] == num_nodes and _same(k[1], edge_index) and _same(k[2], edge_weight):
+        if (k is not None and k[0] == num_nodes and k[3] == options and _same(k[1], edge_index)
+                and _same(k[2], edge_weight)):
             return self._value
         value = build()
-        self._key = (num_nodes, _key(edge_index), _key(edge_weight))
+        self._key = (num_nodes, _key(edge_index), _key(edge_weight), options)
         self._value = value
         return value
 
@@ -54,48 +67,83 @@ class AdjacencyCache:
         self._key = self._value = None
 
 
-def as_csr(edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int) -> CSR:
-    """The target-major CSR of a layer's graph argument, checked against ``num_nodes``.
+@dataclass(frozen=True)
+class Block:
+    """Rows of a layer's graph operator: the in-edges of some target nodes.
+
+    Attributes:
+        csr: target-major ``[R, S]`` CSR; its values are the per-edge weights
+            handed to ``message`` (``None``: all ones).
+        loop: optional ``[R]`` weight of an implicit loop ``i → i`` per target
+            (GCN's self-loop diagonal), applied to the target's own features.
+    """
+
+    csr: CSR
+    loop: Tensor | None = None
+
+
+def as_csr(edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+           num_targets: int | None = None) -> CSR:
+    """The target-major CSR of a layer's graph argument, checked against the node counts.
 
     ``edge_index`` is a ``[2, E]`` integer tensor (row 0 sources) or an already
-    built ``CSR``; ``edge_weight`` (``[E]``) overrides the CSR's values.
+    built ``CSR``; ``edge_weight`` (``[E]``, edge order) overrides the CSR's
+    values. ``num_nodes`` counts the sources (the rows of ``x``);
+    ``num_targets`` the targets of a bipartite graph (default ``num_nodes``).
     """
+    num_targets = num_nodes if num_targets is None else num_targets
     if isinstance(edge_index, CSR):
-        if edge_index.num_rows != num_nodes or edge_index.num_cols != num_nodes:
+        if edge_index.num_rows != num_targets or edge_index.num_cols != num_nodes:
             raise ValueError(
-                f"the CSR is {edge_index.num_rows} x {edge_index.num_cols} but x has {num_nodes} rows; "
-                f"pass node features with one row per node of the graph"
+                f"the CSR is {edge_index.num_rows} x {edge_index.num_cols} but x has {num_nodes} rows"
+                + ("" if num_targets == num_nodes else f" and x_dst has {num_targets}")
+                + "; pass node features with one row per node of the graph (a CSR is targets x sources)"
             )
         if edge_weight is None:
             return edge_index
         if edge_weight.shape != (edge_index.nnz,):
             raise ValueError(f"edge_weight must have shape [{edge_index.nnz}], got {tuple(edge_weight.shape)}")
         return edge_index.with_value(edge_weight.index_select(0, edge_index.perm))
-    check_edge_index(edge_index, edge_weight, num_nodes)
-    return build_csr(edge_index, num_nodes, edge_weight)
+    check_edge_index(edge_index, edge_weight, num_nodes, num_targets)
+    return build_csr(edge_index, num_targets, edge_weight, num_cols=num_nodes)
 
 
-def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int) -> None:
+def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
+                     num_targets: int | None = None) -> None:
     """Raise ``ValueError`` for a malformed edge list or one that refers to
-    nodes beyond ``x``'s rows."""
+    nodes beyond ``x``'s rows (``x_dst``'s rows for targets of a bipartite graph)."""
     if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', type(edge_index))}")
     if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
         raise ValueError(f"edge_index must be an integer tensor, got {edge_index.dtype}")
     if edge_index.numel():
-        lo, hi = int(edge_index.min()), int(edge_index.max())
-        if lo < 0 or hi >= num_nodes:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"edge_index refers to node {bad} but x has {num_nodes} rows; x needs one row per node "
-                f"(0 <= id < {num_nodes})"
-            )
+        square = num_targets is None or num_targets == num_nodes
+        for row, count, what in ((0, num_nodes, "x"), (1, num_nodes if square else num_targets, "x" if square else "x_dst")):
+            lo, hi = int(edge_index[row].min()), int(edge_index[row].max())
+            if lo < 0 or hi >= count:
+                raise ValueError(
+                    f"edge_index refers to node {lo if lo < 0 else hi} but {what} has {count} rows; {what} needs "
+                    f"one row per node (0 <= id < {count})"
+                )
     if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
         raise ValueError(f"edge_weight must have shape [E] = [{edge_index.size(1)}], got {tuple(edge_weight.shape)}")
 
 
-def check_features(x: Tensor | CSR, in_channels: int, layer: str) -> None:
-    """Raise ``ValueError`` when ``x`` is not ``[N, in_channels]`` (dense, or a CSR of features)."""
+def check_features(x: Tensor | CSR | tuple, in_channels: int | tuple[int, int], layer: str) -> None:
+    """Raise ``ValueError`` when ``x`` is not ``[N, in_channels]`` (dense, or a
+    CSR of features), or a bipartite ``(x_src, x_dst)`` is not
+    ``([S, in_src], [T, in_dst])``."""
+    if isinstance(x, tuple):
+        if len(x) != 2:
+            raise ValueError(f"{layer}: a bipartite input is a pair (x_src, x_dst), got {len(x)} tensors")
+        ins = in_channels if isinstance(in_channels, tuple) else (in_channels, in_channels)
+        for part, width in zip(x, ins):
+            check_features(part, width, layer)
+        return
+    if isinstance(in_channels, tuple):
+        if in_channels[0] != in_channels[1]:
+            raise ValueError(f"{layer}: the layer was built for bipartite input {in_channels}; pass (x_src, x_dst)")
+        in_channels = in_channels[0]
     if isinstance(x, CSR):
         width = x.num_cols
     elif isinstance(x, Tensor) and x.dim() == 2:

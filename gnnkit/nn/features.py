@@ -27,6 +27,13 @@ def num_rows(x: Tensor | CSR) -> int:
     return x.num_rows if isinstance(x, CSR) else x.size(0)
 
 
+def dtype_of(x: Tensor | CSR) -> torch.dtype:
+    """The dtype of dense or CSR features (a CSR without values: float32)."""
+    if isinstance(x, CSR):
+        return x.value.dtype if x.value is not None else torch.float32
+    return x.dtype
+
+
 def feature_dropout(x: Tensor | CSR, p: float, training: bool) -> Tensor | CSR:
     """Dropout on the feature values; on a CSR only the stored non-zeros are
     dropped (what dense dropout does to a sparse matrix, at nnz cost)."""

@@ -16,16 +16,47 @@ are computed on the whole graph first.
 
 This is the layer-wise inference of GraphSAGE's reference code and PyG's
 ``examples/reddit.py`` (``SAGE.inference``), done without a sampler.
+
+Two declared interfaces, no attribute guessing:
+
+* a **model** has ``inference_layers()``, returning its layers in order as
+  ``(layer, post)`` pairs, ``post`` the function applied to the layer's
+  output for all nodes (the activation between layers) or ``None``;
+* a **layer** is an ``nn.Linear`` (applied row-wise) or a ``BlockwiseLayer``:
+  its ``forward`` is ``forward_block(prepare(graph), transform(x), transform(x))``,
+  and here the same three methods run with ``prepare`` on the whole graph,
+  ``transform`` on blocks of rows, and ``forward_block`` on blocks of targets.
+  No formula is written twice.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
+from gnnkit.nn.adjacency import Block
 from gnnkit.nn.features import linear
 from gnnkit.ops.sparse import CSR
+
+
+@runtime_checkable
+class BlockwiseLayer(Protocol):
+    """A layer whose forward is split into the three steps layer-wise inference runs apart."""
+
+    def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype) -> Block:
+        """The whole graph's operator (normalisation, loops, ...), cached per graph."""
+
+    def transform(self, x: Tensor) -> tuple[Tensor, ...]:
+        """The node-wise part: row-aligned ``[N, *]`` tensors computed from ``x``
+        (an entry may be ``x`` itself)."""
+
+    def forward_block(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> Tensor:
+        """The output rows of ``block``'s targets from the transformed state of
+        its sources (``src``, one row per CSR column) and of its targets
+        (``dst``, one row per CSR row)."""
 
 
 def check_batch_size(batch_size: int) -> int:
@@ -35,9 +66,10 @@ def check_batch_size(batch_size: int) -> int:
 
 
 def row_ranges(num_rows: int, batch_size: int) -> Iterator[tuple[int, int]]:
-    """``[start, end)`` ranges of ``batch_size`` rows covering ``num_rows``."""
+    """``[start, end)`` ranges of ``batch_size`` rows covering ``num_rows``
+    (one empty range when there are no rows, so shapes still come out)."""
     check_batch_size(batch_size)
-    for start in range(0, num_rows, batch_size):
+    for start in range(0, max(num_rows, 1), batch_size):
         yield start, min(num_rows, start + batch_size)
 
 
@@ -63,26 +95,38 @@ def row_block(adj: CSR, start: int, end: int, compact: bool = True) -> tuple[CSR
 def map_rows(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int, device: torch.device) -> Tensor:
     """``fn`` applied to ``x`` in blocks of rows on ``device``; the result is
     assembled where ``x`` lives."""
-    out = None
+    return map_state(lambda part: (fn(part),), x, batch_size, device)[0]
+
+
+def map_state(fn: Callable[[Tensor], tuple[Tensor, ...]], x: Tensor, batch_size: int,
+              device: torch.device) -> tuple[Tensor, ...]:
+    """``fn`` (returning row-aligned tensors) applied to blocks of rows of
+    ``x`` on ``device``, assembled where ``x`` lives. An entry that is
+    ``fn``'s input itself is returned as ``x``, not copied."""
+    outs: list | None = None
     for start, end in row_ranges(x.size(0), batch_size):
-        part = fn(x[start:end].to(device))
-        if out is None:
-            out = torch.empty((x.size(0),) + tuple(part.shape[1:]), dtype=part.dtype, device=x.device)
-        out[start:end] = part.to(x.device)
-    if out is None:  # no rows
-        out = fn(x.to(device)).to(x.device)
-    return out
+        part = x[start:end].to(device)
+        res = fn(part)
+        if outs is None:
+            outs = [x if r is part else torch.empty((x.size(0),) + tuple(r.shape[1:]), dtype=r.dtype, device=x.device)
+                    for r in res]
+        for out, r in zip(outs, res):
+            if out is not x:
+                out[start:end] = r.to(x.device)
+    return tuple(outs)
 
 
-def blocks(adj: CSR, batch_size: int, device: torch.device) -> Iterator[tuple[int, int, CSR, Tensor | None]]:
+def blocks(full: Block, batch_size: int, device: torch.device) -> Iterator[tuple[int, int, Block, Tensor | None]]:
     """``(start, end, block, src)`` for consecutive target blocks, the block
     on ``device``. When the adjacency (and so the layer input) is stored on
     another device, blocks are compacted and ``src`` (left where the input
     is) selects the input rows to move; otherwise ``src`` is ``None``."""
+    adj = full.csr
     compact = adj.device != torch.device(device)
     for start, end in row_ranges(adj.num_rows, batch_size):
-        block, src = row_block(adj, start, end, compact)
-        yield start, end, (block.to(device) if compact else block), src
+        csr, src = row_block(adj, start, end, compact)
+        loop = None if full.loop is None else full.loop[start:end].to(device)
+        yield start, end, Block(csr.to(device) if compact else csr, loop), src
 
 
 def gather(x: Tensor, index: Tensor | None, device: torch.device) -> Tensor:
@@ -93,15 +137,39 @@ def gather(x: Tensor, index: Tensor | None, device: torch.device) -> Tensor:
 
 
 @torch.no_grad()
+def layer_inference(layer: nn.Module, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
+    """One layer's output for all nodes, over blocks of ``batch_size`` targets
+    on ``device``; the result is kept on ``x``'s device.
+
+    ``layer`` is an ``nn.Linear`` or a ``BlockwiseLayer``; graph-wide
+    quantities (GCN's degrees, the mean's in-degrees) come from ``prepare`` on
+    the whole graph, so the result equals the layer's forward."""
+    if isinstance(layer, nn.Linear):
+        return map_rows(lambda part: linear(part, layer), x, batch_size, device)
+    if not isinstance(layer, BlockwiseLayer):
+        raise ValueError(f"layerwise_inference: {type(layer).__name__} is neither an nn.Linear nor a layer with "
+                         f"prepare / transform / forward_block (gnnkit.nn.inference.BlockwiseLayer)")
+    full = layer.prepare(adj, None, x.size(0), x.dtype)
+    state = map_state(layer.transform, x, batch_size, device)
+    out = None
+    for start, end, block, src in blocks(full, batch_size, device):
+        part = layer.forward_block(block, tuple(gather(t, src, device) for t in state),
+                                   tuple(t[start:end].to(device) for t in state))
+        if out is None:
+            out = torch.empty((x.size(0),) + tuple(part.shape[1:]), dtype=part.dtype, device=x.device)
+        out[start:end] = part.to(x.device)
+    return out
+
+
+@torch.no_grad()
 def layerwise_inference(model: nn.Module, x: Tensor | CSR, adj: CSR, batch_size: int = 4096,
                         device: torch.device | str | None = None) -> Tensor:
     """The eval-mode output of ``model`` for every node, one layer at a time
     over blocks of ``batch_size`` target nodes.
 
     Args:
-        model: a ``GCN``, ``GraphSAGE``, ``GAT`` or ``MLP`` (a model with
-            ``layers`` whose convolutions have an ``inference`` method, and an
-            ``activation`` between layers).
+        model: a model with ``inference_layers()`` (``GCN``, ``GraphSAGE``,
+            ``GAT``, ``MLP``; see the module docstring).
         x: node features ``[N, F]`` (a ``CSR`` of features is made dense); the
             layer outputs are kept on ``x``'s device.
         adj: the graph as a target-major ``CSR`` ``[N, N]`` (``graph.csr()``),
@@ -113,11 +181,9 @@ def layerwise_inference(model: nn.Module, x: Tensor | CSR, adj: CSR, batch_size:
         ``[N, out_channels]`` on ``x``'s device.
     """
     check_batch_size(batch_size)
-    layers = getattr(model, "layers", None)
-    activation = getattr(model, "activation", None)
-    if layers is None or activation is None:
-        raise ValueError(f"layerwise_inference needs a model with `layers` and `activation` (GCN, GraphSAGE, GAT, "
-                         f"MLP); got {type(model).__name__}")
+    if not callable(getattr(model, "inference_layers", None)):
+        raise ValueError(f"layerwise_inference needs a model with inference_layers() returning (layer, post) pairs "
+                         f"(GCN, GraphSAGE, GAT, MLP); got {type(model).__name__}")
     if isinstance(x, CSR):
         x = x.to_dense()
     if adj.num_rows != x.size(0) or adj.num_cols != x.size(0):
@@ -131,16 +197,13 @@ def layerwise_inference(model: nn.Module, x: Tensor | CSR, adj: CSR, batch_size:
     model.eval()
     try:
         h = x
-        for k, layer in enumerate(layers):
-            if isinstance(layer, nn.Linear):
-                h = map_rows(lambda part, lin=layer: linear(part, lin), h, batch_size, device)
-            else:
-                h = layer.inference(h, adj, batch_size, device)
-            if k < len(layers) - 1:
-                h = activation(h)
+        for layer, post in model.inference_layers():
+            h = layer_inference(layer, h, adj, batch_size, device)
+            if post is not None:
+                h = post(h)
         return h
     finally:
         model.train(was_training)
 
 
-__all__ = ["layerwise_inference", "row_block"]
+__all__ = ["BlockwiseLayer", "layer_inference", "layerwise_inference", "row_block"]

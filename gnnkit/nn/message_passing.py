@@ -1,69 +1,152 @@
 """A small message-passing base: message → aggregate → update.
 
-``propagate`` computes ``update(aggregate(message(x_j, e_ij)), x)`` over the
+``propagate`` computes ``update(aggregate(message(x_j, e_ij)), x_i)`` over the
 edges ``j → i``. Subclasses override any of the three steps with explicit
 arguments; nothing is inferred from argument names. A layer that keeps the
-default ``message`` (``e_ij · x_j``) with a ``"sum"`` or ``"mean"``
-aggregation never builds the ``[E, F]`` message tensor: ``propagate`` takes the
-fused sparse product ``spmm`` instead.
+default ``message`` (``e_ij · x_j``) and ``aggregate`` with a ``"sum"`` or
+``"mean"`` aggregation never builds the ``[E, F]`` message tensor:
+``propagate`` takes the fused sparse product ``spmm`` instead. Overriding
+``message`` or ``aggregate`` switches to the per-edge path, so the override is
+what runs; ``update`` is always called.
+
+Every built-in layer whose formula is a message/aggregate/update
+(``GraphConv``, ``GCNConv``, ``SAGEConv``, ``GATConv``, ``LGConv``,
+``GINConv``) calls ``propagate``, so the same overrides work on a subclass
+of any of them.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache, as_csr
+from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr
 from gnnkit.ops.scatter import scatter
 from gnnkit.ops.sparse import CSR, spmm
 
+AGGREGATIONS = ("sum", "mean", "max", "min")
+
 
 class MessagePassing(nn.Module):
-    """Base for layers of the form ``h_i = update(⊕_{j∈N(i)} message(x_j, e_ij), x_i)``.
+    r"""Base for layers of the form :math:`h_i = \mathrm{update}\big(\bigoplus_{j\in N(i)} \mathrm{message}(x_j, e_{ij}),\ x_i\big)`.
 
     Args:
-        aggr: ``"sum"`` (default), ``"mean"``, ``"max"`` or ``"min"``.
+        aggr: ``⊕``: ``"sum"`` (default; PyG's ``"add"`` is accepted),
+            ``"mean"``, ``"max"`` or ``"min"``. Anything else: override
+            ``aggregate``.
+
+    Shapes:
+        ``propagate``: x ``[N, *]`` or a bipartite pair ``([S, *], [T, *])``,
+        edge_index ``[2, E]`` or a target-major ``CSR`` ``[T, S]``,
+        edge_weight ``[E]``, loop_weight ``[T]`` → ``[T, *]``.
     """
 
     def __init__(self, aggr: str = "sum") -> None:
         super().__init__()
-        if aggr not in ("sum", "mean", "max", "min"):
-            raise ValueError(f"aggr must be 'sum', 'mean', 'max' or 'min', got {aggr!r}")
+        aggr = "sum" if aggr == "add" else aggr  # PyG's name for the sum
+        if aggr not in AGGREGATIONS:
+            raise ValueError(f"{type(self).__name__}: aggr must be 'sum' (or 'add'), 'mean', 'max' or 'min', got "
+                             f"{aggr!r}; for another reduction override aggregate(messages, index, num_nodes)")
         self.aggr = aggr
         self._adjacency = AdjacencyCache()
 
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
-        """Message along edge ``j → i``: ``e_ij · x_j`` (``x_j`` when unweighted)."""
+        """Message along edge ``j → i``: ``e_ij · x_j`` (``x_j`` when unweighted).
+
+        ``x_j`` is ``[E, *]``; ``edge_weight`` is ``[E]`` (or ``[E, H]`` per
+        head) and broadcasts over the trailing dimensions."""
         if edge_weight is None:
             return x_j
-        return x_j * edge_weight.view(-1, *([1] * (x_j.dim() - 1)))
+        return x_j * edge_weight.reshape(edge_weight.shape + (1,) * (x_j.dim() - edge_weight.dim()))
 
     def aggregate(self, messages: Tensor, index: Tensor, num_nodes: int) -> Tensor:
         """Combine the messages arriving at each target ``index`` with ``self.aggr``."""
         return scatter(messages, index, num_nodes, reduce=self.aggr)
 
     def update(self, aggr: Tensor, x: Tensor) -> Tensor:
-        """Node update after aggregation; the identity by default."""
+        """Node update after aggregation (``x``: the target nodes' input); the identity by default."""
         return aggr
 
+    def overrides(self, step: str) -> bool:
+        """Whether this layer's class replaces the base's ``step``
+        (``"message"``, ``"aggregate"`` or ``"update"``)."""
+        return getattr(type(self), step) is not getattr(MessagePassing, step)
+
     def _fused(self) -> bool:
-        return type(self).message is MessagePassing.message and self.aggr in ("sum", "mean")
+        return not self.overrides("message") and not self.overrides("aggregate") and self.aggr in ("sum", "mean")
 
-    def adjacency(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int) -> CSR:
+    def adjacency(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                  num_targets: int | None = None) -> CSR:
         """The graph as a target-major CSR, cached per graph (see ``AdjacencyCache``)."""
-        return self._adjacency.get(edge_index, edge_weight, num_nodes, lambda: as_csr(edge_index, edge_weight, num_nodes))
+        size = num_nodes if num_targets is None else (num_nodes, num_targets)
+        return self._adjacency.get(edge_index, edge_weight, size,
+                                   lambda: as_csr(edge_index, edge_weight, num_nodes, num_targets))
 
-    def propagate(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
-        """Run message → aggregate → update over the graph; ``x`` is ``[N, *]``."""
-        num_nodes = x.size(0)
-        csr = self.adjacency(edge_index, edge_weight, num_nodes)
-        if self._fused():
-            if self.aggr == "mean":
-                inv_deg = csr.degree().clamp(min=1).to(x.dtype).reciprocal()
-                value = inv_deg.index_select(0, csr.row()) if csr.value is None else csr.value * inv_deg.index_select(0, csr.row())
-                csr = csr.with_value(value)
-            flat = x.reshape(num_nodes, -1)
-            aggr = spmm(csr, flat).view((num_nodes,) + tuple(x.shape[1:]))
+    def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int | tuple[int, int],
+                dtype: torch.dtype = torch.float32) -> Block:
+        """The graph as the ``Block`` a layer's ``forward_block`` reads: here the
+        adjacency itself (cached per graph); ``num_nodes`` may be a
+        ``(sources, targets)`` pair. Layers that normalise override it."""
+        sources, targets = num_nodes if isinstance(num_nodes, tuple) else (num_nodes, None)
+        return Block(self.adjacency(edge_index, edge_weight, sources, targets))
+
+    def propagate(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR,
+                  edge_weight: Tensor | None = None, loop_weight: Tensor | None = None) -> Tensor:
+        """Run message → aggregate → update over the graph.
+
+        Args:
+            x: ``[N, *]`` node features, or ``(x_src, x_dst)`` for a
+                bipartite graph or a block of target rows.
+            edge_index: ``[2, E]`` (row 0 sources) or a target-major ``CSR``
+                (its values are the edge weights).
+            edge_weight: optional ``[E]`` weights, in edge order.
+            loop_weight: optional ``[T]`` weights of implicit loops ``i → i``
+                whose message reads ``x_dst[i]`` (GCN's self-loops): a
+                diagonal on the fused path, ordinary edges otherwise.
+        """
+        x_src, x_dst = x if isinstance(x, tuple) else (x, x)
+        if isinstance(edge_index, CSR) and edge_weight is None:
+            csr = as_csr(edge_index, None, x_src.size(0), x_dst.size(0))  # nothing to build or cache
         else:
-            x_j = x.index_select(0, csr.col.to(torch.int64))
-            aggr = self.aggregate(self.message(x_j, csr.value), csr.row(), num_nodes)
-        return self.update(aggr, x)
+            csr = self.adjacency(edge_index, edge_weight, x_src.size(0), x_dst.size(0))
+        if self._fused():
+            aggr = self._fused_sum(csr, x_src, x_dst, loop_weight)
+        else:
+            aggr = self._edge_messages(csr, x_src, x_dst, loop_weight)
+        return self.update(aggr, x_dst)
+
+    def _fused_sum(self, csr: CSR, x_src: Tensor, x_dst: Tensor, loop: Tensor | None) -> Tensor:
+        """The default message and sum/mean aggregation as one sparse product."""
+        value = csr.value
+        if self.aggr == "mean":
+            dtype = value.dtype if value is not None else torch.promote_types(x_src.dtype, torch.float32)
+            count = csr.degree() + (0 if loop is None else 1)
+            inv = count.clamp(min=1).to(dtype).reciprocal()
+            value = inv.index_select(0, csr.row()) * (1.0 if value is None else value)
+            loop = None if loop is None else loop * inv
+        shape = tuple(x_src.shape[1:])
+        width = math.prod(shape)  # not -1: a graph with no nodes has nothing to infer it from
+        out = spmm(csr.with_value(value), x_src.reshape(x_src.size(0), width))
+        if loop is not None:
+            out = out + loop.to(out.dtype).unsqueeze(1) * x_dst.reshape(x_dst.size(0), width)
+        return out.view((csr.num_rows,) + shape)
+
+    def _edge_messages(self, csr: CSR, x_src: Tensor, x_dst: Tensor, loop: Tensor | None) -> Tensor:
+        """One message per edge, then ``aggregate``."""
+        x_j, weight, index = x_src.index_select(0, csr.col.to(torch.int64)), csr.value, csr.row()
+        if loop is not None:  # the implicit loops become edges i → i, so message() sees them too
+            x_j = torch.cat([x_j, x_dst])
+            if weight is None:
+                weight = torch.ones(csr.nnz, dtype=loop.dtype, device=loop.device)
+            weight = torch.cat([weight, loop.to(weight.dtype)])
+            index = torch.cat([index, torch.arange(csr.num_rows, device=index.device)])
+        return self.aggregate(self.message(x_j, weight), index, csr.num_rows)
+
+
+def split_input(x: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor | None, int | tuple[int, int]]:
+    """``(x_src, x_dst, num_nodes)`` of a layer input: ``x_dst`` is ``None``
+    for one node set, and ``num_nodes`` is then ``N``, else ``(S, T)``."""
+    if isinstance(x, tuple):
+        return x[0], x[1], (x[0].size(0), x[1].size(0))
+    return x, None, x.size(0)

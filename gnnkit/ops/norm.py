@@ -14,6 +14,7 @@ def gcn_norm(
     num_nodes: int | None = None,
     add_self_loops: bool = True,
     fill_value: float = 1.0,
+    dtype: torch.dtype | None = None,
 ) -> tuple[Tensor, Tensor]:
     """GCN's symmetric normalisation ``Â = D^{-1/2} (A + I) D^{-1/2}``.
 
@@ -22,12 +23,16 @@ def gcn_norm(
     already has one, which then keeps its own weight (several loops: their sum) (Kipf & Welling 2017,
     https://arxiv.org/abs/1609.02907; the convention of PyG's ``gcn_norm``).
 
+    Args:
+        dtype: the dtype of the all-ones weights when ``edge_weight`` is
+            ``None`` (default float32; pass the features' dtype, e.g. float64).
+
     Returns:
         ``(edge_index, edge_weight)`` of ``Â``, loops appended at the end.
     """
     n = int(edge_index.max()) + 1 if num_nodes is None and edge_index.numel() else int(num_nodes or 0)
     if edge_weight is None:
-        edge_weight = torch.ones(edge_index.size(1), device=edge_index.device)
+        edge_weight = torch.ones(edge_index.size(1), dtype=dtype or torch.float32, device=edge_index.device)
     if add_self_loops:
         is_loop = edge_index[0] == edge_index[1]
         loop_weight = _loop_weights(edge_index[0], is_loop, edge_weight, n, fill_value)
@@ -81,7 +86,38 @@ def softmax(
     return exp / scatter(exp, index, n, reduce="sum").index_select(0, index)
 
 
-def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0) -> tuple[CSR, Tensor | None]:
+def self_loop_weights(csr: CSR, fill_value: float = 1.0, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """Split a square target-major CSR into its off-diagonal values and a
+    self-loop weight per node.
+
+    ``loop[i]`` is the sum of ``i``'s existing loops, or ``fill_value`` where it
+    has none (PyG's ``add_remaining_self_loops``); the returned values have
+    the loop entries set to 0, so the structure is unchanged.
+
+    Args:
+        csr: ``[N, N]`` adjacency.
+        fill_value: weight of the loop added to a node without one (default 1).
+        dtype: dtype of the all-ones values when ``csr.value`` is ``None``
+            (default float32).
+
+    Returns:
+        ``(value [nnz], loop [N])``.
+    """
+    value = _values(csr, dtype)
+    row, col = csr.row(), csr.col.to(torch.int64)
+    is_loop = row == col
+    loop = _loop_weights(row, is_loop, value, csr.num_rows, fill_value)
+    return value.masked_fill(is_loop, 0.0), loop
+
+
+def _values(csr: CSR, dtype: torch.dtype | None) -> Tensor:
+    if csr.value is None:
+        return torch.ones(csr.nnz, dtype=dtype or torch.float32, device=csr.device)
+    return csr.value if dtype is None else csr.value.to(torch.promote_types(csr.value.dtype, dtype))
+
+
+def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0, normalize: bool = True,
+                 dtype: torch.dtype | None = None) -> tuple[CSR, Tensor | None]:
     """``gcn_norm`` on a target-major CSR, without changing its structure.
 
     The self-loop term is returned as a separate diagonal, so the normalised
@@ -90,18 +126,26 @@ def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0)
     moved into ``diag``); without ``add_self_loops`` ``diag`` is ``None`` and
     existing loops stay in the CSR.
 
+    Args:
+        csr: ``[N, N]`` adjacency ``A_ij = e_ij``.
+        add_self_loops: use ``A + I`` (default ``True``).
+        fill_value: weight of an added loop (default 1; 2 is GCN's "improved").
+        normalize: apply ``D^{-1/2} · D^{-1/2}`` (default ``True``); when
+            ``False`` only the loops are split off.
+        dtype: compute in this dtype when the CSR has no values (default
+            float32); values are promoted to it otherwise.
+
     Returns:
         ``(norm_csr, diag)``: ``norm_csr.value[k] = d_i^{-1/2} e_ij d_j^{-1/2}``,
         ``diag[i] = d_i^{-1} · loop_i``.
     """
-    n = csr.num_rows
-    row, col = csr.row(), csr.col.to(torch.int64)
-    value = csr.value if csr.value is not None else torch.ones(csr.nnz, device=csr.device)
-    diag = None
     if add_self_loops:
-        is_loop = row == col
-        diag = _loop_weights(row, is_loop, value, n, fill_value)
-        value = value.masked_fill(is_loop, 0.0)
+        value, diag = self_loop_weights(csr, fill_value, dtype)
+    else:
+        value, diag = _values(csr, dtype), None
+    if not normalize:
+        return csr.with_value(value), diag
+    row, col = csr.row(), csr.col.to(torch.int64)
     deg = segment(value, csr.rowptr, reduce="sum")
     if diag is not None:
         deg = deg + diag

@@ -83,5 +83,5 @@ def test_bad_input_is_a_clear_error(adj):
         layerwise_inference(model, x, adj, batch_size=0)
     with pytest.raises(ValueError, match="pass the graph's own CSR"):
         layerwise_inference(model, x[:10], adj)
-    with pytest.raises(ValueError, match="needs a model with `layers` and `activation`"):
+    with pytest.raises(ValueError, match=r"needs a model with inference_layers\(\)"):
         layerwise_inference(torch.nn.Linear(F_IN, 2), x, adj)

@@ -4,8 +4,7 @@ import torch
 
 import gnnkit.nn.conv.lg_conv as lg_conv_module
 from gnnkit.nn.models import MF, LightGCN, Popularity
-from gnnkit.train.rec import bipartite_csr
-
+from gnnkit.ops.sparse import build_csr
 
 
 def _bipartite(num_users=7, num_items=9, n=30, seed=0):
@@ -45,10 +44,10 @@ def test_propagation_equals_dense_formula(alpha):
 
 def test_edge_index_and_csr_agree_and_isolated_user_keeps_its_scaled_ego():
     nu, ni = 7, 9
-    users, items, edge_index = _bipartite(nu, ni)
+    _, _, edge_index = _bipartite(nu, ni)
     model = LightGCN(nu, ni, embedding_dim=4, num_layers=2)
     a = torch.cat(model(edge_index))
-    b = torch.cat(model(bipartite_csr(users, items, nu, ni)))
+    b = torch.cat(model(build_csr(edge_index, nu + ni)))
     torch.testing.assert_close(a, b)
     # user 6 has no edges: only the layer-0 term survives
     torch.testing.assert_close(a[nu - 1], model.embedding.weight[nu - 1] / 3)

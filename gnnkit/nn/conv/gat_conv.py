@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache, as_csr, check_features
+from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_features
 from gnnkit.nn.features import feature_dropout, linear, num_rows
-from gnnkit.nn.inference import blocks, gather, map_rows
+from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import softmax
 from gnnkit.ops.sparse import CSR, build_csr, spmm
 
@@ -22,7 +22,7 @@ def _with_self_loops(csr: CSR) -> CSR:
     return build_csr(edge_index, n)
 
 
-class GATConv(nn.Module):
+class GATConv(MessagePassing):
     r"""Graph attention, https://arxiv.org/abs/1710.10903.
 
     .. math::
@@ -32,9 +32,12 @@ class GATConv(nn.Module):
 
     Heads are concatenated (``concat=True``) or averaged. Existing self-loops
     are replaced by one loop per node, as in the paper and PyG. Edge weights
-    are ignored (attention decides the weights). The aggregation runs one
-    sparse product per head with the attention as the matrix values, so no
-    ``[E, heads, F]`` message tensor is ever built.
+    are ignored (attention decides the weights). As message passing, per
+    head ``k``: ``message(x_j, α^k_ij) = α^k_ij x_j`` with ``x_j = W^k h_j``
+    (``[E, C]``), summed, ``update`` (identity), then concat/mean and ``+ b``.
+    With the default steps the aggregation is one sparse product per head
+    with the attention as the matrix values, so no ``[E, heads, F]`` message
+    tensor is ever built.
 
     Args:
         in_channels: input features per node.
@@ -52,6 +55,12 @@ class GATConv(nn.Module):
         add_self_loops: attend to the node itself (default ``True``).
         bias: learn ``b`` (default ``True``).
 
+    ``forward(x, edge_index, edge_weight=None, return_attention=False,
+    return_attention_weights=None)``: with ``return_attention`` it also
+    returns ``(csr, alpha)`` (the structure attended over and ``[nnz, heads]``
+    coefficients in its order); with PyG's ``return_attention_weights=True``,
+    ``(edge_index, alpha)`` with ``edge_index`` ``[2, nnz]`` (loops included).
+
     Shapes:
         x ``[N, in_channels]`` (dense, or a ``CSR`` of features), edge_index ``[2, E]`` (or a ``CSR``) →
         ``[N, heads * out_channels]`` (concat) or ``[N, out_channels]``.
@@ -60,7 +69,7 @@ class GATConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, heads: int = 1, concat: bool = True,
                  dropout: float = 0.0, negative_slope: float = 0.2, add_self_loops: bool = True,
                  bias: bool = True, head_dropout: float = 0.0) -> None:
-        super().__init__()
+        super().__init__(aggr="sum")
         if heads < 1:
             raise ValueError(f"GATConv: heads must be >= 1, got {heads}")
         if not 0.0 <= head_dropout < 1.0:
@@ -98,54 +107,52 @@ class GATConv(nn.Module):
             parts.append(spmm(xk, weight[k].t()) if isinstance(xk, CSR) else xk @ weight[k].t())
         return torch.stack(parts, dim=1)
 
-    def _structure_of(self, edge_index: Tensor | CSR, n: int) -> CSR:
-        def build() -> CSR:
-            adj = as_csr(edge_index, None, n)
-            return _with_self_loops(adj) if self.add_self_loops else adj
+    def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype = torch.float32) -> Block:
+        """The structure attended over (loops replaced by one per node with
+        ``add_self_loops``), cached per graph and option; weights are ignored."""
+        def build() -> Block:
+            adj = as_csr(edge_index, None, num_nodes)
+            return Block(_with_self_loops(adj) if self.add_self_loops else adj)
 
-        return self._structure.get(edge_index, None, n, build)
+        return self._structure.get(edge_index, None, num_nodes, build, (self.add_self_loops,))
 
-    def _attend(self, adj: CSR, h_src: Tensor, score_src: Tensor, score_dst: Tensor) -> tuple[Tensor, Tensor]:
-        """Attention over the rows of ``adj`` (targets) and its columns
-        (sources, ``h_src`` ``[S, H, C]``): the output ``[R, ...]`` with the
-        bias, and the attention ``[nnz, H]``."""
-        heads, c = self.heads, self.out_channels
+    def transform(self, x: Tensor | CSR) -> tuple[Tensor, Tensor, Tensor]:
+        """``(W h [N, H, C], a_s·W h [N, H], a_d·W h [N, H])``."""
+        h = self._transform(x, num_rows(x))
+        return h, (h * self.att_src).sum(-1), (h * self.att_dst).sum(-1)
+
+    def _attend(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
+        """The output rows of ``block`` with the bias, and the attention ``[nnz, H]``."""
+        adj = block.csr
         row, col = adj.row(), adj.col.to(torch.int64)
-        logits = F.leaky_relu(score_src.index_select(0, col) + score_dst.index_select(0, row), self.negative_slope)
+        logits = F.leaky_relu(src[1].index_select(0, col) + dst[2].index_select(0, row), self.negative_slope)
         alpha = softmax(logits, ptr=adj.rowptr)  # [E, H], normalised over each target's edges
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        h_src = src[0]
         if self.training and self.head_dropout > 0:
             h_src = F.dropout(h_src, p=self.head_dropout, training=True)
-        out = torch.stack([spmm(adj.with_value(alpha[:, k]), h_src[:, k]) for k in range(heads)], dim=1)
-        out = out.reshape(adj.num_rows, heads * c) if self.concat else out.mean(dim=1)
+        out = torch.stack([self.propagate((h_src[:, k], dst[0][:, k]), adj.with_value(alpha[:, k]))
+                           for k in range(self.heads)], dim=1)
+        out = out.reshape(adj.num_rows, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         if self.bias is not None:
             out = out + self.bias
         return out, alpha
 
-    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None,
-                return_attention: bool = False):
-        check_features(x, self.in_channels, "GATConv")
-        n = num_rows(x)
-        adj = self._structure_of(edge_index, n)
-        h = self._transform(x, n)
-        out, alpha = self._attend(adj, h, (h * self.att_src).sum(-1), (h * self.att_dst).sum(-1))
-        return (out, (adj, alpha)) if return_attention else out
+    def forward_block(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> Tensor:
+        return self._attend(block, src, dst)[0]
 
-    @torch.no_grad()
-    def inference(self, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
-        """This layer's output for all nodes, computed over blocks of
-        ``batch_size`` targets on ``device`` (see ``gnnkit.nn.inference``)."""
-        n, heads, c = x.size(0), self.heads, self.out_channels
-        adj = self._structure_of(adj, n)
-        h = map_rows(lambda part: linear(part, self.lin).view(-1, heads, c), x, batch_size, device)
-        score_src = map_rows(lambda part: (part * self.att_src).sum(-1), h, batch_size, device)
-        score_dst = map_rows(lambda part: (part * self.att_dst).sum(-1), h, batch_size, device)
-        out = torch.empty(n, heads * c if self.concat else c, dtype=h.dtype, device=x.device)
-        for start, end, block, src in blocks(adj, batch_size, device):
-            part, _ = self._attend(block, gather(h, src, device), gather(score_src, src, device),
-                                   score_dst[start:end].to(device))
-            out[start:end] = part.to(x.device)
+    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None,
+                return_attention: bool = False, return_attention_weights: bool | None = None):
+        check_features(x, self.in_channels, "GATConv")
+        block = self.prepare(edge_index, None, num_rows(x))
+        state = self.transform(x)
+        out, alpha = self._attend(block, state, state)
+        if return_attention:
+            return out, (block.csr, alpha)
+        if return_attention_weights:  # PyG's spelling and return value
+            return out, (torch.stack([block.csr.col.to(torch.int64), block.csr.row()]), alpha)
         return out
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"

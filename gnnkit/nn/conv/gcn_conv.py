@@ -4,12 +4,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache, check_features
-from gnnkit.nn.features import linear, num_rows
-from gnnkit.nn.inference import blocks, gather, map_rows
+from gnnkit.nn.adjacency import AdjacencyCache, Block, check_features
+from gnnkit.nn.features import dtype_of, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_csr
-from gnnkit.ops.sparse import CSR, spmm
+from gnnkit.ops.sparse import CSR
 
 
 class GCNConv(MessagePassing):
@@ -17,12 +16,16 @@ class GCNConv(MessagePassing):
 
     .. math::
         H' = \hat D^{-1/2} \hat A \hat D^{-1/2} H W + b,\qquad
-        \hat A = A + I,\ \hat D_{ii} = \textstyle\sum_j \hat A_{ij}
+        \hat A = A + fI,\ \hat D_{ii} = \textstyle\sum_j \hat A_{ij}
 
-    With edge weights, ``A_ij = e_ij``; a node that already has a self-loop
-    keeps its weight instead of getting a new loop of weight 1 (PyG's
-    convention). The self-loop term is applied as a diagonal, so no loop
-    entries are inserted into the sparse matrix.
+    with ``f = 1`` (``f = 2`` with ``improved=True``). With edge weights,
+    ``A_ij = e_ij``; a node that already has a self-loop keeps its weight
+    instead of getting a new loop of weight ``f`` (PyG's convention), with or
+    without ``normalize``. As message passing: ``x_j = (H W)_j``,
+    ``message(x_j, â_ij) = â_ij x_j`` with the normalised weights, sum, then
+    ``+ b``. The self-loop term is applied as a diagonal on the fused path, so
+    no loop entries are inserted into the sparse matrix; a subclass that
+    overrides ``message`` sees the loops as ordinary edges.
 
     Args:
         in_channels: input features per node.
@@ -30,11 +33,12 @@ class GCNConv(MessagePassing):
         bias: learn an additive bias (default ``True``).
         cached: keep the normalised adjacency between calls (default
             ``False``). The cache is keyed on the identity and version of
-            ``edge_index`` / ``edge_weight`` and on the number of nodes, so a
-            different graph always gets its own normalisation.
-        add_self_loops: use ``A + I`` (default ``True``).
+            ``edge_index`` / ``edge_weight``, the number of nodes, the dtype
+            and the options below, so it is never stale.
+        add_self_loops: use ``A + fI`` (default ``True``).
         normalize: apply the symmetric normalisation (default ``True``); when
-            ``False`` the layer computes ``A H W + b``.
+            ``False`` the layer computes ``\hat A H W + b``.
+        improved: added loops weigh ``f = 2`` (default ``False``).
 
     Shapes:
         x ``[N, in_channels]`` (dense, or a ``CSR`` from
@@ -43,10 +47,10 @@ class GCNConv(MessagePassing):
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True, cached: bool = False,
-                 add_self_loops: bool = True, normalize: bool = True) -> None:
+                 add_self_loops: bool = True, normalize: bool = True, improved: bool = False) -> None:
         super().__init__(aggr="sum")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize
+        self.cached, self.add_self_loops, self.normalize, self.improved = cached, add_self_loops, normalize, improved
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self._normalized = AdjacencyCache()
@@ -58,47 +62,35 @@ class GCNConv(MessagePassing):
             nn.init.zeros_(self.bias)
         self._normalized.clear()
 
-    def normalized_adjacency(self, edge_index: Tensor | CSR, edge_weight: Tensor | None,
-                             num_nodes: int) -> tuple[CSR, Tensor | None]:
-        """``(D^{-1/2} A D^{-1/2}`` as a CSR, the self-loop diagonal``)``."""
-        def build():
+    def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype = torch.float32) -> Block:
+        """``D^{-1/2} A D^{-1/2}`` (loops removed) and the self-loop diagonal
+        ``d_i^{-1} loop_i``, computed in ``dtype`` (at least float32)."""
+        dtype = torch.promote_types(dtype, torch.float32)
+
+        def build() -> Block:
             adj = self.adjacency(edge_index, edge_weight, num_nodes)
-            if not self.normalize:
-                diag = torch.ones(num_nodes, device=adj.device) if self.add_self_loops else None
-                return adj, diag
-            return gcn_norm_csr(adj, add_self_loops=self.add_self_loops)
+            return Block(*gcn_norm_csr(adj, add_self_loops=self.add_self_loops, fill_value=2.0 if self.improved else 1.0,
+                                       normalize=self.normalize, dtype=dtype))
 
         if self.cached:
-            return self._normalized.get(edge_index, edge_weight, num_nodes, build)
+            options = (dtype, self.add_self_loops, self.normalize, self.improved)
+            return self._normalized.get(edge_index, edge_weight, num_nodes, build, options)
         return build()
+
+    def transform(self, x: Tensor | CSR) -> tuple[Tensor]:
+        """``(X W,)``; ``x`` may be sparse features (a CSR): then a sparse product."""
+        return (linear(x, self.lin),)
+
+    def forward_block(self, block: Block, src: tuple[Tensor], dst: tuple[Tensor]) -> Tensor:
+        out = self.propagate((src[0], dst[0]), block.csr, loop_weight=block.loop)
+        return out if self.bias is None else out + self.bias
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_features(x, self.in_channels, "GCNConv")
-        adj, diag = self.normalized_adjacency(edge_index, edge_weight, num_rows(x))
-        h = linear(x, self.lin)  # x may be sparse features (a CSR): then X W is a sparse product
-        out = spmm(adj, h)
-        if diag is not None:
-            out = out + diag.to(h.dtype).unsqueeze(1) * h
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        state = self.transform(x)
+        return self.forward_block(self.prepare(edge_index, edge_weight, num_rows(x), dtype_of(x)), state, state)
 
-    @torch.no_grad()
-    def inference(self, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
-        """This layer's output for all nodes, computed over blocks of
-        ``batch_size`` targets on ``device`` (see ``gnnkit.nn.inference``);
-        the normalisation uses the whole graph's degrees."""
-        norm, diag = self.normalized_adjacency(adj, None, x.size(0))
-        h = map_rows(lambda part: linear(part, self.lin), x, batch_size, device)
-        out = torch.empty(x.size(0), self.out_channels, dtype=h.dtype, device=x.device)
-        for start, end, block, src in blocks(norm, batch_size, device):
-            part = spmm(block, gather(h, src, device))
-            if diag is not None:
-                part = part + diag[start:end].to(device, h.dtype).unsqueeze(1) * h[start:end].to(device)
-            if self.bias is not None:
-                part = part + self.bias
-            out[start:end] = part.to(x.device)
-        return out
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}"

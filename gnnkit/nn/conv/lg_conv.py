@@ -1,37 +1,58 @@
 """LGConv: LightGCN's propagation (He et al., SIGIR 2020)."""
 from __future__ import annotations
 
-from torch import Tensor, nn
+import torch
+from torch import Tensor
 
-from gnnkit.nn.adjacency import AdjacencyCache, as_csr
+from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr
+from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_csr
-from gnnkit.ops.sparse import CSR, spmm
+from gnnkit.ops.sparse import CSR
 
 
-class LGConv(nn.Module):
+class LGConv(MessagePassing):
     r"""LightGCN propagation, https://arxiv.org/abs/2002.02126.
 
     .. math::
         e_i' = \sum_{j \in N(i)} \frac{1}{\sqrt{|N(i)|}\sqrt{|N(j)|}} e_j
 
     No weights, no self-loops, no non-linearity. With ``edge_weight`` the
-    degrees are weighted degrees (``A_ij = e_ij``). The normalised adjacency is
-    cached per graph (keyed on the identity and version of ``edge_index`` and
-    ``edge_weight``), so it is computed once, not per batch.
+    degrees are weighted degrees (``A_ij = e_ij``). As message passing:
+    ``message(x_j, â_ij) = â_ij x_j`` with the normalised weights, summed.
+    The normalised adjacency is cached per graph (keyed on the identity and
+    version of ``edge_index`` and ``edge_weight``, and the dtype), so it is
+    computed once, not per batch.
 
     Shapes:
         x ``[N, F]``, edge_index ``[2, E]`` (or a ``CSR``), edge_weight ``[E]`` → ``[N, F]``.
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(aggr="sum")
         self._normalized = AdjacencyCache()
 
+    def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype = torch.float32) -> Block:
+        """``D^{-1/2} A D^{-1/2}``, computed in ``dtype`` (at least float32), cached per graph."""
+        dtype = torch.promote_types(dtype, torch.float32)
+
+        def build() -> Block:
+            norm, _ = gcn_norm_csr(as_csr(edge_index, edge_weight, num_nodes), add_self_loops=False, dtype=dtype)
+            return Block(norm)
+
+        return self._normalized.get(edge_index, edge_weight, num_nodes, build, (dtype,))
+
+    def transform(self, x: Tensor) -> tuple[Tensor]:
+        return (x,)
+
+    def forward_block(self, block: Block, src: tuple[Tensor], dst: tuple[Tensor]) -> Tensor:
+        return self.propagate((src[0], dst[0]), block.csr)
+
     def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
-        if x.dim() != 2:
-            raise ValueError(f"LGConv: x must be [num_nodes, F], got {tuple(x.shape)}")
-        n = x.size(0)
-        adj, _ = self._normalized.get(
-            edge_index, edge_weight, n, lambda: gcn_norm_csr(as_csr(edge_index, edge_weight, n), add_self_loops=False)
-        )
-        return spmm(adj, x)
+        if not isinstance(x, Tensor) or x.dim() != 2:
+            raise ValueError(f"LGConv: x must be [num_nodes, F], got {tuple(getattr(x, 'shape', ()))}")
+        state = self.transform(x)
+        return self.forward_block(self.prepare(edge_index, edge_weight, x.size(0), x.dtype), state, state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,87 +1,83 @@
-"""SAGEConv with mean aggregation (Hamilton et al., NeurIPS 2017)."""
+"""SAGEConv (Hamilton et al., NeurIPS 2017)."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import check_features
-from gnnkit.nn.message_passing import MessagePassing
-from gnnkit.nn.inference import blocks, gather, map_rows
-from gnnkit.ops.sparse import CSR, spmm
+from gnnkit.nn.adjacency import Block, check_features
+from gnnkit.nn.message_passing import MessagePassing, split_input
+from gnnkit.ops.sparse import CSR
 
 
 class SAGEConv(MessagePassing):
-    r"""GraphSAGE with mean aggregation, https://arxiv.org/abs/1706.02216.
+    r"""GraphSAGE, https://arxiv.org/abs/1706.02216.
 
     .. math::
-        h_i' = W_1 \cdot \frac{1}{|N(i)|}\sum_{j \in N(i)} e_{ij} h_j + b + W_2 h_i
+        h_i' = W_1 \bigoplus_{j \in N(i)} e_{ij} h_j + b + W_2 h_i
 
-    ``e_ij = 1`` without edge weights (then identical to PyG's ``SAGEConv``);
-    isolated nodes aggregate to 0. ``W_1`` is applied before the aggregation
-    when ``out_channels < in_channels`` (a mean commutes with a linear map).
+    ``⊕`` is ``aggr``: the mean ``\frac{1}{|N(i)|}\sum`` by default, or sum,
+    max, min. ``e_ij = 1`` without edge weights (then identical to PyG's
+    ``SAGEConv``); isolated nodes aggregate to 0. As message passing:
+    ``message(x_j, e_ij) = e_ij x_j`` on the input features, ``aggregate``,
+    ``update`` (identity), then the formula's linear maps. With the default
+    steps and a sum or mean, ``W_1`` is applied before the aggregation when
+    ``out_channels < in_channels`` (it commutes with them).
 
     Args:
-        in_channels: input features per node.
+        in_channels: input features per node, or ``(in_src, in_dst)`` for a
+            bipartite graph.
         out_channels: output features per node.
         bias: learn ``b`` (default ``True``).
         root_weight: add the root term ``W_2 h_i`` (default ``True``).
         normalize: L2-normalise the output rows (default ``False``).
+        aggr: ``"mean"`` (default), ``"sum"`` (``"add"``), ``"max"`` or ``"min"``.
 
     Shapes:
-        x ``[N, in_channels]``, edge_index ``[2, E]`` (or a ``CSR``),
-        edge_weight ``[E]`` → ``[N, out_channels]``.
+        x ``[N, in_channels]`` or bipartite ``([S, in_src], [T, in_dst])``,
+        edge_index ``[2, E]`` (or a ``[T, S]`` ``CSR``), edge_weight ``[E]``
+        → ``[N, out_channels]`` (``[T, out_channels]``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, bias: bool = True, root_weight: bool = True,
-                 normalize: bool = False) -> None:
-        super().__init__(aggr="mean")
+    def __init__(self, in_channels: int | tuple[int, int], out_channels: int, bias: bool = True,
+                 root_weight: bool = True, normalize: bool = False, aggr: str = "mean") -> None:
+        super().__init__(aggr=aggr)
+        in_src, in_dst = in_channels if isinstance(in_channels, tuple) else (in_channels, in_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.root_weight, self.normalize = root_weight, normalize
         # Named as in PyG so that state_dicts move between the two.
-        self.lin_l = nn.Linear(in_channels, out_channels, bias=bias)
-        self.lin_r = nn.Linear(in_channels, out_channels, bias=False) if root_weight else None
+        self.lin_l = nn.Linear(in_src, out_channels, bias=bias)
+        self.lin_r = nn.Linear(in_dst, out_channels, bias=False) if root_weight else None
 
-    def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
-        check_features(x, self.in_channels, "SAGEConv")
-        if self.out_channels < self.in_channels:
-            out = self.propagate(F.linear(x, self.lin_l.weight), edge_index, edge_weight)
-            if self.lin_l.bias is not None:
-                out = out + self.lin_l.bias
-        else:
-            out = self.lin_l(self.propagate(x, edge_index, edge_weight))
+    def reset_parameters(self) -> None:
+        self.lin_l.reset_parameters()
         if self.lin_r is not None:
-            out = out + self.lin_r(x)
-        if self.normalize:
-            out = F.normalize(out, p=2.0, dim=-1)
-        return out
+            self.lin_r.reset_parameters()
 
-    @torch.no_grad()
-    def inference(self, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
-        """This layer's output for all nodes, computed over blocks of
-        ``batch_size`` targets on ``device`` (see ``gnnkit.nn.inference``);
-        the mean divides by each target's in-degree in the whole graph."""
-        adj = self.adjacency(adj, None, x.size(0))
-        inv_deg = adj.degree().clamp(min=1).to(x.dtype).reciprocal().index_select(0, adj.row())
-        mean = adj.with_value(inv_deg if adj.value is None else adj.value * inv_deg)
-        # As in forward: W first when it shrinks the features, so the product moves fewer columns.
-        shrink = self.out_channels < self.in_channels
-        src_x = map_rows(lambda part: F.linear(part, self.lin_l.weight), x, batch_size, device) if shrink else x
-        out = None
-        for start, end, block, src in blocks(mean, batch_size, device):
-            part = spmm(block, gather(src_x, src, device))
-            if not shrink:
-                part = self.lin_l(part)
-            elif self.lin_l.bias is not None:
-                part = part + self.lin_l.bias
-            if self.lin_r is not None:
-                part = part + self.lin_r(x[start:end].to(device))
-            if self.normalize:
-                part = F.normalize(part, p=2.0, dim=-1)
-            if out is None:
-                out = torch.empty(x.size(0), part.size(1), dtype=part.dtype, device=x.device)
-            out[start:end] = part.to(x.device)
-        return out if out is not None else torch.empty(0, self.out_channels, device=x.device)
+    def _transform_first(self) -> bool:
+        # W_1 commutes with a weighted sum or mean only; a custom step sees the input features.
+        return self._fused() and not self.overrides("update") and self.out_channels < self.lin_l.in_features
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, aggr='mean'"
+    def transform(self, x: Tensor) -> tuple[Tensor, ...]:
+        """``(W_1 x, x)`` when ``W_1`` goes first, else ``(x,)``."""
+        return (F.linear(x, self.lin_l.weight), x) if self._transform_first() else (x,)
+
+    def forward_block(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> Tensor:
+        out = self.propagate((src[0], dst[0]), block.csr)
+        if not self._transform_first():
+            out = self.lin_l(out)
+        elif self.lin_l.bias is not None:
+            out = out + self.lin_l.bias
+        if self.lin_r is not None:
+            out = out + self.lin_r(dst[-1])  # dst[-1]: the targets' input features
+        return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
+
+    def forward(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR,
+                edge_weight: Tensor | None = None) -> Tensor:
+        check_features(x, self.in_channels, "SAGEConv")
+        x_src, x_dst, size = split_input(x)
+        src = self.transform(x_src)
+        dst = src if x_dst is None else (x_dst,)  # dst[0] is read only by update(), which W-first excludes
+        return self.forward_block(self.prepare(edge_index, edge_weight, size, x_src.dtype), src, dst)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr!r})"

@@ -45,7 +45,7 @@ class LightGCN(nn.Module):
 
     Shapes:
         ``forward(graph)`` with the bipartite ``[2, E]`` edge_index, a ``CSR``
-        or a ``Graph`` over ``num_users + num_items`` nodes →
+        or a ``Graph`` (its ``edge_weight`` used) over ``num_users + num_items`` nodes →
         ``(users [num_users, dim], items [num_items, dim])``.
     """
 
@@ -76,7 +76,7 @@ class LightGCN(nn.Module):
         return self.embedding.weight.split([self.num_users, self.num_items])
 
     def forward(self, graph: Tensor | CSR | Graph) -> tuple[Tensor, Tensor]:
-        adj = graph.edge_index if isinstance(graph, Graph) else graph
+        adj = graph.csr() if isinstance(graph, Graph) else graph  # the Graph's CSR carries its edge weights
         weights = self.alpha.tolist()  # python floats: one fused add per layer
         x = self.embedding.weight
         out = x * weights[0]

@@ -1,6 +1,8 @@
 """MLP: the no-graph baseline for node classification."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -49,6 +51,11 @@ class MLP(nn.Module):
     def reset_parameters(self) -> None:
         for lin in self.layers:
             lin.reset_parameters()
+
+    def inference_layers(self) -> list[tuple[nn.Module, Callable[[Tensor], Tensor] | None]]:
+        """``(layer, activation after it)`` in order, for ``gnnkit.nn.inference.layerwise_inference``
+        (dropout is off in evaluation, so this is the whole eval forward)."""
+        return [(layer, self.activation if k < len(self.layers) - 1 else None) for k, layer in enumerate(self.layers)]
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR | None = None,
                 edge_weight: Tensor | None = None) -> Tensor:

@@ -1,6 +1,8 @@
 """GraphSAGE (Hamilton et al., NeurIPS 2017): a stack of mean-aggregating ``SAGEConv`` layers."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -47,9 +49,12 @@ class GraphSAGE(nn.Module):
 
     def reset_parameters(self) -> None:
         for conv in self.layers:
-            conv.lin_l.reset_parameters()
-            if conv.lin_r is not None:
-                conv.lin_r.reset_parameters()
+            conv.reset_parameters()
+
+    def inference_layers(self) -> list[tuple[nn.Module, Callable[[Tensor], Tensor] | None]]:
+        """``(layer, activation after it)`` in order, for ``gnnkit.nn.inference.layerwise_inference``
+        (dropout is off in evaluation, so this is the whole eval forward)."""
+        return [(layer, self.activation if k < len(self.layers) - 1 else None) for k, layer in enumerate(self.layers)]
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_input(x, self.in_channels, "GraphSAGE")
