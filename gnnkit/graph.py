@@ -8,6 +8,8 @@ made, so the layers and trainers downstream can trust it.
 from __future__ import annotations
 
 import dataclasses
+import os
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +32,15 @@ coalesce = _edges.coalesce
 degree = _edges.degree
 
 _MASKS = ("train_mask", "val_mask", "test_mask")
+_TENSOR_FIELDS = ("x", "edge_index", "edge_weight", "y", *_MASKS)
 
 
 @dataclass(frozen=True, eq=False)
 class Graph:
     """One graph: node features, edges, labels and split masks.
+
+    Every tensor field also accepts what ``torch.as_tensor`` converts (a
+    numpy array, a list), keeping its dtype.
 
     Args:
         x: ``[N, F]`` node features, or ``None`` when the graph has none.
@@ -62,6 +68,10 @@ class Graph:
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for name in _TENSOR_FIELDS:  # numpy arrays, lists ...: converted the way torch users expect
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Tensor):
+                object.__setattr__(self, name, _as_tensor(name, value))
         ei = self.edge_index
         if ei is None:
             ei = torch.empty(2, 0, dtype=torch.long)
@@ -270,16 +280,67 @@ class Graph:
         return Data(num_nodes=self.num_nodes, **{k: v for k, v in fields.items() if v is not None})
 
     @classmethod
-    def from_edge_list(cls, source: Any, **options: Any) -> Graph:
-        """From an edge-list file (SNAP style: ``src dst [weight]`` per line,
-        ``#`` comments, any whitespace or comma delimiter) or a table with two
-        or three columns (a pandas DataFrame or a 2-D array).
+    def from_edge_list(cls, edges: Any, *, num_nodes: int | None = None, undirected: bool = False,
+                       relabel: bool = False, self_loops: bool = True, comments: str = "#%") -> Graph:
+        """From an edge table: rows ``(src, dst)`` or ``(src, dst, weight)``.
 
-        Options are those of ``gnnkit.datasets.read_edge_list``.
+        Duplicate edges are merged (weights summed). Reading files is
+        ``gnnkit.datasets.read_edge_list``'s job (it checks them line by
+        line); a path here still works but is deprecated.
+
+        Args:
+            edges: ``[E, 2]`` or ``[E, 3]`` table: a tensor, numpy array,
+                list of rows or pandas DataFrame.
+            num_nodes: node count (default: largest id + 1, or the number of
+                distinct ids with ``relabel``).
+            undirected: add the reverse of every edge (default ``False``).
+            relabel: map the distinct ids, in increasing order, to ``0..n-1``.
+            self_loops: keep ``i → i`` edges (default) or drop them.
+            comments: comment characters, for the deprecated path form only.
         """
-        from gnnkit.datasets.formats.edgelist import read_edge_list
+        if isinstance(edges, (str, os.PathLike)):
+            warnings.warn("Graph.from_edge_list(path) is deprecated: read files with gnnkit.datasets.read_edge_list(path); "
+                          "Graph.from_edge_list takes an edge table", DeprecationWarning, stacklevel=2)
+            with open(edges) as f:  # the plain "src dst [weight]" rows; whitespace or commas
+                edges = np.loadtxt((line.replace(",", " ") for line in f), comments=list(comments), ndmin=2)
+        ids, weight = _edge_table(edges)
+        if relabel:
+            ids = np.unique(ids, return_inverse=True)[1].reshape(ids.shape)
+        elif ids.size and ids.min() < 0:
+            raise ValueError(f"edge table: node id {int(ids.min())} is negative; ids must be >= 0 (or pass relabel=True)")
+        n = (int(ids.max()) + 1 if ids.size else 0) if num_nodes is None else int(num_nodes)
+        ei = torch.from_numpy(np.ascontiguousarray(ids.T))
+        w = None if weight is None else torch.from_numpy(weight)
+        if not self_loops:
+            ei, w = _edges.remove_self_loops(ei, w)
+        ei, w = (_edges.to_undirected if undirected else _edges.coalesce)(ei, w, num_nodes=n)
+        return cls(edge_index=ei, edge_weight=w, num_nodes=n)
 
-        return read_edge_list(source, **options)
+
+def _edge_table(edges: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(ids [E, 2] int64, weight [E] float32 or None)`` of an edge table."""
+    if hasattr(edges, "to_numpy") and hasattr(edges, "columns"):  # a pandas DataFrame, without importing pandas
+        table = edges.to_numpy()
+    else:
+        table = edges.detach().cpu().numpy() if isinstance(edges, Tensor) else np.asarray(edges)
+    if table.ndim != 2 or table.shape[1] not in (2, 3):
+        raise ValueError(f"edge table has shape {table.shape}; expected [E, 2] (src, dst) or [E, 3] (src, dst, weight)")
+    ids = table[:, :2]
+    if not np.issubdtype(ids.dtype, np.integer):
+        as_int = ids.astype(np.float64).astype(np.int64)
+        if not np.array_equal(as_int, ids.astype(np.float64)):
+            raise ValueError("edge table: node ids must be integers; map names to 0..n-1 first")
+        ids = as_int
+    weight = table[:, 2].astype(np.float32) if table.shape[1] == 3 else None
+    return ids.astype(np.int64), weight
+
+
+def _as_tensor(name: str, value: Any) -> Tensor:
+    try:
+        return torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a tensor or something torch.as_tensor converts (a numpy array, a list), "
+                         f"got a {type(value).__name__}: {err}") from err
 
 
 def _describe(value: Any) -> str:

@@ -98,3 +98,43 @@ def test_pyg_round_trip():
     back = Graph.from_pyg(data)
     for name in ("x", "edge_index", "edge_weight", "y", "train_mask"):
         assert torch.equal(getattr(back, name), getattr(g, name))
+
+
+def test_fields_accept_numpy_arrays_and_lists():
+    import numpy as np
+
+    g = Graph(x=np.random.rand(3, 2), edge_index=np.array([[0, 1], [1, 2]]), edge_weight=[0.5, 2.0],
+              y=[0, 1, 0], train_mask=np.array([True, False, True]))
+    assert g.num_nodes == 3 and isinstance(g.x, torch.Tensor) and g.x.dtype == torch.float64
+    assert g.edge_index.dtype == torch.long and g.y.tolist() == [0, 1, 0] and g.train_mask.dtype == torch.bool
+    assert Graph(x=[[1.0], [2.0]]).num_nodes == 2  # no num_nodes given: inferred from the converted x
+    with pytest.raises(ValueError, match="x must be a tensor or something torch.as_tensor converts"):
+        Graph(x=object())
+
+
+def test_from_edge_list_takes_tables():
+    import numpy as np
+
+    g = Graph.from_edge_list(np.array([[0, 1], [1, 2], [0, 1]]))
+    assert g.num_nodes == 3 and g.num_edges == 2  # duplicates merged
+    w = Graph.from_edge_list(torch.tensor([[0.0, 1.0, 0.5], [1.0, 2.0, 1.5]]), undirected=True)
+    assert w.num_edges == 4 and sorted(w.edge_weight.tolist()) == [0.5, 0.5, 1.5, 1.5]
+    r = Graph.from_edge_list([[10, 20], [20, 30]], relabel=True)
+    assert r.num_nodes == 3 and r.edge_index.tolist() == [[0, 1], [1, 2]]
+    with pytest.raises(ValueError, match=r"expected \[E, 2\]"):
+        Graph.from_edge_list(np.zeros((2, 4)))
+
+
+def test_from_edge_list_path_is_deprecated_and_graph_imports_no_dataset_code(tmp_path):
+    import ast
+    import inspect
+
+    import gnnkit.graph
+
+    path = tmp_path / "g.txt"
+    path.write_text("# Directed graph\n% also a comment\n0\t1\n1 2\n2,0\n0 1\n3 3\n")
+    with pytest.warns(DeprecationWarning, match="gnnkit.datasets.read_edge_list"):
+        assert Graph.from_edge_list(path).num_edges == 4
+    imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(gnnkit.graph)))
+                if isinstance(node, ast.ImportFrom)}
+    assert not any(m.startswith(("gnnkit.datasets", "gnnkit.nn", "gnnkit.train", "gnnkit.cli")) for m in imported)

@@ -120,10 +120,12 @@ class MessagePassing(nn.Module):
         """The default message and sum/mean aggregation as one sparse product."""
         value = csr.value
         if self.aggr == "mean":
-            dtype = value.dtype if value is not None else torch.promote_types(x_src.dtype, torch.float32)
+            dtype = torch.promote_types(x_src.dtype, torch.float32)  # at least fp32, fp64 for fp64 input
+            if value is not None:
+                dtype = torch.promote_types(dtype, value.dtype)
             count = csr.degree() + (0 if loop is None else 1)
             inv = count.clamp(min=1).to(dtype).reciprocal()
-            value = inv.index_select(0, csr.row()) * (1.0 if value is None else value)
+            value = inv.index_select(0, csr.row()) * (1.0 if value is None else value.to(dtype))
             loop = None if loop is None else loop * inv
         shape = tuple(x_src.shape[1:])
         width = math.prod(shape)  # not -1: a graph with no nodes has nothing to infer it from

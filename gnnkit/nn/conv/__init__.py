@@ -1,8 +1,9 @@
 """Graph convolution layers, one per file."""
 from gnnkit.nn.conv.gat_conv import GATConv
 from gnnkit.nn.conv.gcn_conv import GCNConv
+from gnnkit.nn.conv.gin_conv import GINConv
 from gnnkit.nn.conv.graph_conv import GraphConv
 from gnnkit.nn.conv.lg_conv import LGConv
 from gnnkit.nn.conv.sage_conv import SAGEConv
 
-__all__ = ["GATConv", "GCNConv", "GraphConv", "LGConv", "SAGEConv"]
+__all__ = ["GATConv", "GCNConv", "GINConv", "GraphConv", "LGConv", "SAGEConv"]
