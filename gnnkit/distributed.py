@@ -99,26 +99,6 @@ def all_reduce_sum(value: Tensor, ctx: DistContext) -> Tensor:
     return value
 
 
-def all_gather_cat(value: Tensor, ctx: DistContext) -> Tensor:
-    """Concatenate every rank's ``value`` along dim 0 (sizes may differ)."""
-    if not ctx.enabled:
-        return value
-    size = torch.tensor([value.size(0)], device=value.device)
-    sizes = [torch.zeros_like(size) for _ in range(ctx.world_size)]
-    dist.all_gather(sizes, size)
-    largest = int(max(s.item() for s in sizes))
-    padded = value.new_zeros((largest,) + tuple(value.shape[1:]))
-    padded[: value.size(0)] = value
-    parts = [torch.zeros_like(padded) for _ in range(ctx.world_size)]
-    dist.all_gather(parts, padded)
-    return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes)])
-
-
-def barrier(ctx: DistContext) -> None:
-    if ctx.enabled:
-        dist.barrier()
-
-
 def shutdown(ctx: DistContext) -> None:
     """Leave the process group once training is over.
 

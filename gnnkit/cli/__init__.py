@@ -32,32 +32,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    if _TRAIN_COMMANDS:
-        train = sub.add_parser("train", help="train a model (node classification or recommendation)",
-                               description="Train a model. `gnnkit train TASK --help` lists a task's options.")
-        tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-        for name in _TRAIN_COMMANDS:
-            importlib.import_module(name).register_train(tasks)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    train = sub.add_parser("train", help="train a model (one task per sub-command)",
+                           description="Train a model. `gnnkit train TASK --help` lists a task's options.")
+    tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in _TRAIN_COMMANDS:
+        importlib.import_module(name).register_train(tasks)
     for name in _COMMANDS:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Bad input ends as one ``gnnkit: error: ...`` line with
+    exit status 2; a failing disk or a dead peer process with status 1;
+    ``--debug`` shows the traceback instead."""
+    from gnnkit.distributed import DistributedError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except ValueError as err:  # bad input: one clear line, not a traceback
-        print(f"gnnkit: error: {err}", file=sys.stderr)
-        return 2
-    except RuntimeError as err:
-        from gnnkit.distributed import DistributedError
-
-        if not isinstance(err, DistributedError):
+    except (ValueError, OSError, DistributedError) as err:
+        if args.debug:
             raise
-        print(f"gnnkit: error: {err}", file=sys.stderr)
-        return 1
+        status = 2 if isinstance(err, ValueError) else 1
+        text = str(err) if not isinstance(err, OSError) or str(err) else type(err).__name__
+        print(f"gnnkit: error: {text}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt:
+        print("gnnkit: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

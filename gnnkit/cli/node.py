@@ -7,7 +7,6 @@ Parses arguments into a ``NodeTrainConfig`` and the model's hyper-parameters
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -134,13 +133,6 @@ def load_node_dataset(name: str, root: str | None, download: bool = True):
     return load(name, root=root, download=download, progress=False)
 
 
-def _seed_path(path: str | None, k: int, seeds: int) -> str | None:
-    if path is None or seeds == 1:
-        return path
-    p = Path(path)
-    return str(p.with_name(f"{p.stem}-seed{k}{p.suffix}"))
-
-
 def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(config fields, model hyper-parameters)`` from the arguments and the paper defaults."""
     from gnnkit.train.node import PAPER_DEFAULTS
@@ -178,6 +170,7 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gnnkit.cli.output import note, say, seed_path, write_json
     from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 
     if args.seeds < 1:
@@ -187,9 +180,9 @@ def run_train(args: argparse.Namespace) -> int:
     results = []
     start = time.perf_counter()
     for k in range(args.seeds):
-        config = NodeTrainConfig(seed=args.seed + k, checkpoint=_seed_path(args.checkpoint, k, args.seeds),
-                                 resume=_seed_path(args.resume, k, args.seeds),
-                                 log_csv=_seed_path(args.log_csv, k, args.seeds), **fields)
+        config = NodeTrainConfig(seed=args.seed + k, checkpoint=seed_path(args.checkpoint, k, args.seeds),
+                                 resume=seed_path(args.resume, k, args.seeds),
+                                 log_csv=seed_path(args.log_csv, k, args.seeds), **fields)
         prepared = prepare_graph(graph, config)
         model = build_model(args.model, prepared, config, **hparams)
         trainer = NodeClassificationTrainer(model, prepared, config)
@@ -197,8 +190,8 @@ def run_train(args: argparse.Namespace) -> int:
         results.append(result)
         main = trainer.dist.is_main  # under torchrun only rank 0 reports
         if not args.quiet and main:
-            print(f"seed {config.seed}: test accuracy {result.test_accuracy:.2%}, val {result.val_accuracy:.2%}, "
-                  f"best epoch {result.best_epoch}/{result.epochs_run} ({result.seconds:.1f} s)", file=sys.stderr)
+            note(f"seed {config.seed}: test accuracy {result.test_accuracy:.2%}, val {result.val_accuracy:.2%}, "
+                 f"best epoch {result.best_epoch}/{result.epochs_run} ({result.seconds:.1f} s)")
     trainer.close()  # one process group serves every seed; leave it at the end
     if not main:
         return 0
@@ -219,16 +212,10 @@ def run_train(args: argparse.Namespace) -> int:
         "config": {**fields, "seed": args.seed},
         "hparams": hparams,
     }
-    print(f"{args.dataset} {args.model}: test accuracy {100 * summary['test_accuracy_mean']:.2f} ± "
-          f"{100 * summary['test_accuracy_std']:.2f} % over {args.seeds} seed{'s' if args.seeds > 1 else ''} "
-          f"(macro-F1 {100 * summary['test_macro_f1_mean']:.2f} %, {seconds:.1f} s)")
-    if args.json:
-        text = json.dumps(summary, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(text + "\n")
+    say(f"{args.dataset} {args.model}: test accuracy {100 * summary['test_accuracy_mean']:.2f} ± "
+        f"{100 * summary['test_accuracy_std']:.2f} % over {args.seeds} seed{'s' if args.seeds > 1 else ''} "
+        f"(macro-F1 {100 * summary['test_macro_f1_mean']:.2f} %, {seconds:.1f} s)", args.json)
+    write_json(summary, args.json)
     return 0
 
 

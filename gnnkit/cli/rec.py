@@ -33,7 +33,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--amp", default=None, choices=("bf16", "fp16"), help="mixed precision for training")
     p.add_argument("--checkpoint", default=None, help="save here after every validation; resume from it if present")
     p.add_argument("--csv", default=None, help="write one row of metrics per validation here")
-    p.add_argument("--json", default=None, help="write the final metrics here as JSON")
+    p.add_argument("--json", default=None, help="write the final metrics here as JSON ('-' for stdout; the summary line then goes to stderr)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_train)
 
@@ -62,6 +62,7 @@ def _load_interactions(name: str, root: str | None):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gnnkit.cli.output import say, write_json
     from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model
     from gnnkit.train.runtime import seed_everything
 
@@ -81,14 +82,10 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed,
                **{k: v for k, v in result.items() if k != "history"}}
-    print(f"{args.dataset} {args.model}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "
-          f"precision@20 {result['precision@20']:.4f}  recall@10 {result['recall@10']:.4f}  "
-          f"({result['epochs_run']} epochs, best {result['best_epoch']}, {result['seconds']:.1f} s)")
-    if args.json:
-        from pathlib import Path
-
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+    say(f"{args.dataset} {args.model}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "
+        f"precision@20 {result['precision@20']:.4f}  recall@10 {result['recall@10']:.4f}  "
+        f"({result['epochs_run']} epochs, best {result['best_epoch']}, {result['seconds']:.1f} s)", args.json)
+    write_json(summary, args.json)
     return 0
 
 

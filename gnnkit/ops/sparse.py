@@ -29,9 +29,6 @@ from torch import Tensor
 
 from gnnkit.ops import triton as triton_ops
 
-# torch warns once per process that sparse CSR is "beta"; these kernels are the
-# point of this module, so the notice is noise for gnnkit users.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 # Memory the value-gradient (SDDMM) may use for its gathered rows at once.
 _SDDMM_CHUNK_BYTES = 64 * 2**20
@@ -219,7 +216,11 @@ def build_csr(
 
 
 def _torch_csr(rowptr: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
-    return torch.sparse_csr_tensor(rowptr, col, value, shape, check_invariants=False)
+    # torch warns that sparse CSR is "beta"; these kernels are the point of this
+    # module, so the notice is silenced here only, not process-wide.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return torch.sparse_csr_tensor(rowptr, col, value, shape, check_invariants=False)
 
 
 SPMM_BACKENDS = ("auto", "torch", "triton")

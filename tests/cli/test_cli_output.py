@@ -1,0 +1,55 @@
+"""What every train command shares: `--json -` is a JSON document on stdout and
+nothing else, resuming with another option is one clear error, failures are
+one `gnnkit: error:` line."""
+import json
+
+import pytest
+
+from gnnkit_testing import dataset_dir
+from gnnkit.cli import main
+
+
+def test_train_node_json_to_stdout_is_only_json(capsys):
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "5", "--json", "-", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["dataset"] == "karate"  # stdout parses as one JSON document
+    assert "karate gcn: test accuracy" in err  # the human summary moved to stderr
+
+
+def test_train_rec_json_to_stdout_is_only_json(data_root, tmp_path, monkeypatch, capsys):
+    dataset_dir(data_root, "ml-100k")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "pop",
+                 "--json", "-", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["model"] == "pop" and "recall@20" in err
+    assert not (tmp_path / "-").exists()  # no file named "-"
+
+
+def test_resume_with_another_option_is_one_clear_error(tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "3", "--checkpoint", str(ck), "--quiet"]) == 0
+    code = main(["train", "node", "--dataset", "karate", "--epochs", "6", "--lr", "0.05", "--resume", str(ck),
+                 "--checkpoint", str(ck), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("gnnkit: error: --lr is 0.05 but checkpoint") and "\n" not in err
+    # only --epochs may change: training goes on to the new last epoch
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "6", "--resume", str(ck), "--checkpoint",
+                 str(ck), "--json", str(tmp_path / "r.json"), "--quiet", "--patience", "0"]) == 2
+    assert "--patience" in capsys.readouterr().err
+
+
+def test_corrupted_checkpoint_is_one_clear_error(tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "3", "--checkpoint", str(ck), "--quiet"]) == 0
+    data = bytearray(ck.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(range(64))
+    ck.write_bytes(bytes(data))
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "6", "--resume", str(ck), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gnnkit: error:") and "corrupted" in err and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        main(["--debug", "train", "node", "--dataset", "karate", "--resume", str(tmp_path / "nope.pt"), "--quiet"])

@@ -1,0 +1,156 @@
+"""The engine on a task written here: a new task is one class, and the loop's
+guarantees (early stopping, exact resume, logs written once, settings checked,
+outputs locked) hold for it without any code of its own."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.io import exclusive_lock
+from gnnkit.nn.models import LightGCN
+from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
+from gnnkit.train.engine import Engine
+from gnnkit.train.task import Task
+from gnnkit.train.tasks.rec import RecConfig, RecTask
+
+
+class Regression(Task):
+    """Least squares with dropout and shuffled mini-batches: uses the global
+    RNG (dropout, shuffling), so exact resume needs the RNG state restored."""
+
+    name = "regression"
+    monitors = (("val_loss", "min"),)
+
+    def __init__(self, seed: int = 0) -> None:
+        g = torch.Generator().manual_seed(seed)
+        self.x = torch.randn(200, 5, generator=g)
+        self.y = self.x @ torch.randn(5, 1, generator=g) + 0.1 * torch.randn(200, 1, generator=g)
+        torch.manual_seed(seed)  # the same initial weights in every run
+        self.model = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(5, 1))
+
+    def train_epoch(self, engine):
+        total = 0.0
+        for idx in torch.randperm(150).split(32):
+            loss = F.mse_loss(engine.train_model(self.x[idx]), self.y[idx])
+            engine.step(loss)
+            total += float(loss.detach())
+        return total
+
+    def validate(self, engine):
+        self.model.eval()
+        with torch.no_grad():
+            return {"val_loss": float(F.mse_loss(self.model(self.x[150:175]), self.y[150:175]))}
+
+    def test(self, engine):
+        self.model.eval()
+        with torch.no_grad():
+            return {"test_loss": float(F.mse_loss(self.model(self.x[175:]), self.y[175:]))}
+
+
+class Interrupt(Exception):
+    pass
+
+
+def stop_at(n):
+    def callback(epoch, row):
+        if epoch == n:
+            raise Interrupt
+    return callback
+
+
+def fit(task=None, callback=None, optim=None, **run):
+    run.setdefault("progress", False)
+    engine = Engine(task or Regression(), optim or OptimConfig(lr=0.05), StopConfig(epochs=30, patience=5),
+                    RunConfig(**run))
+    return engine, engine.fit(callback)
+
+
+def test_a_task_trains_and_stops_early_on_its_monitor():
+    engine, result = fit()
+    assert result.metrics["test_loss"] < 0.5
+    losses = [r["val_loss"] for r in result.history]
+    assert result.best_epoch == 1 + min(range(len(losses)), key=losses.__getitem__)
+    assert result.stopped_early == (result.epochs_run < 30)
+
+
+def test_kill_and_resume_is_bit_identical(tmp_path):
+    full_engine, full = fit(checkpoint=str(tmp_path / "full.pt"), log_csv=str(tmp_path / "full.csv"))
+    cut = tmp_path / "cut.pt"
+    with pytest.raises(Interrupt):
+        # checkpoints at epochs 3 and 6; killed after epoch 7, whose row reached the CSV
+        fit(checkpoint=str(cut), checkpoint_every=3, log_csv=str(tmp_path / "cut.csv"), callback=stop_at(7))
+    assert len(list(csv.DictReader((tmp_path / "cut.csv").open()))) == 7
+    engine, resumed = fit(checkpoint=str(cut), checkpoint_every=3, log_csv=str(tmp_path / "cut.csv"), resume=str(cut))
+    for (name, a), b in zip(full_engine.model.state_dict().items(), engine.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in full.history]
+    assert resumed.metrics == full.metrics and resumed.best_epoch == full.best_epoch
+    epochs = [int(r["epoch"]) for r in csv.DictReader((tmp_path / "cut.csv").open())]
+    assert epochs == list(range(1, full.epochs_run + 1))  # epoch 7 ran twice but is logged once
+
+
+def test_resume_with_another_setting_names_it(tmp_path):
+    path = tmp_path / "ck.pt"
+    with pytest.raises(Interrupt):
+        fit(checkpoint=str(path), callback=stop_at(4))
+    with pytest.raises(ValueError, match=r"--lr is 0.02 but checkpoint .* was written with 0.05"):
+        fit(optim=OptimConfig(lr=0.02), resume=str(path))
+    with pytest.raises(ValueError, match=r"--seed is 1 .* written with 0"):
+        fit(seed=1, resume=str(path))
+
+
+def test_checkpoint_of_another_task_or_a_corrupted_one_is_refused(tmp_path):
+    path = tmp_path / "ck.pt"
+    fit(checkpoint=str(path))
+    other = Regression()
+    other.name = "other"
+    with pytest.raises(ValueError, match="not a other checkpoint"):
+        fit(task=other, resume=str(path))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 16] = bytes(16)  # 16 zeroed bytes inside a tensor record
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupted"):
+        fit(resume=str(path))
+
+
+def test_a_second_run_on_the_same_outputs_is_refused(tmp_path):
+    path = tmp_path / "ck.pt"
+    with exclusive_lock(path):  # another run is writing it
+        with pytest.raises(ValueError, match="being written by another run"):
+            fit(checkpoint=str(path))
+
+
+def test_unwritable_checkpoint_fails_before_training(tmp_path):
+    (tmp_path / "afile").write_text("")  # a file where the checkpoint's folder should be
+    epochs = []
+    with pytest.raises(ValueError, match="afile"):
+        fit(checkpoint=str(tmp_path / "afile" / "ck.pt"), callback=lambda e, row: epochs.append(e))
+    assert epochs == []  # refused before the first epoch, not when the first checkpoint is due
+
+
+def test_recommendation_kill_and_resume_is_bit_identical(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    users = torch.arange(50).repeat_interleave(6)
+    items = torch.randint(0, 30, (users.numel(),), generator=g)
+    test = torch.rand(users.numel(), generator=g) < 0.2
+    data = InteractionDataset(50, 30, torch.stack([users[~test], items[~test]]), torch.stack([users[test], items[test]]))
+
+    def run(callback=None, **kw):
+        torch.manual_seed(0)
+        task = RecTask(LightGCN(50, 30, 8, 2), data, RecConfig(batch_size=64), seed=0)
+        engine = Engine(task, OptimConfig(lr=0.01), StopConfig(epochs=6, patience=100),
+                        RunConfig(device="cpu", progress=False, **kw))
+        return engine, engine.fit(callback)
+
+    full_engine, full = run(checkpoint=str(tmp_path / "a.pt"))
+    with pytest.raises(Interrupt):
+        run(checkpoint=str(tmp_path / "b.pt"), checkpoint_every=2, callback=stop_at(3))
+    engine, resumed = run(checkpoint=str(tmp_path / "b.pt"), resume=str(tmp_path / "b.pt"))
+    for k, v in full_engine.model.state_dict().items():
+        assert torch.equal(engine.model.state_dict()[k], v), k
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in full.history]
+    assert resumed.metrics["recall@20"] == full.metrics["recall@20"]
