@@ -7,22 +7,23 @@ import torch
 from torch import Tensor
 
 from gnnkit.graph import Graph
+from gnnkit.ops.edges import unique_pairs
 
 
 def bipartite_edge_index(users: Tensor, items: Tensor, num_users: int, num_items: int) -> Tensor:
     """``[2, 2m]`` edges of the user–item graph (item ``v`` is node
     ``num_users + v``), both directions, duplicate pairs merged."""
-    key = torch.unique(users.long() * num_items + items.long())
-    u, i = key // num_items, key % num_items + num_users
+    u, i, _ = unique_pairs(users, items, num_items)
+    i = i + num_users
     return torch.cat([torch.stack([u, i]), torch.stack([i, u])], dim=1)
 
 
 def positives_csr(users: Tensor, items: Tensor, num_users: int, num_items: int) -> tuple[Tensor, Tensor]:
     """``(rowptr, items)``: each user's distinct items, sorted."""
-    key = torch.unique(users.long() * num_items + items.long())
-    rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=key.device)
-    torch.cumsum(torch.bincount(key // num_items, minlength=num_users), 0, out=rowptr[1:])
-    return rowptr, key % num_items
+    u, i, _ = unique_pairs(users, items, num_items)
+    rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=u.device)
+    torch.cumsum(torch.bincount(u, minlength=num_users), 0, out=rowptr[1:])
+    return rowptr, i
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,6 +35,43 @@ def add_self_loops(
     return out, torch.cat([edge_weight, fill])
 
 
+# Largest n for which u * n + v (u, v < n) fits in int64.
+_PACK_LIMIT = 3_037_000_499
+
+
+def unique_pairs(a: Tensor, b: Tensor, num_b: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """Distinct ``(a, b)`` pairs in lexicographic order, and where each input went.
+
+    Packs each pair into one int64 key ``a * num_b + b`` when that cannot
+    overflow, and otherwise sorts by ``b`` then (stably) by ``a``, so ids of
+    2^32 and beyond come out exact instead of wrapping.
+
+    Args:
+        a, b: ``[E]`` non-negative integer tensors.
+        num_b: an upper bound on ``b`` (exclusive); default ``b.max() + 1``.
+
+    Returns:
+        ``(unique_a, unique_b, inverse)`` with ``inverse[e]`` the position of
+        pair ``e`` in the output.
+    """
+    a, b = a.to(torch.int64), b.to(torch.int64)
+    if a.numel() == 0:
+        return a, b, torch.zeros(0, dtype=torch.int64, device=a.device)
+    span_b = max(int(num_b) if num_b is not None else int(b.max()) + 1, 1)
+    span_a = int(a.max()) + 1
+    if span_b <= _PACK_LIMIT and span_a <= (2**63 - 1) // span_b:  # a * span_b + b fits in int64
+        key, inverse = torch.unique(a * span_b + b, sorted=True, return_inverse=True)
+        return key // span_b, key % span_b, inverse
+    perm = torch.argsort(b, stable=True)
+    perm = perm[torch.argsort(a[perm], stable=True)]
+    sa, sb = a[perm], b[perm]
+    first = torch.ones(sa.numel(), dtype=torch.bool, device=a.device)
+    first[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+    inverse = torch.empty_like(perm)
+    inverse[perm] = torch.cumsum(first, 0) - 1
+    return sa[first], sb[first], inverse
+
+
 def coalesce(
     edge_index: Tensor,
     edge_weight: Tensor | None = None,
@@ -44,17 +81,22 @@ def coalesce(
     """Sort edges by (source, target) and merge duplicates.
 
     Duplicate weights are combined with ``reduce`` (``"sum"``, ``"mean"``,
-    ``"max"``, ``"min"``).
+    ``"max"``, ``"min"``). Exact for any int64 ids (see ``unique_pairs``).
+
+    Raises:
+        ValueError: an id is negative or not below ``num_nodes``.
     """
     from gnnkit.ops.scatter import scatter
 
     n = _num_nodes(edge_index, num_nodes)
-    key = edge_index[0].to(torch.int64) * max(n, 1) + edge_index[1].to(torch.int64)
-    unique, inverse = torch.unique(key, sorted=True, return_inverse=True)
-    out = torch.stack([unique // max(n, 1), unique % max(n, 1)]).to(edge_index.dtype)
+    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= max(n, 1)):
+        raise ValueError(f"coalesce: edge_index holds ids from {int(edge_index.min())} to {int(edge_index.max())}, "
+                         f"expected 0 <= id < num_nodes = {n}; pass the right num_nodes")
+    src, dst, inverse = unique_pairs(edge_index[0], edge_index[1], n)
+    out = torch.stack([src, dst]).to(edge_index.dtype)
     if edge_weight is None:
         return out, None
-    return out, scatter(edge_weight, inverse, unique.numel(), reduce=reduce)
+    return out, scatter(edge_weight, inverse, src.numel(), reduce=reduce)
 
 
 def to_undirected(
@@ -63,9 +105,15 @@ def to_undirected(
     num_nodes: int | None = None,
     reduce: str = "sum",
 ) -> tuple[Tensor, Tensor | None]:
-    """Add the reverse of every edge and merge duplicates (``coalesce``)."""
-    both = torch.cat([edge_index, edge_index.flip(0)], dim=1)
-    weight = None if edge_weight is None else torch.cat([edge_weight, edge_weight])
+    """Add the reverse of every edge and merge duplicates (``coalesce``).
+
+    A self-loop ``i → i`` is its own reverse, so it is not added twice: a
+    weighted loop keeps its weight.
+    """
+    loop = edge_index[0] == edge_index[1]
+    reverse = edge_index[:, ~loop].flip(0)
+    both = torch.cat([edge_index, reverse], dim=1)
+    weight = None if edge_weight is None else torch.cat([edge_weight, edge_weight[~loop]])
     return coalesce(both, weight, _num_nodes(edge_index, num_nodes), reduce=reduce)
 
 

@@ -4,15 +4,38 @@ The whole file is read as bytes; separators are found with numpy, so that a
 file of a million ids is parsed without a Python loop per token. Every token
 keeps the (1-based) line it came from, so a malformed row is reported as
 ``file:line``.
+
+Memory stays proportional to the file: a token may be at most ``MAX_TOKEN``
+bytes (numbers, ids and short header names; anything longer is refused with
+its line), so the token table never pads a million ids to the width of one
+runaway field.
+
+``read_bytes`` is the one way the format readers open a file. It refuses what
+is not a plain text file (a FIFO, a directory, gzip / zip / UTF-16 data) with
+a message, drops a UTF-8 byte-order mark, and, inside ``track_inputs()``,
+records the name, size and sha256 of every file read (and every optional file
+probed with ``exists`` but absent), which the processed cache keys on.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 _WHITESPACE = b" \t\r\x0b\x0c"
+MAX_TOKEN = 64  # bytes; the longest number these formats hold is ~25
+_BOM = b"\xef\xbb\xbf"
+
+# path -> (size, sha256) for a file read, or None for an optional file found absent
+_INPUTS: contextvars.ContextVar[dict[str, tuple[int, str] | None] | None] = contextvars.ContextVar(
+    "gnnkit_dataset_inputs", default=None)
 
 
 @dataclass(frozen=True)
@@ -43,26 +66,110 @@ class Tokens:
     def _convert(self, dtype, expected: str, index) -> np.ndarray:
         values = self.values if index is None else self.values[index]
         lines = self.line if index is None else self.line[index]
+        if dtype is np.int64:
+            fast = _digits_to_int(values)
+            if fast is not None:
+                return fast
         try:
             return values.astype(dtype)
-        except ValueError:
+        except (ValueError, OverflowError):
             for token, line in zip(values.tolist(), lines.tolist()):  # error path only: find the culprit
                 try:
                     dtype(token.decode("latin-1"))
-                except ValueError:
+                except (ValueError, OverflowError):
                     raise ValueError(
-                        f"{self.source}, line {line}: {token.decode('latin-1')!r} is not {expected}; "
-                        f"fix or remove that row"
+                        f"{self.source}, line {line}: {token.decode('latin-1')!r} is not {expected}"
+                        + (" (too large for 64 bits)" if re.fullmatch(rb"[+-]?[0-9]+", token) else "")
+                        + "; fix or remove that row"
                     ) from None
             raise
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """A file's bytes, or ``ValueError`` when it is missing or empty."""
+def _digits_to_int(values: np.ndarray) -> np.ndarray | None:
+    """Plain decimal tokens (``-?[0-9]+``, at most 18 digits) as int64, by
+    arithmetic on the bytes (several times faster than numpy's string
+    parser); ``None`` when any token is something else."""
+    if values.dtype.kind != "S" or values.size == 0 or values.dtype.itemsize > 18:
+        return None
+    cells = np.ascontiguousarray(values).view(np.uint8).reshape(values.size, values.dtype.itemsize)
+    negative = cells[:, 0] == ord("-")
+    digits = cells - np.uint8(ord("0"))  # wraps for non-digits, padding (0) included
+    is_digit = digits <= 9
+    pad = cells == 0
+    if not (is_digit[:, 0] | negative).all() or not (is_digit[:, 1:] | pad[:, 1:]).all():
+        return None
+    if not (pad[:, 1:] >= pad[:, :-1]).all():  # padding only at the end of a token
+        return None
+    if negative.any() and (cells.shape[1] < 2 or not is_digit[negative, 1].all()):  # a lone "-"
+        return None
+    out = np.zeros(values.size, dtype=np.int64)
+    for k in range(cells.shape[1]):
+        d = is_digit[:, k]
+        if k == 0:
+            d = d & ~negative
+        out = np.where(d, out * 10 + digits[:, k], out)
+    return np.where(negative, -out, out)
+
+
+@contextlib.contextmanager
+def track_inputs() -> Iterator[dict[str, tuple[int, str] | None]]:
+    """Record every file ``read_bytes`` reads (``path -> (size, sha256)``) and
+    every optional file ``exists`` finds absent (``path -> None``) in the block."""
+    table: dict[str, tuple[int, str] | None] = {}
+    token = _INPUTS.set(table)
+    try:
+        yield table
+    finally:
+        _INPUTS.reset(token)
+
+
+def exists(path: str | Path) -> bool:
+    """Whether the optional input ``path`` is there (recorded when tracking)."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path} does not exist; check the path or download the dataset (gnnkit datasets info NAME)")
-    data = path.read_bytes()
+    present = path.is_file()
+    table = _INPUTS.get()
+    if table is not None and not present:
+        table[str(path)] = None
+    return present
+
+
+def _sniff(path: Path, head: bytes) -> None:
+    if head.startswith(b"\x1f\x8b"):
+        raise ValueError(f"{path} is gzip-compressed; decompress it first (gunzip -k {path}) and pass the "
+                         f"uncompressed file")
+    if head.startswith(b"PK\x03\x04"):
+        raise ValueError(f"{path} is a zip archive; unzip it and pass the file inside")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError(f"{path} is UTF-16 text; save it as UTF-8 (or ASCII) and try again")
+
+
+def read_bytes(path: str | Path, *, text: bool = True) -> bytes:
+    """A file's bytes, or ``ValueError`` when it is missing, empty, not a
+    regular file, or (``text=True``) compressed / UTF-16. A leading UTF-8
+    byte-order mark is dropped from text."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist; check the path or download the dataset "
+                         f"(gnnkit datasets info NAME)") from None
+    except OSError as err:
+        raise ValueError(f"cannot read {path} ({err.strerror or err})") from err
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else \
+            "not a regular file"
+        raise ValueError(f"{path} is {kind}; pass a regular file (copy a pipe's data to a file first)")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read {path} ({err.strerror or err})") from err
+    table = _INPUTS.get()
+    if table is not None:
+        table[str(path)] = (len(data), hashlib.sha256(data).hexdigest())
+    if text:
+        _sniff(path, data[:4])
+        if data.startswith(_BOM):
+            data = data[len(_BOM):]
     if not data.strip():
         raise ValueError(f"{path} is empty; expected at least one row. Re-download or regenerate it")
     return data
@@ -74,22 +181,22 @@ def tokenize(data: bytes, source: str, delimiters: bytes = b"", comments: bytes 
 
     Lines whose first token starts with a byte in ``comments`` are dropped;
     ``skip_header`` drops the first non-comment line.
+
+    Raises:
+        ValueError: a kept token is longer than ``MAX_TOKEN`` bytes (its line
+            is named).
     """
-    seps = _WHITESPACE + delimiters
     buf = np.frombuffer(data, dtype=np.uint8)
     newline = buf == ord("\n")
     is_sep = newline.copy()
-    for ch in seps:
+    for ch in _WHITESPACE + delimiters:
         is_sep |= buf == ch
-    prev_sep = np.empty_like(is_sep)
-    prev_sep[0] = True
-    prev_sep[1:] = is_sep[:-1]
-    starts = np.flatnonzero(~is_sep & prev_sep)
-    line = np.cumsum(newline)[starts] - newline[starts] + 1  # 1-based line of each token start
-    table = bytes.maketrans(delimiters, b" " * len(delimiters))
-    values = np.array(data.translate(table).split())
-    if values.shape[0] != starts.shape[0]:  # pragma: no cover - guards the two splitters agreeing
-        raise AssertionError(f"{source}: tokeniser disagreement")
+    del newline
+    # token starts: a non-separator after a separator (or at 0); ends: before a separator (or at the end)
+    edge = np.flatnonzero(np.diff(is_sep.view(np.int8), prepend=np.int8(1), append=np.int8(1)))
+    del is_sep
+    starts, ends = edge[0::2], edge[1::2]
+    line = _line_numbers(buf, starts)
     keep = np.ones(len(starts), dtype=bool)
     if len(starts):
         first = np.ones(len(starts), dtype=bool)
@@ -102,7 +209,41 @@ def tokenize(data: bytes, source: str, delimiters: bytes = b"", comments: bytes 
             remaining = line[keep]
             if remaining.size:
                 keep &= line != remaining[0]
-    return Tokens(values[keep], line[keep], source)
+    starts, ends, line = starts[keep], ends[keep], line[keep]
+    return Tokens(_gather(buf, starts, ends - starts, line, source), line, source)
+
+
+def _line_numbers(buf: np.ndarray, starts: np.ndarray, block: int = 1 << 26) -> np.ndarray:
+    """1-based line of each token start: a running count of newlines, taken
+    in 64 MiB blocks so the count never needs 8 bytes per byte of the file."""
+    out = np.empty(starts.size, dtype=np.int64)
+    base = 0
+    for lo in range(0, max(buf.size, 1), block):
+        count = np.cumsum(buf[lo:lo + block] == ord("\n"), dtype=np.int32)
+        a, b = np.searchsorted(starts, [lo, lo + block])
+        out[a:b] = count[starts[a:b] - lo] + (base + 1)  # a token never starts on a newline
+        base += int(count[-1]) if count.size else 0
+    return out
+
+
+def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, line: np.ndarray, source: str) -> np.ndarray:
+    """``[T]`` fixed-width bytes array of the tokens, built column by column
+    (no Python object per token, width = the longest token)."""
+    if starts.size == 0:
+        return np.zeros(0, dtype="S1")
+    width = int(lengths.max())
+    if width > MAX_TOKEN:
+        k = int(np.argmax(lengths > MAX_TOKEN))
+        head = bytes(buf[starts[k]:starts[k] + 20]).decode("latin-1")
+        raise ValueError(f"{source}, line {int(line[k])}: a field of {int(lengths[k])} bytes ({head!r}...); "
+                         f"expected numbers or short names of at most {MAX_TOKEN} bytes. Is this the right file, "
+                         f"with the right delimiter?")
+    out = np.zeros((starts.size, width), dtype=np.uint8)
+    last = buf.size - 1
+    for k in range(width):
+        present = lengths > k
+        out[:, k] = np.where(present, buf[np.minimum(starts + k, last)], 0)
+    return out.view(f"S{width}").reshape(-1)
 
 
 def rows(tokens: Tokens, min_cols: int, max_cols: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -184,3 +325,30 @@ def check_unique(ids: np.ndarray, tokens: Tokens, what: str) -> None:
         k = int(second[np.argmin(tokens.line[second])])
         raise ValueError(f"{tokens.source}, line {int(tokens.line[k])}: duplicate {what} {int(ids[k])}; "
                          f"each id must appear once")
+
+
+def check_span(ids: np.ndarray, what: str, fix: str, *, source: str = "", line: np.ndarray | None = None,
+               floor: int = 1 << 20, factor: int = 16) -> None:
+    """Refuse ids that would size a dense array far beyond the data.
+
+    Readers turn ``max(id) + 1`` into a row count (nodes, users, items,
+    feature columns). Above ``floor``, that count may be at most ``factor``
+    times the number of distinct ids actually present; otherwise one stray
+    id (``2e9``) would allocate gigabytes. Checked before allocating.
+
+    Raises:
+        ValueError: naming the id, its line (when ``line`` is given) and ``fix``.
+    """
+    if ids.size == 0:
+        return
+    top = int(ids.max())
+    if top < floor:
+        return
+    distinct = int(np.unique(ids).size)
+    if top + 1 <= factor * distinct:
+        return
+    k = int(np.argmax(ids == top))
+    where = f"{source}, line {int(line[k])}" if line is not None and source else (source or "input")
+    raise ValueError(f"{where}: {what} {top} would size an array of {top + 1} rows, but only {distinct} distinct "
+                     f"{what}s appear; {fix}")
+

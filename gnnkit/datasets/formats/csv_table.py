@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gnnkit.datasets.formats._text import check_ids, check_unique, column, read_table
+from gnnkit.datasets.formats._text import check_ids, check_span, check_unique, column, read_table
 from gnnkit.datasets.formats.edgelist import read_edge_list
 from gnnkit.graph import Graph
 
@@ -40,7 +40,18 @@ def from_csv(edges: str | Path, labels: str | Path | None = None, features: str 
         values = tok.values.reshape(-1, width)[:, 1:]
         feat_tab = (ids_tok, ids_tok.to_int(what="node id"),
                     type(tok)(values.reshape(-1), np.repeat(ids_tok.line, width - 1), tok.source))
-    g = read_edge_list(Path(edges), undirected=undirected)
+    g = read_edge_list(Path(edges), undirected=undirected, num_nodes=num_nodes)
+    for tab in (label_tab, feat_tab):
+        if tab is not None and n is None:  # before sizing y / x by the largest id
+            check_span(tab[1], "node id", "node ids must be 0..N-1, or pass num_nodes=", source=tab[0].source,
+                       line=tab[0].line)
+    if label_tab is not None:
+        tok, _, lab = label_tab
+        if (lab < -1).any():
+            k = int(np.argmax(lab < -1))
+            raise ValueError(f"{tok.source}, line {int(tok.line[k])}: label {int(lab[k])} is negative; labels are "
+                             f"class ids 0..C-1 (or -1 for an unlabelled node)")
+        check_span(lab, "label", "labels must be class ids 0..C-1", source=tok.source, line=tok.line, floor=1 << 16)
     if n is None:
         n = max([g.num_nodes] + [int(t[1].max()) + 1 for t in (label_tab, feat_tab) if t is not None])
     elif g.num_nodes > n:

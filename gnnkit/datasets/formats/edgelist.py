@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from gnnkit.datasets.formats._text import column, read_table
+from gnnkit.datasets.formats._text import check_span, column, read_table
 from gnnkit.graph import Graph
 from gnnkit.ops.edges import coalesce, remove_self_loops, to_undirected
 
 log = logging.getLogger(__name__)
 
 
-def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str]:
+def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray | None]:
     if hasattr(source, "to_numpy") and hasattr(source, "columns"):  # a pandas DataFrame, without importing pandas
         table, what = source.to_numpy(), "DataFrame"
     else:
@@ -35,10 +35,10 @@ def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str]:
             raise ValueError(f"edge table ({what}): node ids must be integers; map names to 0..n-1 first")
         ids = as_int
     weight = table[:, 2].astype(np.float32) if table.shape[1] == 3 else None
-    return ids.astype(np.int64), weight, what
+    return ids.astype(np.int64), weight, what, None
 
 
-def _from_file(path: Path, comments: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+def _from_file(path: Path, comments: str) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
     _, tok, width = read_table(path, 2, 3, comments=comments.encode())
     ids = np.stack([column(tok, width, k).to_int(what="node id") for k in (0, 1)], axis=1)
     weight = column(tok, width, 2).to_float(what="edge weight").astype(np.float32) if width == 3 else None
@@ -47,7 +47,7 @@ def _from_file(path: Path, comments: str) -> tuple[np.ndarray, np.ndarray | None
         r = int(np.argmax(neg.any(1)))
         raise ValueError(f"{path}, line {int(column(tok, width, 0).line[r])}: node id {int(ids[r].min())} is "
                          f"negative; ids must be >= 0 (or pass relabel=True)")
-    return ids, weight, str(path)
+    return ids, weight, str(path), column(tok, width, 0).line
 
 
 def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | None = None, relabel: bool = False,
@@ -67,12 +67,19 @@ def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | No
         self_loops: keep ``i → i`` edges (default) or drop them.
         comments: characters that start a comment line.
 
-    Duplicate edges are merged (weights summed) and counted in a debug log.
+    Duplicate edges are merged (weights summed) and counted in a debug log;
+    with ``undirected`` a self-loop is not doubled (it keeps its weight).
+
+    Raises:
+        ValueError: a malformed row (named by line), a negative id, or, without
+            ``num_nodes`` / ``relabel``, an id far beyond the number of distinct
+            ids (``8589934592`` in a file of ten edges), which would allocate
+            that many nodes.
     """
     if isinstance(source, (str, Path)):
-        ids, weight, where = _from_file(Path(source), comments)
+        ids, weight, where, line = _from_file(Path(source), comments)
     else:
-        ids, weight, where = _from_table(source)
+        ids, weight, where, line = _from_table(source)
     if ids.shape[0] == 0:
         raise ValueError(f"{where} has no edges; expected rows 'src dst [weight]'")
     if relabel:
@@ -80,6 +87,10 @@ def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | No
         ids = flat.reshape(ids.shape)
     elif (ids < 0).any():
         raise ValueError(f"{where}: node id {int(ids.min())} is negative; ids must be >= 0 (or pass relabel=True)")
+    elif num_nodes is None:
+        check_span(ids.reshape(-1), "node id", "pass relabel=True to number the distinct ids 0..n-1, or num_nodes= "
+                   "when the graph really has that many nodes", source=where,
+                   line=None if line is None else np.repeat(line, 2))
     n = int(ids.max()) + 1 if num_nodes is None else int(num_nodes)
     if ids.max() >= n:
         raise ValueError(f"{where}: node id {int(ids.max())} is out of range for num_nodes={n}; "

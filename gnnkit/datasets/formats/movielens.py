@@ -5,7 +5,9 @@ Files (Harper & Konstan, 2015, https://grouplens.org/datasets/movielens/):
 ``ratings.dat`` + ``movies.dat`` (``::``, Latin-1); ``ratings.csv`` +
 ``movies.csv`` (CSV with a header, UTF-8). Every rating is an interaction
 (``min_rating`` thresholds); user and item ids are remapped to ``0..n-1`` in
-increasing raw-id order. Each user's interactions are split with a seed:
+increasing raw-id order. A (user, item) pair rated more than once counts
+once (its latest rating), before the split, so that no pair lands in both
+train and test. Each user's interactions are split with a seed:
 ``"random"`` puts a ``test_fraction`` share to test, ``"temporal"`` the latest
 share by timestamp; every user keeps at least one training interaction.
 """
@@ -13,13 +15,16 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gnnkit.datasets.formats._text import read_bytes, rows, tokenize
+from gnnkit.datasets.formats._text import exists, read_bytes, rows, tokenize
 from gnnkit.datasets.interactions import InteractionDataset
+
+log = logging.getLogger(__name__)
 
 
 def split_per_user(users: np.ndarray, timestamps: np.ndarray | None, split: str, test_fraction: float,
@@ -50,6 +55,21 @@ def split_per_user(users: np.ndarray, timestamps: np.ndarray | None, split: str,
     return mask
 
 
+def latest_per_pair(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray) -> np.ndarray | None:
+    """Boolean ``[n]`` mask keeping one row per (user, item) pair, its latest
+    by timestamp (the later row on a tie), or ``None`` when every pair is
+    already distinct. ``users`` / ``items`` are compact ids ``0..n-1``."""
+    key = users.astype(np.int64) * (int(items.max(initial=-1)) + 1) + items  # compact ids: no overflow
+    if np.unique(key).size == key.size:
+        return None
+    order = np.lexsort((np.arange(key.size), timestamps, key))  # by pair, then time, then row
+    last = np.ones(key.size, dtype=bool)
+    last[:-1] = key[order][1:] != key[order][:-1]
+    keep = np.zeros(key.size, dtype=bool)
+    keep[order[last]] = True
+    return keep
+
+
 def _ratings(raw: Path, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """``(user, item, rating, timestamp, source)`` from the ratings file."""
     if fmt == "100k":
@@ -78,9 +98,12 @@ def _titles(raw: Path, fmt: str) -> dict[int, str]:
         path, encoding = raw / "movies.dat", "latin-1"
     else:
         path, encoding = raw / "movies.csv", "utf-8"
-    if not path.is_file():
+    if not exists(path):
         return {}
-    text = path.read_bytes().decode(encoding)
+    try:
+        text = read_bytes(path).decode(encoding)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not {encoding} text ({err}); use the movies file of the same release") from None
     out: dict[int, str] = {}
     if fmt == "latest":
         reader = csv.reader(io.StringIO(text))
@@ -121,7 +144,7 @@ def read_movielens(folder: str | Path, *, name: str = "", min_rating: float | No
     """
     folder = Path(folder)
     fmt = next((f for f, file in (("100k", "u.data"), ("1m", "ratings.dat"), ("latest", "ratings.csv"))
-                if (folder / file).is_file()), None)
+                if exists(folder / file)), None)
     if fmt is None:
         raise ValueError(f"{folder} holds no MovieLens ratings file; expected u.data (ml-100k), ratings.dat (ml-1m) "
                          f"or ratings.csv (ml-latest)")
@@ -133,6 +156,10 @@ def read_movielens(folder: str | Path, *, name: str = "", min_rating: float | No
         user, item, rating, stamp = user[keep], item[keep], rating[keep], stamp[keep]
     user_ids, u = np.unique(user, return_inverse=True)
     item_ids, i = np.unique(item, return_inverse=True)
+    latest = latest_per_pair(u, i, stamp)
+    if latest is not None:
+        log.info("%s: %d repeated (user, item) ratings dropped (the latest one is kept)", source, int((~latest).sum()))
+        u, i, rating, stamp = u[latest], i[latest], rating[latest], stamp[latest]
     test = split_per_user(u, stamp, split, test_fraction, seed)
     titles = _titles(folder, fmt)
     item_titles = None

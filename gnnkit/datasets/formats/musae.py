@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gnnkit.datasets.formats._text import check_ids, check_unique, column, read_table
+from gnnkit.datasets.formats._text import check_ids, check_span, check_unique, column, exists, read_bytes, read_table
 from gnnkit.graph import Graph
 from gnnkit.ops.edges import remove_self_loops, to_undirected
 
@@ -58,30 +58,47 @@ def read_musae(folder: str | Path) -> Graph:
 
 def _features(folder: Path, n: int) -> torch.Tensor | None:
     csv_path, json_path = folder / "features.csv", folder / "features.json"
-    if csv_path.is_file():
+    if exists(csv_path):
         _, tok, width = read_table(csv_path, 3)
-        node = column(tok, width, 0).to_int(what="node id")
-        feat = column(tok, width, 1).to_int(what="feature id")
+        node_tok, feat_tok = column(tok, width, 0), column(tok, width, 1)
+        node = node_tok.to_int(what="node id")
+        feat = feat_tok.to_int(what="feature id")
         value = column(tok, width, 2).to_float(what="feature value")
-        check_ids(node, column(tok, width, 0), n, "node id", "features.csv may only describe nodes of target.csv")
-        if (feat < 0).any():
-            k = int(np.argmax(feat < 0))
-            raise ValueError(f"{csv_path}, line {int(tok.line[k * width])}: feature id {int(feat[k])} is negative")
-        x = np.zeros((n, int(feat.max()) + 1), dtype=np.float32)
-        x[node, feat] = value
-        return torch.from_numpy(x)
-    if json_path.is_file():
+        check_ids(node, node_tok, n, "node id", "features.csv may only describe nodes of target.csv")
+        return _dense(node, feat, value, n, str(csv_path), feat_tok.line)
+    if exists(json_path):
         try:
-            table = json.loads(json_path.read_text())
-        except ValueError as err:
+            table = json.loads(read_bytes(json_path).decode("utf-8"))
+        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError both
             raise ValueError(f"{json_path} is not valid JSON ({err}); re-download it") from err
-        pairs = [(int(k), int(f)) for k, feats in table.items() for f in feats]
+        if not isinstance(table, dict):
+            raise ValueError(f"{json_path} holds a {type(table).__name__}, expected an object "
+                             f'{{"node id": [feature ids]}}')
+        try:
+            pairs = [(int(k), int(f)) for k, feats in table.items() for f in feats]
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{json_path}: node and feature ids must be integers, as in "
+                             f'{{"0": [1, 5]}} ({err})') from None
         if not pairs:
             return None
         arr = np.array(pairs, dtype=np.int64)
-        if arr[:, 0].min() < 0 or arr[:, 0].max() >= n:
-            raise ValueError(f"{json_path}: node id {int(arr[:, 0].max())} is out of range 0..{n - 1}")
-        x = np.zeros((n, int(arr[:, 1].max()) + 1), dtype=np.float32)
-        x[arr[:, 0], arr[:, 1]] = 1.0
-        return torch.from_numpy(x)
+        bad = (arr[:, 0] < 0) | (arr[:, 0] >= n)
+        if bad.any():
+            raise ValueError(f"{json_path}: node id {int(arr[np.argmax(bad), 0])} is out of range 0..{n - 1} "
+                             f"(the nodes of target.csv)")
+        return _dense(arr[:, 0], arr[:, 1], np.ones(len(arr)), n, str(json_path), None)
     return None
+
+
+def _dense(node: np.ndarray, feat: np.ndarray, value: np.ndarray, n: int, source: str,
+           line: np.ndarray | None) -> torch.Tensor:
+    """``[n, max(feat) + 1]`` float32 features, after checking the feature ids."""
+    at = (lambda k: f"{source}, line {int(line[k])}") if line is not None else (lambda k: source)  # noqa: E731
+    if (feat < 0).any():  # a negative id would index from the end and set the wrong column
+        k = int(np.argmax(feat < 0))
+        raise ValueError(f"{at(k)}: feature id {int(feat[k])} is negative; feature ids are 0..F-1")
+    check_span(feat, "feature id", "feature ids must number the features 0..F-1", source=source, line=line,
+               floor=1 << 12)
+    x = np.zeros((n, int(feat.max()) + 1), dtype=np.float32)
+    x[node, feat] = value
+    return torch.from_numpy(x)

@@ -44,6 +44,26 @@ _SAFE_GLOBALS = frozenset(
 )
 
 
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it (bytes stored as latin-1 text), and nothing else."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise ValueError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only latin-1 text is "
+                         f"expected in a Planetoid file")
+    return text.encode("latin-1")
+
+
+def _reconstructor(cls, base, state):
+    """``copyreg._reconstructor`` (old protocols' way to build a plain class instance), for object bases only."""
+    if base is not object or state is not None:
+        raise ValueError("refusing copyreg._reconstructor with a base other than object")
+    return object.__new__(cls)
+
+
+_HELPERS = {("_codecs", "encode"): _latin1_bytes,
+            ("copy_reg", "_reconstructor"): _reconstructor, ("copyreg", "_reconstructor"): _reconstructor,
+            ("__builtin__", "object"): object, ("builtins", "object"): object}
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that resolves only ``_SAFE_GLOBALS``; anything else (a
     function, ``os.system``, an arbitrary class) is refused before it runs."""
@@ -53,6 +73,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self._source = source
 
     def find_class(self, module: str, name: str):
+        if (module, name) in _HELPERS:  # what Python 3 pickles of protocol 0-2 need, narrowed to safe uses
+            return _HELPERS[module, name]
         if (module, name) not in _SAFE_GLOBALS:
             raise ValueError(
                 f"refusing to unpickle {self._source}: it references {module}.{name}, which is not one of the "
@@ -106,7 +128,7 @@ def read_planetoid(folder: str | Path, prefix: str) -> Graph:
     if missing:
         raise ValueError(f"{folder} lacks Planetoid file(s) {', '.join(missing)}; expected all of "
                          f"ind.{prefix}.{{{','.join(PLANETOID_FILES)}}}")
-    loaded = {name: safe_unpickle(read_bytes(path[name]), str(path[name])) for name in PLANETOID_FILES[:-1]}
+    loaded = {name: safe_unpickle(read_bytes(path[name], text=False), str(path[name])) for name in PLANETOID_FILES[:-1]}
     x, tx, allx = (_matrix(loaded[k], str(path[k])) for k in ("x", "tx", "allx"))
     y, ty, ally = (_matrix(loaded[k], str(path[k])) for k in ("y", "ty", "ally"))
     graph = loaded["graph"]
@@ -128,6 +150,10 @@ def read_planetoid(folder: str | Path, prefix: str) -> Graph:
 
     # Test ids missing from test.index (isolated nodes) get zero rows, as in torch_geometric.
     span = int(test_index.max() - test_index.min()) + 1
+    if span > 2 * test_index.numel() + 1000:  # CiteSeer pads 15 of 1015: a far larger gap is a stray id
+        raise ValueError(f"{path['test.index']}: test ids run from {int(test_index.min())} to "
+                         f"{int(test_index.max())}, a span of {span} for {test_index.numel()} ids; "
+                         f"the file is corrupt, re-download it")
     offset = sorted_test - test_index.min()
     tx_ext = torch.zeros(span, tx.shape[1])
     tx_ext[offset] = torch.from_numpy(tx)
@@ -143,8 +169,12 @@ def read_planetoid(folder: str | Path, prefix: str) -> Graph:
     src = [int(k) for k, nbrs in graph.items() for _ in nbrs]
     dst = [int(v) for nbrs in graph.values() for v in nbrs]
     ei = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1)
-    if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
-        raise ValueError(f"{path['graph']} refers to node {int(ei.max())}, outside 0..{n - 1}")
+    bad = (ei < 0) | (ei >= n)
+    if bool(bad.any()):
+        col = int(bad.any(0).nonzero()[0, 0])
+        node, wrong = int(ei[0, col]), int(ei[1, col] if bad[1, col] else ei[0, col])
+        raise ValueError(f"{path['graph']}: the adjacency entry of node {node} refers to node {wrong}, outside "
+                         f"0..{n - 1}; the file is corrupt or from another dataset, re-download it")
     ei, _ = remove_self_loops(ei)
     ei, _ = to_undirected(ei, num_nodes=n)
 
