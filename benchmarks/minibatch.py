@@ -11,7 +11,7 @@ nodes in blocks of 4096 (``SAGE.inference`` with a ``[-1]`` subgraph loader).
 * **pyg**: ``torch_geometric.loader.NeighborLoader`` samples on the CPU (the
   example's data stays in host memory) and each batch is copied to the
   device; ``torch_geometric.nn.SAGEConv`` layers.
-* **gnnkit**: the graph lives on the device, ``gnnkit.loader.NeighborLoader``
+* **gnnkit**: the graph lives on the device, ``gnnkit.sampling.NeighborLoader``
   samples there, ``gnnkit.nn.models.GraphSAGE``; inference with
   ``gnnkit.nn.inference.layerwise_inference``.
 
@@ -134,7 +134,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     from gnnkit.datasets import synthetic
-    from gnnkit.loader import NeighborLoader
+    from gnnkit.sampling.neighbor import NeighborLoader
     from gnnkit.nn.inference import layerwise_inference
     from gnnkit.nn.models import GraphSAGE
 

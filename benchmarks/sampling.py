@@ -23,7 +23,7 @@ from benchmarks.common import environment, table  # noqa: E402
 
 
 def gnnkit_pass(graph, fanout, batch_size, seeds) -> int:
-    from gnnkit.loader import NeighborLoader
+    from gnnkit.sampling.neighbor import NeighborLoader
 
     loader = NeighborLoader(graph, fanout, batch_size=batch_size, input_nodes=seeds, shuffle=True, seed=0)
     return sum(b.graph.num_nodes for b in loader)

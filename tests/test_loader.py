@@ -3,7 +3,7 @@ import torch
 
 from gnnkit import Graph
 from gnnkit.datasets.synthetic import synthetic
-from gnnkit.loader import NeighborLoader, sample_neighbors
+from gnnkit.sampling.neighbor import NeighborLoader, sample_neighbors
 
 
 def star_and_chain():

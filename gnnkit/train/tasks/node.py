@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from gnnkit.distributed import DistContext, all_reduce_sum, shard
 from gnnkit.graph import Graph
-from gnnkit.loader import NeighborLoader
+from gnnkit.sampling.neighbor import NeighborLoader
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn.inference import layerwise_inference
 from gnnkit.train.config import MiniBatchConfig, OptimConfig

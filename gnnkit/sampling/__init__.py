@@ -1,0 +1,14 @@
+"""Sampling for link prediction: edge splits, negative pairs, link-neighbourhood mini-batches.
+
+``split_edges`` divides a graph's edges into training, validation and test
+links without leakage; ``negative_sampling`` / ``bipartite_negative_sampling``
+draw non-edges; ``LinkNeighborLoader`` yields mini-batches of pairs with the
+sampled neighbourhoods of their endpoints (built on the neighbour sampler,
+``gnnkit.sampling.neighbor``: ``NeighborLoader``, ``sample_neighbors``).
+"""
+from gnnkit.sampling.neighbor import NeighborLoader, SampledBatch, sample_neighbors
+from gnnkit.sampling.negative import EdgeSet, bipartite_negative_sampling, negative_sampling
+from gnnkit.sampling.split import LinkSplit, is_undirected, split_edges
+
+__all__ = ["EdgeSet", "LinkSplit", "NeighborLoader", "SampledBatch", "bipartite_negative_sampling", "is_undirected",
+           "negative_sampling", "sample_neighbors", "split_edges"]
