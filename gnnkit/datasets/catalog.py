@@ -52,6 +52,7 @@ class DatasetInfo:
     archive: Archive | None = None
     reader_options: tuple[tuple[str, object], ...] = ()
     description: str = ""
+    expected: tuple[tuple[str, int], ...] = ()  # sizes the parsed result must have (see EXPECTED_SIZES)
 
     @property
     def urls(self) -> list[str]:
@@ -125,6 +126,33 @@ _SIZES = {
 }
 
 
+# What a complete, published copy parses to: a truncated or swapped raw file
+# that still parses is caught by these counts. Measured on the published
+# files (cora ... gowalla) or taken from the papers / PyG (the others; only
+# counts that deduplication cannot change). Interactions count every split.
+EXPECTED_SIZES: dict[str, dict[str, int]] = {
+    "cora": {"num_nodes": 2708, "num_edges": 10556, "num_features": 1433},
+    "citeseer": {"num_nodes": 3327, "num_edges": 9104, "num_features": 3703},
+    "pubmed": {"num_nodes": 19717, "num_edges": 88648, "num_features": 500},
+    "facebook": {"num_nodes": 22470, "num_edges": 341646},
+    "lastfm-asia": {"num_nodes": 7624, "num_edges": 55612},
+    "twitch": {"num_nodes": 7126, "num_edges": 70648, "num_features": 3170},
+    "github": {"num_nodes": 37700, "num_edges": 578006},
+    "deezer": {"num_nodes": 28281, "num_edges": 185504},
+    "ml-100k": {"num_users": 943, "num_items": 1682, "interactions": 100000},
+    "ml-1m": {"num_users": 6040, "num_items": 3706, "interactions": 1000209},
+    "ml-latest-small": {"num_users": 610, "num_items": 9724, "interactions": 100836},
+    "lastfm": {"num_users": 1892, "num_items": 4489, "interactions": 52668},
+    "gowalla": {"num_users": 29858, "num_items": 40981, "interactions": 1027370},
+    "yelp2018": {"num_users": 31668, "num_items": 38048},
+    "amazon-book": {"num_users": 52643, "num_items": 91599},
+}
+
+
+def _expected(name: str) -> tuple[tuple[str, int], ...]:
+    return tuple(EXPECTED_SIZES.get(name, {}).items())
+
+
 def _planetoid(name: str, size: str, source: str) -> DatasetInfo:
     files = tuple(
         RawFile(f"ind.{name}.{s}", _PLANETOID_URL + f"ind.{name}.{s}",
@@ -136,6 +164,7 @@ def _planetoid(name: str, size: str, source: str) -> DatasetInfo:
         licence="MIT (kimiyoung/planetoid repository licence)",
         citation=_PLANETOID_CITE + " Original data: " + source,
         homepage="https://github.com/kimiyoung/planetoid", reader_options=(("prefix", name),),
+        expected=_expected(name),
     )
 
 
@@ -155,7 +184,7 @@ def _musae(name: str, folder: str, size: str, citation: str, features: bool = Fa
     return DatasetInfo(
         name=name, task="node", format="musae", files=files, size=size,
         licence="as published by the authors (benedekrozemberczki/karateclub; see its licence)",
-        citation=citation, homepage="https://github.com/benedekrozemberczki/karateclub",
+        citation=citation, homepage="https://github.com/benedekrozemberczki/karateclub", expected=_expected(name),
     )
 
 
@@ -174,7 +203,7 @@ def _lightgcn(name: str, size: str, source: str) -> DatasetInfo:
         name=name, task="recommendation", format="lightgcn", files=files, size=size,
         licence="as published in kuandeng/LightGCN (research use)",
         citation=_LIGHTGCN_CITE + " Original data: " + source,
-        homepage="https://github.com/kuandeng/LightGCN",
+        homepage="https://github.com/kuandeng/LightGCN", expected=_expected(name),
     )
 
 
@@ -190,6 +219,7 @@ def _movielens(name: str, fmt: str, members: tuple[str, ...], size: str) -> Data
         files=tuple(RawFile(m, None) for m in members), size=size,
         licence=_MOVIELENS_LICENCE, citation=_MOVIELENS_CITE, homepage="https://grouplens.org/datasets/movielens/",
         archive=Archive(f"{name}.zip", _GROUPLENS + f"{name}.zip", None, prefix=f"{name}/"),
+        expected=_expected(name),
     )
 
 
@@ -229,7 +259,7 @@ _ENTRIES: tuple[DatasetInfo, ...] = (
         licence="as published in gusye1234/LightGCN-PyTorch (HetRec 2011 Last.fm data, research use)",
         citation="I. Cantador, P. Brusilovsky, T. Kuflik. HetRec 2011 workshop, RecSys 2011; format of "
                  "gusye1234/LightGCN-PyTorch. " + _LIGHTGCN_CITE,
-        homepage="https://github.com/gusye1234/LightGCN-PyTorch",
+        homepage="https://github.com/gusye1234/LightGCN-PyTorch", expected=_expected("lastfm"),
     ),
     _lightgcn("gowalla", "29858 users, 40981 items, 810128 train + 217242 test interactions",
               "E. Cho, S. A. Myers, J. Leskovec. Friendship and Mobility, KDD 2011."),
