@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -65,7 +65,6 @@ class FitResult:
     stopped_early: bool
     seconds: float
     seconds_per_epoch: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine:

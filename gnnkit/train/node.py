@@ -33,21 +33,40 @@ from gnnkit.train.tasks.node_models import MODELS, PAPER_DEFAULTS, model_from_sp
 
 @dataclass
 class NodeTrainConfig:
-    """Every setting of a node-classification run, flat.
+    """Every setting of a node-classification run, flat: the engine's
+    ``OptimConfig``, ``StopConfig``, ``RunConfig`` and ``MiniBatchConfig`` and
+    the task's ``NodeConfig`` in one place (``parts()`` splits them).
 
     Args:
-        epochs, patience, restore_best: ``StopConfig`` (defaults 200, 10, ``True``).
-        lr, weight_decay: ``OptimConfig`` (defaults 0.01, 5e-4).
-        weight_decay_layers, early_stopping, normalize_features, features,
-            structural_dim, sparse_features, split, per_class, split_seed,
-            dataset: ``NodeConfig``.
-        embedding_dim: width of the learnable embedding with
-            ``features="embedding"`` (default 64).
-        seed, device, amp, log_csv, tensorboard, checkpoint, checkpoint_every,
-            resume: ``RunConfig`` (``checkpoint_every`` default 10).
+        epochs: maximum training epochs (default 200).
+        lr: Adam learning rate (default 0.01).
+        weight_decay: L2 penalty (default 5e-4).
+        weight_decay_layers: ``"first"`` (the GCN paper) or ``"all"``.
+        patience: epochs without improvement before stopping (``None``: never). Default 10.
+        early_stopping: ``"val_loss"`` or ``"val_loss_acc"`` (the GAT paper's rule).
+        restore_best: end with the best weights seen (default ``True``).
+        normalize_features: divide each feature row by its sum (default ``True``).
+        features: ``"auto"``, ``"given"``, ``"structural"`` or ``"embedding"``.
+        structural_dim: FastRP columns of the structural features (default 32).
+        embedding_dim: width of the learnable embedding (default 64).
+        sparse_features: first layer on sparse features (``None``: when under 10 % non-zero).
+        split: stratified split fractions for graphs without masks (default 0.6/0.2/0.2).
+        per_class: instead of ``split``, training nodes per class (Planetoid: 20).
+        split_seed: seed of the split (default: ``seed``).
+        seed: seed of the weights, dropout and split (default 0).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+        amp: ``None``, ``"bf16"`` or ``"fp16"``.
         quiet: no progress bar.
-        mode: ``"full"`` (default) or ``"minibatch"`` (``MiniBatchConfig``:
-            ``batch_size`` 1024, ``fanout`` (15, 10), ``inference_batch_size`` 4096).
+        log_csv: one row of metrics per epoch to this CSV file.
+        tensorboard: TensorBoard folder (needs ``tensorboard``).
+        checkpoint: write the training state to this file.
+        checkpoint_every: epochs between checkpoints (default 10).
+        resume: continue from this checkpoint file.
+        dataset: the dataset's name, recorded in checkpoints.
+        mode: ``"full"`` (default) or ``"minibatch"`` (sampled neighbourhoods).
+        batch_size: seed nodes per mini-batch (default 1024).
+        fanout: neighbours sampled per hop (default ``(15, 10)``).
+        inference_batch_size: target nodes per block of the layer-wise evaluation (default 4096).
     """
 
     epochs: int = 200

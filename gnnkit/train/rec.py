@@ -34,18 +34,29 @@ from gnnkit.train.tasks.rec import (
 
 @dataclass
 class RecTrainConfig:
-    """Every setting of a recommendation run, flat (defaults: the LightGCN paper's).
+    """Every setting of a recommendation run, flat (defaults: the LightGCN
+    paper's): the engine's ``OptimConfig``, ``StopConfig`` and ``RunConfig``
+    and the task's ``RecConfig`` in one place (``parts()`` splits them).
 
     Args:
-        epochs, patience, eval_every, max_seconds: ``StopConfig`` (defaults 1000,
-            10 validations, 1, no limit).
+        epochs: most training epochs (default 1000).
         lr: Adam learning rate (default 1e-3).
-        batch_size, reg, monitor, ks, val_fraction, eval_memory_mb: ``RecConfig``.
-        device, amp, seed: ``RunConfig``.
+        batch_size: BPR triples per step (default 2048).
+        reg: L2 weight on the batch's layer-0 embeddings (default 1e-4).
+        eval_every: epochs between validation rankings (default 1).
+        patience: validations without a better ``monitor`` before stopping (default 10).
+        monitor: validation metric for early stopping (default ``"recall@20"``).
+        ks: cut-offs of the reported metrics (default ``(10, 20)``).
+        val_fraction: share of each user's items held out for validation (default 0.1).
+        eval_memory_mb: most memory a batch of scores may take (default 256).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (default ``"auto"``).
+        amp: ``None``, ``"bf16"`` or ``"fp16"`` autocast for training.
+        seed: seeds the validation split, shuffling and negatives (default 0).
         checkpoint: file to save to after every validation and to resume from.
         resume: continue from ``checkpoint`` if it exists (default ``True``).
         csv: file for one row of metrics per epoch.
         progress: show a progress bar (default ``False``).
+        max_seconds: stop training after this much wall time (``None``: no limit).
     """
 
     epochs: int = 1000
