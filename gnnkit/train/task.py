@@ -90,11 +90,11 @@ class Task:
 
     def check_checkpoint(self, ckpt: dict[str, Any], path: Any) -> None:
         if ckpt.get("model") != self.model_spec():
-            raise ValueError(f"checkpoint {path} holds model {ckpt.get('model')} but this run trains "
-                             f"{self.model_spec()}; use the same model settings or another checkpoint")
+            raise ValueError(f"the checkpoint holds model {ckpt.get('model')} but this run trains "
+                             f"{self.model_spec()} ({path}); use the same model settings or another --checkpoint path")
         if ckpt.get("data") != self.data_signature():
             raise ValueError(f"checkpoint {path} was written for data {ckpt.get('data')} but this run has "
-                             f"{self.data_signature()}; use another checkpoint")
+                             f"{self.data_signature()}; use another --checkpoint path")
 
     def state_dict(self) -> dict[str, Any]:
         return {}

@@ -277,14 +277,6 @@ class RecTask(Task):
     def settings(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 
-    def check_checkpoint(self, ckpt: dict[str, Any], path: Any) -> None:
-        if ckpt.get("model") != self.spec:
-            raise ValueError(f"the checkpoint holds model {ckpt.get('model')} but this run trains {self.spec}; "
-                             f"use another --checkpoint path or the same model settings")
-        if ckpt.get("data") != self.data_signature():
-            raise ValueError(f"checkpoint {path} was written for dataset {ckpt.get('data')} but this run has "
-                             f"{self.data_signature()}; use another --checkpoint path")
-
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state()}
 
