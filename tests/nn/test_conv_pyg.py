@@ -5,7 +5,7 @@ import torch
 
 pyg_nn = pytest.importorskip("torch_geometric.nn", reason="torch_geometric is part of the [dev] extra")
 
-from gnnkit.nn import GATConv, GCNConv, LGConv, SAGEConv  # noqa: E402
+from gnnkit.nn import GATConv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv  # noqa: E402
 
 N = 40
 
@@ -77,3 +77,90 @@ def test_gat_conv(concat):
 def test_lg_conv(weighted):
     ei, w = single_loop_graph(3)
     compare(LGConv(), pyg_nn.LGConv(), torch.randn(N, 16), ei, w if weighted else None)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gcn_conv_improved(weighted):
+    ei, w = single_loop_graph(4)
+    torch.manual_seed(4)
+    ours = GCNConv(16, 8, improved=True)
+    x = torch.randn(N, 16)
+    # PyG 2.8 drops fill_value=2 when edge_weight is None (its add_remaining_self_loops has no
+    # weights to fill), so the unweighted case is compared with explicit unit weights.
+    weights = w if weighted else torch.ones(ei.size(1))
+    compare(ours, pyg_nn.GCNConv(16, 8, improved=True), x, ei, weights)
+    if not weighted:
+        torch.testing.assert_close(ours(x, ei), ours(x, ei, weights))
+
+
+@pytest.mark.parametrize("aggr", ["sum", "max", "min", "mean"])
+def test_sage_conv_aggregations(aggr):
+    ei, _ = single_loop_graph(5)
+    torch.manual_seed(5)
+    compare(SAGEConv(16, 8, aggr=aggr), pyg_nn.SAGEConv(16, 8, aggr=aggr), torch.randn(N, 16), ei)
+
+
+@pytest.mark.parametrize("aggr", ["mean", "max"])
+def test_sage_conv_bipartite(aggr):
+    g = torch.Generator().manual_seed(6)
+    ei = torch.stack([torch.randint(0, N, (150,), generator=g), torch.randint(0, 12, (150,), generator=g)])
+    torch.manual_seed(6)
+    ours, theirs = SAGEConv((16, 5), 8, aggr=aggr), pyg_nn.SAGEConv((16, 5), 8, aggr=aggr)
+    for p in ours.parameters():
+        torch.nn.init.normal_(p)
+    theirs.load_state_dict(ours.state_dict())
+    xs, xd = torch.randn(N, 16), torch.randn(12, 5)
+    a = (xs.clone().requires_grad_(), xd.clone().requires_grad_())
+    b = (xs.clone().requires_grad_(), xd.clone().requires_grad_())
+    out_a, out_b = ours(a, ei), theirs(b, ei)
+    assert out_a.shape == (12, 8)
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
+    out_a.sum().backward()
+    out_b.sum().backward()
+    for ga, gb in zip(a, b):
+        torch.testing.assert_close(ga.grad, gb.grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("train_eps", [False, True])
+def test_gin_conv(train_eps):
+    ei, _ = single_loop_graph(7)
+    torch.manual_seed(7)
+    mlp = torch.nn.Sequential(torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8))
+    theirs_mlp = torch.nn.Sequential(torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8))
+    compare(GINConv(mlp, eps=0.2, train_eps=train_eps), pyg_nn.GINConv(theirs_mlp, eps=0.2, train_eps=train_eps),
+            torch.randn(N, 16), ei)
+
+
+def test_gat_conv_attention_weights_pyg_spelling():
+    ei, _ = single_loop_graph(8)
+    torch.manual_seed(8)
+    ours, theirs = GATConv(16, 4, heads=2), pyg_nn.GATConv(16, 4, heads=2)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(N, 16)
+    out_a, (ei_a, alpha_a) = ours(x, ei, return_attention_weights=True)
+    out_b, (ei_b, alpha_b) = theirs(x, ei, return_attention_weights=True)
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
+
+    def dense(index, alpha):  # [N, N, H]; the graph has no duplicate loops, so entries are unique enough to sum
+        return torch.zeros(N, N, 2).index_put_((index[1], index[0]), alpha, accumulate=True)
+
+    torch.testing.assert_close(dense(ei_a, alpha_a), dense(ei_b, alpha_b), atol=1e-5, rtol=1e-5)
+
+
+def test_float64_matches_to_1e_10():
+    ei, w = single_loop_graph(9)
+    torch.manual_seed(9)
+    x = torch.randn(N, 16, dtype=torch.float64)
+    compare(GCNConv(16, 8).double(), pyg_nn.GCNConv(16, 8).double(), x, ei, None, tol=1e-10)
+    compare(GCNConv(16, 8).double(), pyg_nn.GCNConv(16, 8).double(), x, ei, w.double(), tol=1e-10)
+    compare(LGConv(), pyg_nn.LGConv(), x, ei, None, tol=1e-10)
+    compare(SAGEConv(16, 8).double(), pyg_nn.SAGEConv(16, 8).double(), x, ei, None, tol=1e-10)
+
+
+def test_one_line_reprs():
+    assert repr(GCNConv(16, 7)) == "GCNConv(16, 7)"
+    assert repr(SAGEConv(16, 7)) == "SAGEConv(16, 7, aggr='mean')"
+    assert repr(GraphConv(16, 7)) == "GraphConv(16, 7)"
+    assert repr(GATConv(16, 7, heads=8)) == "GATConv(16, 7, heads=8)"
+    assert repr(LGConv()) == "LGConv()"
+    assert "\n" not in repr(SAGEConv((16, 4), 7))

@@ -6,7 +6,8 @@ import torch
 
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn import inference
-from gnnkit.nn.inference import layerwise_inference, row_block
+from gnnkit.nn import GATConv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv
+from gnnkit.nn.inference import layer_inference, layerwise_inference, row_block
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
 from gnnkit.ops.sparse import build_csr
 
@@ -85,3 +86,24 @@ def test_bad_input_is_a_clear_error(adj):
         layerwise_inference(model, x[:10], adj)
     with pytest.raises(ValueError, match=r"needs a model with inference_layers\(\)"):
         layerwise_inference(torch.nn.Linear(F_IN, 2), x, adj)
+
+
+LAYERS = {
+    "graph_conv": lambda: GraphConv(F_IN, 5), "graph_conv_wide": lambda: GraphConv(F_IN, 20, aggr="mean"),
+    "gcn": lambda: GCNConv(F_IN, 5), "gcn_improved": lambda: GCNConv(F_IN, 5, improved=True, cached=True),
+    "sage": lambda: SAGEConv(F_IN, 5), "sage_max": lambda: SAGEConv(F_IN, 20, aggr="max"),
+    "gat": lambda: GATConv(F_IN, 4, heads=3), "lg": LGConv, "gin": lambda: GINConv(torch.nn.Linear(F_IN, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_every_layer_blockwise_equals_its_forward(adj, name, batch_size):
+    """The same prepare / transform / forward_block that make up the forward,
+    run over blocks of targets: the same output."""
+    torch.manual_seed(0)
+    layer = LAYERS[name]().eval()
+    x = torch.randn(N, F_IN)
+    expected = layer(x, adj)
+    torch.testing.assert_close(layer_inference(layer, x, adj, batch_size, torch.device("cpu")), expected,
+                               atol=1e-5, rtol=1e-5)

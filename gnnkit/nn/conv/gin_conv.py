@@ -35,9 +35,9 @@ class GINConv(MessagePassing):
         self.nn = nn
         self.initial_eps = eps
         if train_eps:
-            self.eps = torch.nn.Parameter(torch.tensor(float(eps)))
+            self.eps = torch.nn.Parameter(torch.tensor([float(eps)]))  # shape [1], as PyG
         else:
-            self.register_buffer("eps", torch.tensor(float(eps)))
+            self.register_buffer("eps", torch.tensor([float(eps)]))
 
     def reset_parameters(self) -> None:
         for module in self.nn.modules():
