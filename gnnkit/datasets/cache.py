@@ -2,7 +2,10 @@
 
 Entries live in ``gnnkit.settings.cache_dir()`` under a key that hashes the
 dataset name, the reader options, a format version and the sha256 of every
-raw file, so a changed raw file is never served from a stale entry. Entries
+catalogued raw file. Each entry also records every file its reader actually
+read (name, size, sha256) and every optional file it looked for and did not
+find; a hit is served only while all of them are unchanged, so adding,
+removing or editing, say, a ``features.csv`` beside a MUSAE graph rebuilds it. Entries
 are written with ``gnnkit.io.save_verified`` (atomic, with a sha256 of the
 payload) and read back with ``gnnkit.io.load_verified``: a corrupted or
 truncated entry is rebuilt, and only tensors, numbers, strings and containers
@@ -13,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from gnnkit.datasets.interactions import InteractionDataset
 from gnnkit.graph import Graph
-from gnnkit.io import load_verified, save_verified
+from gnnkit.io import load_verified, save_verified, sha256_file
 from gnnkit.settings import cache_dir
 
 log = logging.getLogger(__name__)
@@ -43,11 +49,25 @@ def cache_path(name: str, digests: dict[str, str], options: dict[str, Any]) -> P
 def graph_state(g: Graph) -> dict:
     state = {k: getattr(g, k) for k in _GRAPH_FIELDS if getattr(g, k) is not None}
     state["num_nodes"] = g.num_nodes
+    if g.x is not None and _mostly_zero(g.x):  # bag-of-words features: store the non-zeros only
+        index = g.x.nonzero().T
+        state["x"] = {"index": index.to(torch.int32) if max(g.x.shape) < 2**31 else index,
+                      "values": g.x[index[0], index[1]], "shape": list(g.x.shape)}
     return state
 
 
+def _mostly_zero(x: torch.Tensor) -> bool:
+    return x.dim() == 2 and x.is_floating_point() and x.numel() > 1 << 16 and int(x.count_nonzero()) < x.numel() // 8
+
+
 def graph_from_state(state: dict) -> Graph:
-    return Graph(**{k: state.get(k) for k in _GRAPH_FIELDS}, num_nodes=int(state["num_nodes"]))
+    fields = {k: state.get(k) for k in _GRAPH_FIELDS}
+    if isinstance(fields["x"], dict):
+        sparse = fields["x"]
+        x = torch.zeros(sparse["shape"], dtype=sparse["values"].dtype)
+        x[sparse["index"][0].long(), sparse["index"][1].long()] = sparse["values"]
+        fields["x"] = x
+    return Graph(**fields, num_nodes=int(state["num_nodes"]))
 
 
 def interactions_state(ds: InteractionDataset) -> dict:
@@ -71,19 +91,59 @@ def interactions_from_state(state: dict) -> InteractionDataset:
     )
 
 
-def save(path: Path, obj: Graph | InteractionDataset) -> None:
-    """Write ``obj`` to ``path`` atomically."""
+Inputs = dict[str, list | None]  # file name under raw/ -> [size, sha256], or None: looked for, absent
+
+
+def relative_inputs(inputs: dict[str, tuple[int, str] | None], raw: Path) -> Inputs:
+    """``track_inputs()``'s record with paths made relative to ``raw``."""
+    return {os.path.relpath(p, raw): None if v is None else list(v) for p, v in inputs.items()}
+
+
+def inputs_unchanged(inputs: Inputs, raw: Path, known: dict[str, str] | None = None) -> str | None:
+    """``None`` when every recorded input is as recorded, else what changed.
+    ``known`` maps names to digests already computed (the catalog files)."""
+    for name, record in inputs.items():
+        path = raw / name
+        if record is None:
+            if path.is_file():
+                return f"{name} was added"
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return f"{name} was removed"
+        if size != record[0]:
+            return f"{name} changed size"
+        digest = (known or {}).get(name) or sha256_file(path)
+        if digest != record[1]:
+            return f"{name} changed"
+    return None
+
+
+def save(path: Path, obj: Graph | InteractionDataset, inputs: Inputs | None = None) -> None:
+    """Write ``obj`` to ``path`` atomically, with the ``inputs`` it was read from.
+
+    Raises:
+        OSError: the cache directory is full or not writable.
+    """
     state = interactions_state(obj) if isinstance(obj, InteractionDataset) else {"kind": "graph", **graph_state(obj)}
+    state["inputs"] = inputs or {}
     save_verified(path, state, kind=KIND)
 
 
-def load(path: Path) -> Graph | InteractionDataset | None:
-    """The cached object at ``path``, or ``None`` when absent or unreadable
-    (an unreadable entry is logged and rebuilt by the caller)."""
+def load(path: Path, raw: Path | None = None, known: dict[str, str] | None = None) -> Graph | InteractionDataset | None:
+    """The cached object at ``path``, or ``None`` when absent, unreadable, or
+    built from inputs under ``raw`` that have changed since (logged; the
+    caller rebuilds it)."""
     if not path.is_file():
         return None
     try:
         state = load_verified(path, kind=KIND)
+        if raw is not None:
+            changed = inputs_unchanged(state.get("inputs", {}), raw, known)
+            if changed is not None:
+                log.info("cache entry %s is stale (%s); rebuilding it from the raw files", path, changed)
+                return None
         if state.get("kind") == "interactions":
             return interactions_from_state(state)
         return graph_from_state(state)

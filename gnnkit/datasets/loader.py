@@ -18,6 +18,7 @@ import torch
 from gnnkit.datasets import cache, download
 from gnnkit.datasets.catalog import DatasetInfo, get
 from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.datasets.formats._text import track_inputs
 from gnnkit.graph import Graph
 from gnnkit.io import atomic_writer
 
@@ -87,7 +88,7 @@ def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress:
         else:
             for f in info.required:
                 if f.name in missing:
-                    download.fetch(f.url, raw / f.name, f.sha256, progress=progress)
+                    download.fetch(f.url, raw / f.name, f.sha256, progress=progress, size=f.size)
     except download.DownloadError as err:
         raise download.DownloadError(f"{err}\n{missing_files_message(info, raw, missing)}") from err
 
@@ -161,15 +162,47 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
     reader_options = {**dict(info.reader_options), **options}
     path = cache.cache_path(name, digests, reader_options)
     if use_cache:
-        hit = cache.load(path)
+        hit = cache.load(path, raw, digests)
         if hit is not None:
             log.debug("loaded %s from cache %s", name, path)
             return hit
     reader = _reader(info.format)
-    obj = reader(raw, name=name, **reader_options) if info.task == "recommendation" else reader(raw, **reader_options)
+    with track_inputs() as inputs:  # every file the reader opens or looks for keys the cache entry
+        obj = reader(raw, name=name, **reader_options) if info.task == "recommendation" else reader(raw, **reader_options)
+    if not set(options) - _SPLIT_OPTIONS:
+        check_sizes(info, obj, raw)
     if use_cache:
         try:
-            cache.save(path, obj)
-        except OSError as err:  # a read-only cache dir must not stop a load
-            log.warning("could not write cache %s (%s)", path, err)
+            cache.save(path, obj, cache.relative_inputs(inputs, raw))
+        except OSError as err:  # a full or read-only cache dir must not stop a load: continue uncached
+            log.warning("could not write cache %s (%s); continuing without it", path, err)
     return obj
+
+
+# Reader options that only move interactions between splits: the totals stay as the catalog knows them.
+_SPLIT_OPTIONS = frozenset({"split", "test_fraction", "seed"})
+
+
+def measure(obj: Graph | InteractionDataset) -> dict[str, int]:
+    """The sizes ``DatasetInfo.expected`` speaks of, measured on a parsed dataset."""
+    if isinstance(obj, InteractionDataset):
+        splits = (obj.train_interactions, obj.val_interactions, obj.test_interactions)
+        return {"num_users": obj.num_users, "num_items": obj.num_items,
+                "interactions": sum(int(t.size(1)) for t in splits if t is not None)}
+    out = {"num_nodes": obj.num_nodes, "num_edges": int(obj.edge_index.size(1))}
+    if obj.x is not None:
+        out["num_features"] = int(obj.x.size(1))
+    return out
+
+
+def check_sizes(info: DatasetInfo, obj: Graph | InteractionDataset, raw: Path) -> None:
+    """``ValueError`` when the parsed ``obj`` differs from the sizes the
+    catalog knows for ``info``: a raw file is truncated or not the published one."""
+    if not info.expected:
+        return
+    got = measure(obj)
+    wrong = [f"{k} = {got.get(k)} (expected {v})" for k, v in info.expected if got.get(k) != v]
+    if wrong:
+        raise ValueError(f"dataset {info.name!r} under {raw} parsed to {', '.join(wrong)}: a raw file is truncated, "
+                         f"corrupt or not the published one. Delete {raw} and load again to download verified "
+                         f"copies, or read your own files with gnnkit.datasets.read_{info.format.split('-')[0]}")
