@@ -74,6 +74,12 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="stratified split fractions for graphs without split masks (default: 0.6 0.2 0.2)")
     p.add_argument("--per-class", type=int, default=None, help="instead of --split: this many training nodes per "
                    "class, 500 validation, 1000 test (Planetoid protocol)")
+    _add_run_options(p)
+    p.set_defaults(handler=run_train)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """Seeds, device, outputs and mini-batch options of `train node`."""
     p.add_argument("--seeds", type=int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
@@ -82,8 +88,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None, help="write the training state here (atomically); with several "
                    "seeds seed k writes PATH-seedK")
     p.add_argument("--checkpoint-every", type=int, default=10, help="epochs between checkpoints (default: 10)")
-    p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint (same "
-                   "options as the run that wrote it)")
+    p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every "
+                   "option must equal the run that wrote it, except --epochs (raise it to train on)")
     p.add_argument("--log-csv", default=None, help="write per-epoch metrics to this CSV file (PATH-seedK with several seeds)")
     p.add_argument("--tensorboard", default=None, help="write TensorBoard scalars to this folder (needs tensorboard)")
     p.add_argument("--mode", choices=("full", "minibatch"), default="full",
@@ -98,7 +104,6 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "number per layer, comma-separated; -1 takes all (default: 15,10)")
     p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
-    p.set_defaults(handler=run_train)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
