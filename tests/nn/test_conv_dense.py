@@ -153,3 +153,25 @@ def test_graph_with_no_edges():
     torch.testing.assert_close(gcn(x, empty), gcn.lin(x) + gcn.bias)
     assert GATConv(6, 4)(x, empty).shape == (5, 4)
     assert torch.equal(LGConv()(x, empty), torch.zeros(5, 6))
+
+
+@pytest.mark.parametrize("aggr", ["sum", "mean", "max", "min"])
+def test_graph_conv_bipartite_aggregations(aggr):
+    g = torch.Generator().manual_seed(3)
+    src, dst = 9, 4
+    ei = torch.stack([torch.randint(0, src, (25,), generator=g), torch.randint(0, dst - 1, (25,), generator=g)])
+    x_src = torch.randn(src, 6, dtype=torch.float64)
+    layer = GraphConv(6, 3, aggr=aggr).double()
+    torch.nn.init.normal_(layer.bias)
+    rows = []
+    for i in range(dst):  # the last target has no in-edges: aggregates to 0
+        msgs = x_src[ei[0, ei[1] == i]]
+        reduce = {"sum": lambda m: m.sum(0), "mean": lambda m: m.mean(0), "max": lambda m: m.max(0).values,
+                  "min": lambda m: m.min(0).values}[aggr]
+        rows.append(reduce(msgs) if len(msgs) else torch.zeros(6, dtype=torch.float64))
+    expected = torch.stack(rows) @ layer.lin.weight.t() + layer.bias
+    out = layer((x_src, torch.randn(dst, 2, dtype=torch.float64)), ei)
+    torch.testing.assert_close(out, expected, atol=1e-12, rtol=1e-12)
+    csr = build_csr(ei, dst, num_cols=src)  # a rectangular [targets, sources] CSR works the same
+    torch.testing.assert_close(layer((x_src, torch.randn(dst, 2, dtype=torch.float64)), csr), expected,
+                               atol=1e-12, rtol=1e-12)

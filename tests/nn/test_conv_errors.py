@@ -52,3 +52,20 @@ def test_cached_gcn_never_reuses_another_graphs_normalisation():
     w.mul_(2.0)
     assert torch.allclose(layer(x, star, w), fresh(x, star, w))
     assert not torch.allclose(out1, layer(x, star, torch.tensor([1.0, 5.0, 1.0])))
+
+
+@pytest.mark.parametrize("factory", [lambda: SAGEConv(4, 3, aggr="lstm"), lambda: GraphConv(4, 3, aggr="softmax")])
+def test_unsupported_aggregation_says_what_is_supported(factory):
+    with pytest.raises(ValueError, match=r"aggr must be 'sum' \(or 'add'\), 'mean', 'max' or 'min', got .*override aggregate"):
+        factory()
+
+
+def test_bipartite_input_is_checked():
+    layer = SAGEConv((4, 2), 3)
+    ei = torch.tensor([[0, 5], [1, 0]])
+    with pytest.raises(ValueError, match="x has 7 features per node but the layer was built with in_channels=2"):
+        layer((torch.randn(6, 4), torch.randn(2, 7)), ei)
+    with pytest.raises(ValueError, match="refers to node 2 but x_dst has 2 rows"):
+        layer((torch.randn(6, 4), torch.randn(2, 2)), torch.tensor([[0], [2]]))
+    with pytest.raises(ValueError, match="built for bipartite input"):
+        layer(torch.randn(6, 4), ei)
