@@ -106,6 +106,10 @@ class Graph:
                     f"edge_index[{r}, {pos}] = {int(ei[r, pos])} is out of range: node ids must satisfy "
                     f"0 <= id < num_nodes = {n}. Fix the edge list or pass the right num_nodes."
                 )
+        self._check_fields(ei, n)
+
+    def _check_fields(self, ei: Tensor, n: int) -> None:
+        """Check every field against the edge list and the node count."""
         if self.x is not None:
             if not isinstance(self.x, Tensor) or self.x.dim() != 2:
                 raise ValueError(f"x must be a [num_nodes, F] tensor, got {_describe(self.x)}")
