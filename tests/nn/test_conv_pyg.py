@@ -164,3 +164,30 @@ def test_one_line_reprs():
     assert repr(GATConv(16, 7, heads=8)) == "GATConv(16, 7, heads=8)"
     assert repr(LGConv()) == "LGConv()"
     assert "\n" not in repr(SAGEConv((16, 4), 7))
+
+
+@pytest.mark.parametrize("in_channels", [16, (16, 5)], ids=["shared-W", "lin_src-lin_dst"])
+@pytest.mark.parametrize("add_self_loops", [False, True])
+def test_gat_conv_bipartite(in_channels, add_self_loops):
+    g = torch.Generator().manual_seed(10)
+    ei = torch.stack([torch.randint(0, N, (150,), generator=g), torch.randint(0, 12, (150,), generator=g)])
+    torch.manual_seed(10)
+    kwargs = dict(heads=3, add_self_loops=add_self_loops)
+    ours, theirs = GATConv(in_channels, 4, **kwargs), pyg_nn.GATConv(in_channels, 4, **kwargs)
+    torch.nn.init.normal_(ours.bias)
+    theirs.load_state_dict(ours.state_dict())
+    in_dst = in_channels if isinstance(in_channels, int) else in_channels[1]
+    xs, xd = torch.randn(N, 16), torch.randn(12, in_dst)
+    a = (xs.clone().requires_grad_(), xd.clone().requires_grad_())
+    b = (xs.clone().requires_grad_(), xd.clone().requires_grad_())
+    out_a, out_b = ours(a, ei), theirs(b, ei)
+    assert out_a.shape == (12, 12)
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
+    grad = torch.randn_like(out_a)
+    out_a.backward(grad)
+    out_b.backward(grad)
+    for ga, gb in zip(a, b):
+        torch.testing.assert_close(ga.grad, gb.grad, atol=1e-5, rtol=1e-5)
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(p.grad, theirs_params[name].grad, atol=1e-5, rtol=1e-5, msg=name)
