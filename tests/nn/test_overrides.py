@@ -5,7 +5,7 @@ the layer's documented ``x_j``."""
 import pytest
 import torch
 
-from gnnkit.nn import GATConv, GCNConv, GINConv, GraphConv, LGConv, MessagePassing, SAGEConv
+from gnnkit.nn import GATConv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv
 
 N = 30
 
