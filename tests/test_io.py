@@ -137,7 +137,8 @@ def _tensor_record_offset(data: bytes) -> int:
     info = max(zf.infolist(), key=lambda i: i.file_size)
     assert "/data/" in info.filename
     local = start + info.header_offset
-    name_len, extra_len = int.from_bytes(data[local + 26:local + 28], "little"), int.from_bytes(data[local + 28:local + 30], "little")
+    name_len = int.from_bytes(data[local + 26:local + 28], "little")
+    extra_len = int.from_bytes(data[local + 28:local + 30], "little")
     return local + 30 + name_len + extra_len
 
 

@@ -106,72 +106,84 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None = None, *, progr
     """
     dest = Path(dest)
     expected = sha256 or recorded_digest(url)
-    started = time.monotonic()
-    got = 0
-    confirmed = False  # the length was checked against Content-Length or the catalog
+    pace = _Pace(url, dest, timeout, min_rate, deadline)
     try:
         with atomic_writer(dest) as out:
-            h = hashlib.sha256()
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as resp:
-                    length = resp.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    read = getattr(resp, "read1", resp.read)  # read1: what has arrived, never waits to fill a block
-                    from tqdm.auto import tqdm
-
-                    window_start, window_got = started, 0
-                    with tqdm(total=total or size, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
-                              disable=not progress, leave=False) as bar:
-                        while True:
-                            block = read(_CHUNK)
-                            if not block:
-                                break
-                            out.write(block)
-                            h.update(block)
-                            got += len(block)
-                            window_got += len(block)
-                            bar.update(len(block))
-                            now = time.monotonic()
-                            if deadline is not None and now - started > deadline:
-                                raise DownloadError(
-                                    f"downloading {url} passed its deadline of {deadline:g} s after {got} bytes; "
-                                    f"retry on a faster connection, pass a longer deadline, or place the file at "
-                                    f"{dest} by hand")
-                            if now - window_start >= timeout:
-                                rate = window_got / (now - window_start)
-                                if rate < min_rate:
-                                    raise DownloadError(
-                                        f"downloading {url} is too slow: {rate:.0f} bytes/s over the last "
-                                        f"{now - window_start:.1f} s (minimum {min_rate:g}; {got} bytes so far); "
-                                        f"retry later, or place the file at {dest} by hand")
-                                window_start, window_got = now, 0
-            except urllib.error.HTTPError as err:
-                raise DownloadError(f"downloading {url} failed: HTTP {err.code} {err.reason}. Check the URL "
-                                    f"(gnnkit datasets info NAME) or fetch the file by hand into "
-                                    f"{dest.parent}") from err
-            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as err:
-                raise DownloadError(f"downloading {url} failed after {got} bytes ({err}); check the network and "
-                                    f"retry, or place the file at {dest} by hand") from err
+            total, digest = _receive(url, dest, out, pace, timeout=timeout, progress=progress, size=size)
             for announced, what in ((total, "the server announced"), (size, "the catalog expects")):
-                if announced is not None and got != announced:
-                    raise DownloadError(f"downloading {url} was cut off: got {got} bytes, {what} {announced}; "
+                if announced is not None and pace.got != announced:
+                    raise DownloadError(f"downloading {url} was cut off: got {pace.got} bytes, {what} {announced}; "
                                         f"retry the download")
-                confirmed = confirmed or announced is not None
-            digest = h.hexdigest()
             if expected is not None:
                 check_digest(url, expected, digest)
-    except OSError as err:
-        if err.filename == str(dest):  # from atomic_writer: full disk, read-only folder; names dest and the fix
-            raise DownloadError(f"could not save {url}: {err}") from err
-        raise DownloadError(f"downloading {url} failed after {got} bytes ({err}); check the network and retry, "
-                            f"or place the file at {dest} by hand") from err
+    except OSError as err:  # from atomic_writer: full disk, read-only folder; the message names dest and the fix
+        raise DownloadError(f"could not save {url}: {err}") from err
     if expected is None:
-        if confirmed:
-            record_digest(url, digest)
-            warnings.warn(f"{dest.name}: no published sha256 is known for {url}; recorded {digest} on this first "
-                          f"download (trust on first use) and will check later copies against it", stacklevel=2)
-        else:
-            warnings.warn(f"{dest.name}: no published sha256 or length is known for {url} and the server sent no "
-                          f"Content-Length, so this download cannot be verified and its digest was not recorded as "
-                          f"trusted; check the parsed dataset's size", stacklevel=2)
+        _trust_on_first_use(url, dest, digest, confirmed=total is not None or size is not None)
     return digest
+
+
+class _Pace:
+    """Stops a transfer that is too slow (under ``min_rate`` bytes/s over a
+    ``window``-second stretch) or too long (past ``deadline`` seconds)."""
+
+    def __init__(self, url: str, dest: Path, window: float, min_rate: float, deadline: float | None) -> None:
+        self.url, self.dest, self.window, self.min_rate, self.deadline = url, dest, window, min_rate, deadline
+        self.started = self.window_start = time.monotonic()
+        self.got = self.window_got = 0
+
+    def add(self, n: int) -> None:
+        self.got += n
+        self.window_got += n
+        now = time.monotonic()
+        if self.deadline is not None and now - self.started > self.deadline:
+            raise DownloadError(f"downloading {self.url} passed its deadline of {self.deadline:g} s after {self.got} "
+                                f"bytes; retry on a faster connection, pass a longer deadline, or place the file at "
+                                f"{self.dest} by hand")
+        if now - self.window_start >= self.window:
+            rate = self.window_got / (now - self.window_start)
+            if rate < self.min_rate:
+                raise DownloadError(f"downloading {self.url} is too slow: {rate:.0f} bytes/s over the last "
+                                    f"{now - self.window_start:.1f} s (minimum {self.min_rate:g}; {self.got} bytes so "
+                                    f"far); retry later, or place the file at {self.dest} by hand")
+            self.window_start, self.window_got = now, 0
+
+
+def _receive(url: str, dest: Path, out, pace: _Pace, *, timeout: float, progress: bool,
+             size: int | None) -> tuple[int | None, str]:
+    """Stream ``url``'s body into ``out``; returns ``(Content-Length or None, sha256)``."""
+    h = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            read = getattr(resp, "read1", resp.read)  # read1: whatever has arrived, never waits to fill a block
+            from tqdm.auto import tqdm
+
+            with tqdm(total=total or size, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
+                      disable=not progress, leave=False) as bar:
+                for block in iter(lambda: read(_CHUNK), b""):
+                    out.write(block)
+                    h.update(block)
+                    bar.update(len(block))
+                    pace.add(len(block))
+    except urllib.error.HTTPError as err:
+        raise DownloadError(f"downloading {url} failed: HTTP {err.code} {err.reason}. Check the URL "
+                            f"(gnnkit datasets info NAME) or fetch the file by hand into {dest.parent}") from err
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+        if isinstance(err, OSError) and err.filename == str(dest):  # writing failed, not the network
+            raise DownloadError(f"could not save {url}: {err}") from err
+        raise DownloadError(f"downloading {url} failed after {pace.got} bytes ({err}); check the network and "
+                            f"retry, or place the file at {dest} by hand") from err
+    return total, h.hexdigest()
+
+
+def _trust_on_first_use(url: str, dest: Path, digest: str, confirmed: bool) -> None:
+    if confirmed:
+        record_digest(url, digest)
+        warnings.warn(f"{dest.name}: no published sha256 is known for {url}; recorded {digest} on this first "
+                      f"download (trust on first use) and will check later copies against it", stacklevel=3)
+    else:
+        warnings.warn(f"{dest.name}: no published sha256 or length is known for {url} and the server sent no "
+                      f"Content-Length, so this download cannot be verified and its digest was not recorded as "
+                      f"trusted; check the parsed dataset's size", stacklevel=3)

@@ -102,7 +102,8 @@ def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:
                 try:
                     info = zf.getinfo(prefix + member)
                 except KeyError:
-                    raise ValueError(f"{archive} has no member {prefix + member}; delete it and download again") from None
+                    raise ValueError(f"{archive} has no member {prefix + member}; delete it and download "
+                                     f"again") from None
                 with zf.open(info) as src, atomic_writer(raw / member) as out:
                     for block in iter(lambda: src.read(1 << 20), b""):
                         out.write(block)
@@ -167,8 +168,9 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
             log.debug("loaded %s from cache %s", name, path)
             return hit
     reader = _reader(info.format)
+    named = {"name": name} if info.task == "recommendation" else {}
     with track_inputs() as inputs:  # every file the reader opens or looks for keys the cache entry
-        obj = reader(raw, name=name, **reader_options) if info.task == "recommendation" else reader(raw, **reader_options)
+        obj = reader(raw, **named, **reader_options)
     if not set(options) - _SPLIT_OPTIONS:
         check_sizes(info, obj, raw)
     if use_cache:

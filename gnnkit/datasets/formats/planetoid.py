@@ -110,6 +110,38 @@ def _matrix(obj, source: str) -> np.ndarray:
     return arr.astype(np.float32)
 
 
+def _test_index(source: Path, n_train_all: int, n_test: int) -> torch.Tensor:
+    """The ids of ``test.index``, checked against the ``allx`` / ``tx`` row counts."""
+    tokens = tokenize(read_bytes(source), str(source), comments=b"")
+    rows(tokens, 1)  # one id per line
+    test_index = torch.from_numpy(tokens.to_int(what="test node id"))
+    if n_test != test_index.numel():
+        raise ValueError(f"{source} lists {test_index.numel()} ids but tx has {n_test} rows")
+    if bool((test_index < n_train_all).any()) or test_index.unique().numel() != test_index.numel():
+        raise ValueError(f"{source}: test ids must be distinct and >= {n_train_all} (the allx rows)")
+    span = int(test_index.max() - test_index.min()) + 1
+    if span > 2 * test_index.numel() + 1000:  # CiteSeer pads 15 of 1015: a far larger gap is a stray id
+        raise ValueError(f"{source}: test ids run from {int(test_index.min())} to {int(test_index.max())}, a span "
+                         f"of {span} for {test_index.numel()} ids; the file is corrupt, re-download it")
+    return test_index
+
+
+def _edges(graph: dict, n: int, source: Path) -> torch.Tensor:
+    """The adjacency dict as ``[2, E]`` symmetric edges without self-loops,
+    or ``ValueError`` naming the entry that refers outside ``0..n-1``."""
+    src = [int(k) for k, nbrs in graph.items() for _ in nbrs]
+    dst = [int(v) for nbrs in graph.values() for v in nbrs]
+    ei = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1)
+    bad = (ei < 0) | (ei >= n)
+    if bool(bad.any()):
+        col = int(bad.any(0).nonzero()[0, 0])
+        node, wrong = int(ei[0, col]), int(ei[1, col] if bad[1, col] else ei[0, col])
+        raise ValueError(f"{source}: the adjacency entry of node {node} refers to node {wrong}, outside "
+                         f"0..{n - 1}; the file is corrupt or from another dataset, re-download it")
+    ei, _ = remove_self_loops(ei)
+    return to_undirected(ei, num_nodes=n)[0]
+
+
 def read_planetoid(folder: str | Path, prefix: str) -> Graph:
     """Read ``<folder>/ind.<prefix>.*`` into a ``Graph`` with the public split.
 
@@ -128,32 +160,22 @@ def read_planetoid(folder: str | Path, prefix: str) -> Graph:
     if missing:
         raise ValueError(f"{folder} lacks Planetoid file(s) {', '.join(missing)}; expected all of "
                          f"ind.{prefix}.{{{','.join(PLANETOID_FILES)}}}")
-    loaded = {name: safe_unpickle(read_bytes(path[name], text=False), str(path[name])) for name in PLANETOID_FILES[:-1]}
+    loaded = {name: safe_unpickle(read_bytes(path[name], text=False), str(path[name]))
+              for name in PLANETOID_FILES[:-1]}
     x, tx, allx = (_matrix(loaded[k], str(path[k])) for k in ("x", "tx", "allx"))
     y, ty, ally = (_matrix(loaded[k], str(path[k])) for k in ("y", "ty", "ally"))
     graph = loaded["graph"]
     if not isinstance(graph, dict):
         raise ValueError(f"{path['graph']} holds a {type(graph).__name__}, expected a dict node -> neighbour list")
 
-    tokens = tokenize(read_bytes(path["test.index"]), str(path["test.index"]), comments=b"")
-    rows(tokens, 1)  # one id per line
-    test_index = torch.from_numpy(tokens.to_int(what="test node id"))
-    sorted_test, _ = test_index.sort()
-    n_train_all = allx.shape[0]
     if allx.shape[0] != ally.shape[0] or tx.shape[0] != ty.shape[0]:
         raise ValueError(f"{folder}: allx/ally have {allx.shape[0]}/{ally.shape[0]} rows and tx/ty "
                          f"{tx.shape[0]}/{ty.shape[0]}; each pair must match")
-    if tx.shape[0] != test_index.numel():
-        raise ValueError(f"{path['test.index']} lists {test_index.numel()} ids but tx has {tx.shape[0]} rows")
-    if bool((test_index < n_train_all).any()) or test_index.unique().numel() != test_index.numel():
-        raise ValueError(f"{path['test.index']}: test ids must be distinct and >= {n_train_all} (the allx rows)")
+    test_index = _test_index(path["test.index"], allx.shape[0], tx.shape[0])
+    sorted_test, _ = test_index.sort()
 
     # Test ids missing from test.index (isolated nodes) get zero rows, as in torch_geometric.
     span = int(test_index.max() - test_index.min()) + 1
-    if span > 2 * test_index.numel() + 1000:  # CiteSeer pads 15 of 1015: a far larger gap is a stray id
-        raise ValueError(f"{path['test.index']}: test ids run from {int(test_index.min())} to "
-                         f"{int(test_index.max())}, a span of {span} for {test_index.numel()} ids; "
-                         f"the file is corrupt, re-download it")
     offset = sorted_test - test_index.min()
     tx_ext = torch.zeros(span, tx.shape[1])
     tx_ext[offset] = torch.from_numpy(tx)
@@ -166,17 +188,7 @@ def read_planetoid(folder: str | Path, prefix: str) -> Graph:
     labels[test_index] = labels[sorted_test]
     n = labels.numel()
 
-    src = [int(k) for k, nbrs in graph.items() for _ in nbrs]
-    dst = [int(v) for nbrs in graph.values() for v in nbrs]
-    ei = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1)
-    bad = (ei < 0) | (ei >= n)
-    if bool(bad.any()):
-        col = int(bad.any(0).nonzero()[0, 0])
-        node, wrong = int(ei[0, col]), int(ei[1, col] if bad[1, col] else ei[0, col])
-        raise ValueError(f"{path['graph']}: the adjacency entry of node {node} refers to node {wrong}, outside "
-                         f"0..{n - 1}; the file is corrupt or from another dataset, re-download it")
-    ei, _ = remove_self_loops(ei)
-    ei, _ = to_undirected(ei, num_nodes=n)
+    ei = _edges(graph, n, path["graph"])
 
     def mask(index: torch.Tensor) -> torch.Tensor:
         m = torch.zeros(n, dtype=torch.bool)
