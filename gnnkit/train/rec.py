@@ -110,6 +110,11 @@ class RecommendationTrainer:
     sampler = property(lambda self: self.task.sampler)
     train_pairs = property(lambda self: self.task.train_pairs)
     val = property(lambda self: self.task.val_dev)
+    generator = property(lambda self: self.task.generator)
+    train_graph = property(lambda self: self.task.train_graph)
+    full_graph = property(lambda self: self.task.full_graph)
+    train_seen = property(lambda self: self.task.train_seen)
+    all_seen = property(lambda self: self.task.all_seen)
 
     def evaluate(self, split: str = "test") -> dict[str, float]:
         return self.task.evaluate(split)
