@@ -1,0 +1,170 @@
+"""Negative sampling: exclusion of positives, seeding, degree weighting, bipartite, large ids."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gnnkit.sampling import EdgeSet, bipartite_negative_sampling, negative_sampling
+from gnnkit.sampling.negative import first_occurrences, lexsort_pairs
+
+
+def _pairs(t: torch.Tensor) -> set[tuple[int, int]]:
+    return set(zip(t[0].tolist(), t[1].tolist()))
+
+
+def _undirected(n: int = 40, m: int = 150, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, n, (2, m), generator=g)
+    ei = ei[:, ei[0] != ei[1]]
+    return torch.cat([ei, ei.flip(0)], dim=1)
+
+
+# ----------------------------------------------------------------- EdgeSet
+def test_edge_set_matches_a_python_set():
+    ei = _undirected()
+    es = EdgeSet(ei)
+    truth = _pairs(ei)
+    assert len(es) == len(truth)
+    g = torch.Generator().manual_seed(1)
+    q = torch.randint(0, 45, (2, 5000), generator=g)  # also ids beyond every edge
+    got = es.contains(q[0], q[1]).tolist()
+    assert got == [(a, b) in truth for a, b in zip(q[0].tolist(), q[1].tolist())]
+
+
+def test_edge_set_undirected_holds_both_directions():
+    es = EdgeSet(torch.tensor([[0, 2], [1, 3]]), undirected=True)
+    assert es.contains(torch.tensor([0, 1, 2, 3, 0]), torch.tensor([1, 0, 3, 2, 2])).tolist() == [True] * 4 + [False]
+
+
+def test_edge_set_ids_beyond_int64_packing():
+    # src * N + dst overflows int64 for N = 5e9; the set never packs pairs into one key.
+    n = 5_000_000_000
+    big = torch.tensor([[n - 1, n - 2, 3, n - 1], [n - 2, 7, n - 1, 0]])
+    es = EdgeSet(big)
+    q_src = torch.tensor([n - 1, n - 2, 3, n - 1, n - 2, 0, n - 1])
+    q_dst = torch.tensor([n - 2, 7, n - 1, 0, n - 1, 3, n - 3])
+    assert es.contains(q_src, q_dst).tolist() == [True, True, True, True, False, False, False]
+    # a wrapped key (src * n + dst mod 2**64) would make these two distinct pairs equal
+    a = (n - 1) * n + (n - 2)
+    assert a > 2**63 - 1
+    neg = negative_sampling(big, n, 100, generator=torch.Generator().manual_seed(0))
+    assert not (_pairs(neg) & _pairs(big))
+    assert int(neg.max()) < n
+
+
+def test_first_occurrences_and_lexsort():
+    src = torch.tensor([3, 1, 3, 1, 2, 3])
+    dst = torch.tensor([0, 5, 0, 4, 2, 1])
+    assert first_occurrences(src, dst).tolist() == [True, True, False, True, True, True]
+    perm = lexsort_pairs(src, dst)
+    assert list(zip(src[perm].tolist(), dst[perm].tolist())) == sorted(zip(src.tolist(), dst.tolist()))
+
+
+# ------------------------------------------------------- negative_sampling
+def test_negatives_exclude_every_edge_and_self_loops():
+    ei = _undirected()
+    neg = negative_sampling(ei, 40, 3000, generator=torch.Generator().manual_seed(0))
+    assert neg.shape == (2, 3000)
+    assert not (_pairs(neg) & _pairs(ei))
+    assert bool((neg[0] != neg[1]).all())
+    assert int(neg.min()) >= 0 and int(neg.max()) < 40
+
+
+def test_negatives_are_seeded():
+    ei = _undirected()
+    a = negative_sampling(ei, 40, 500, generator=torch.Generator().manual_seed(7))
+    b = negative_sampling(ei, 40, 500, generator=torch.Generator().manual_seed(7))
+    c = negative_sampling(ei, 40, 500, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_default_count_is_one_per_edge_and_exclude_overrides():
+    ei = _undirected()
+    assert negative_sampling(ei, 40).shape == (2, ei.size(1))
+    only = torch.tensor([[0], [1]])
+    neg = negative_sampling(ei, 40, 2000, exclude=EdgeSet(only), generator=torch.Generator().manual_seed(0))
+    assert (0, 1) not in _pairs(neg)
+    assert _pairs(neg) & _pairs(ei)  # only the given pairs were excluded
+
+
+def test_unique_undirected_negatives_are_distinct_unordered_pairs():
+    ei = _undirected(n=12, m=20)
+    non_edges = {(u, v) for u in range(12) for v in range(u + 1, 12)} - {(min(a, b), max(a, b)) for a, b in _pairs(ei)}
+    neg = negative_sampling(ei, 12, len(non_edges), unique=True, undirected=True,
+                            generator=torch.Generator().manual_seed(0))
+    got = list(zip(neg[0].tolist(), neg[1].tolist()))
+    assert all(u < v for u, v in got)
+    assert len(set(got)) == len(got) and set(got) == non_edges  # every non-edge once: exact, terminates
+    with pytest.raises(ValueError, match="non-edges"):
+        negative_sampling(ei, 12, len(non_edges) + 1, unique=True, undirected=True)
+
+
+def test_degree_weighting_prefers_hubs():
+    # a star: node 0 joined to 1..30, plus a sparse ring on 31..99
+    hub = torch.stack([torch.zeros(30, dtype=torch.long), torch.arange(1, 31)])
+    ring = torch.stack([torch.arange(31, 99), torch.arange(32, 100)])
+    ei = torch.cat([hub, ring], dim=1)
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    gen = torch.Generator().manual_seed(0)
+    uni = negative_sampling(ei, 100, 20000, generator=gen)
+    deg = negative_sampling(ei, 100, 20000, method="degree", generator=gen)
+    share = lambda t: float(((t >= 1) & (t <= 30)).float().mean())  # noqa: E731
+    # spokes have degree 1 like ring nodes; the hub is excluded with every spoke, so compare the ring vs spokes
+    d = torch.bincount(ei[0], minlength=100).float()
+    assert float(d[deg.flatten()].mean()) > float(d[uni.flatten()].mean())
+    assert abs(share(uni) - 0.3) < 0.03
+    assert not (_pairs(deg) & _pairs(ei))
+
+
+def test_inexact_mode_skips_the_test():
+    full = torch.tensor([(u, v) for u in range(4) for v in range(4) if u != v]).t()
+    neg = negative_sampling(full, 4, 50, exact=False, generator=torch.Generator().manual_seed(0))
+    assert _pairs(neg) <= _pairs(full)  # every pair is an edge: nothing was excluded
+    with pytest.raises(RuntimeError, match="max_rounds"):
+        negative_sampling(full, 4, 5, max_rounds=3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_samples=-1), "non-negative"),
+    (dict(num_nodes=0), "num_nodes"),
+    (dict(method="popular"), "method"),
+    (dict(max_rounds=0), "max_rounds"),
+    (dict(num_nodes=3), "refers to node"),
+])
+def test_bad_arguments(kwargs, match):
+    args = dict(edge_index=_undirected(), num_nodes=40, num_samples=10)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        negative_sampling(**args)
+
+
+# ------------------------------------------------------------- bipartite
+def _bipartite(users: int = 20, items: int = 30, m: int = 200, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.stack([torch.randint(0, users, (m,), generator=g), torch.randint(0, items, (m,), generator=g)])
+
+
+def test_bipartite_negatives_keep_the_source_and_avoid_its_items():
+    ei = _bipartite()
+    src = ei[0].repeat(5)
+    neg = bipartite_negative_sampling(ei, 20, 30, src=src, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(neg[0], src)
+    assert not (_pairs(neg) & _pairs(ei))
+    assert int(neg[1].max()) < 30
+    free = bipartite_negative_sampling(ei, 20, 30, 400, generator=torch.Generator().manual_seed(0))
+    assert free.shape == (2, 400) and not (_pairs(free) & _pairs(ei))
+
+
+def test_bipartite_popularity_and_saturated_user():
+    items = torch.cat([torch.zeros(50, dtype=torch.long), torch.arange(1, 10)])
+    users = torch.cat([torch.arange(50), torch.zeros(9, dtype=torch.long)])
+    ei = torch.stack([users, items])  # item 0 is popular
+    gen = torch.Generator().manual_seed(0)
+    src = torch.arange(50, 60).repeat(200)  # users with no items
+    pop = bipartite_negative_sampling(ei, 60, 12, src=src, method="degree", generator=gen)
+    uni = bipartite_negative_sampling(ei, 60, 12, src=src, generator=gen)
+    assert float((pop[1] == 0).float().mean()) > 2 * float((uni[1] == 0).float().mean())
+    full = torch.stack([torch.zeros(12, dtype=torch.long), torch.arange(12)])
+    with pytest.raises(ValueError, match="source 0 is linked to all 12"):
+        bipartite_negative_sampling(full, 2, 12, src=torch.tensor([1, 0]))
