@@ -4,6 +4,7 @@ from gnnkit.nn.conv.gcn_conv import GCNConv
 from gnnkit.nn.conv.gin_conv import GINConv
 from gnnkit.nn.conv.graph_conv import GraphConv
 from gnnkit.nn.conv.lg_conv import LGConv
+from gnnkit.nn.conv.rgcn_conv import RGCNConv
 from gnnkit.nn.conv.sage_conv import SAGEConv
 
-__all__ = ["GATConv", "GCNConv", "GINConv", "GraphConv", "LGConv", "SAGEConv"]
+__all__ = ["GATConv", "GCNConv", "GINConv", "GraphConv", "LGConv", "RGCNConv", "SAGEConv"]

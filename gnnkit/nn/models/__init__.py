@@ -5,5 +5,7 @@ from gnnkit.nn.models.mlp import MLP
 from gnnkit.nn.models.sage import GraphSAGE
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
+from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE, RGCNEncoder
 
 __all__: list[str] = ["GAT", "GCN", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity"]
+__all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]
