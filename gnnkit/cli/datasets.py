@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import argparse
 
+ROOT_HELP = "data root (default: $GNNKIT_DATA, the checkout's datasets/, or ~/.cache/gnnkit/data)"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datasets", help="list the dataset catalog or describe one dataset",
                        description="The dataset catalog: names, formats, sizes, licences and where files go.")
-    p.add_argument("--root", default=None, help="data root (default: $GNNKIT_DATA, the checkout's datasets/, "
-                                                "or ~/.cache/gnnkit/data)")
+    p.add_argument("--root", default=None, help=ROOT_HELP)
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     lst = actions.add_parser("list", help="one line per dataset")
     lst.set_defaults(handler=run_list)
     info = actions.add_parser("info", help="files, URLs, checksums, licence and citation of one dataset")
     info.add_argument("name", help="a catalog name, e.g. cora")
     info.set_defaults(handler=run_info)
+    for action in (lst, info):
+        # accepted after the action too (`gnnkit datasets list --root DIR`); SUPPRESS keeps a
+        # --root given before the action from being overwritten by this parser's default
+        action.add_argument("--root", default=argparse.SUPPRESS, help=ROOT_HELP)
 
 
 def run_list(args: argparse.Namespace) -> int:

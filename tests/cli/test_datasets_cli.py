@@ -1,0 +1,28 @@
+"""`gnnkit datasets list/info` take `--root` before or after the action, and read that root."""
+from gnnkit.cli import main
+
+
+def _present(out: str, name: str) -> str:
+    row = next(line for line in out.splitlines() if line.split()[:1] == [name])
+    return row.split()[3]
+
+
+def test_datasets_list_root_after_the_action(tmp_path, capsys):
+    (tmp_path / "cora" / "raw").mkdir(parents=True)
+    for name in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"):
+        (tmp_path / "cora" / "raw" / f"ind.cora.{name}").write_bytes(b"")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["datasets", "list", "--root", str(tmp_path)]) == 0
+    after = capsys.readouterr().out
+    assert main(["datasets", "--root", str(tmp_path), "list"]) == 0
+    before = capsys.readouterr().out
+    assert after == before
+    assert _present(after, "cora") == "yes"
+    assert main(["datasets", "list", "--root", str(empty)]) == 0
+    assert _present(capsys.readouterr().out, "cora") == "no"
+
+
+def test_datasets_info_root_after_the_name(tmp_path, capsys):
+    assert main(["datasets", "info", "cora", "--root", str(tmp_path)]) == 0
+    assert f"raw dir:  {tmp_path / 'cora' / 'raw'} (missing)" in capsys.readouterr().out
