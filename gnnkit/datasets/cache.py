@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.datasets.knowledge_graph import KnowledgeGraph
 from gnnkit.graph import Graph
 from gnnkit.io import load_verified, save_verified, sha256_file
 from gnnkit.settings import cache_dir
@@ -147,7 +148,10 @@ def save(path: Path, obj: Graph | InteractionDataset, inputs: Inputs | None = No
     Raises:
         OSError: the cache directory is full or not writable.
     """
-    state = interactions_state(obj) if isinstance(obj, InteractionDataset) else {"kind": "graph", **graph_state(obj)}
+    if isinstance(obj, KnowledgeGraph):
+        state = obj.state()
+    else:
+        state = interactions_state(obj) if isinstance(obj, InteractionDataset) else {"kind": "graph", **graph_state(obj)}
     state["inputs"] = inputs or {}
     save_verified(path, state, kind=KIND)
 
@@ -167,6 +171,8 @@ def load(path: Path, raw: Path | None = None, known: dict[str, str] | None = Non
                 return None
         if state.get("kind") == "interactions":
             return interactions_from_state(state)
+        if state.get("kind") == "knowledge_graph":
+            return KnowledgeGraph.from_state(state)
         return graph_from_state(state)
     except Exception as err:  # truncated, tampered or from an incompatible version: rebuild from raw
         log.warning("ignoring unreadable cache entry %s (%s); rebuilding it from the raw files", path, err)

@@ -267,6 +267,48 @@ _ENTRIES: tuple[DatasetInfo, ...] = (
     _lightgcn("amazon-book", "52643 users, 91599 items, 2984108 interactions",
               "R. He, J. McAuley. Ups and Downs, WWW 2016."),
 )
+# ------------------------------------------------ knowledge graphs: head \t relation \t tail, train/valid/test
+# sha256 unknown (None, trust on first use): no copy was checked byte for byte against the published files.
+_PYKEEN_URL = "https://raw.githubusercontent.com/pykeen/pykeen/master/src/pykeen/datasets/"
+_VILLMOW_URL = "https://raw.githubusercontent.com/villmow/datasets_knowledge_embedding/master/"
+_TOUTANOVA_CITE = ("K. Toutanova, D. Chen. Observed versus latent features for knowledge base and text inference. "
+                   "CVSC workshop 2015. https://aclanthology.org/W15-4007/")
+
+
+def _triples(name: str, url: str, size: str, licence: str, citation: str, homepage: str,
+             unseen: str = "error") -> DatasetInfo:
+    # WN18RR and FB15k-237 have test triples whose entity never occurs in training: dropped, as PyKEEN does
+    return DatasetInfo(
+        name=name, task="kg", format="triples",
+        files=tuple(RawFile(f, url + f) for f in ("train.txt", "valid.txt", "test.txt")), size=size,
+        licence=licence, citation=citation, homepage=homepage,
+        reader_options=(("unseen", unseen),) if unseen != "error" else (),
+    )
+
+
+_ENTRIES += (
+    _triples("kinships", _PYKEEN_URL + "kinships/", "104 entities, 25 relations, 8544 / 1068 / 1074 triples",
+             "as published in the PyKEEN repository (MIT)",
+             "C. Kemp, J. B. Tenenbaum, T. L. Griffiths, T. Yamada, N. Ueda. Learning systems of concepts with an "
+             "infinite relational model. AAAI 2006.", "https://github.com/pykeen/pykeen"),
+    _triples("nations", _PYKEEN_URL + "nations/", "14 entities, 55 relations, 1592 / 199 / 201 triples",
+             "as published in the PyKEEN repository (MIT)",
+             "R. J. Rummel. The Dimensionality of Nations project, 1950-1965; split of Kok and Domingos (ICML 2007) "
+             "as shipped by PyKEEN.", "https://github.com/pykeen/pykeen"),
+    _triples("umls", _PYKEEN_URL + "umls/", "135 entities, 46 relations, 5216 / 652 / 661 triples",
+             "as published in the PyKEEN repository (MIT); UMLS semantic network (NLM)",
+             "A. T. McCray. An upper-level ontology for the biomedical domain. Comparative and Functional Genomics "
+             "4(1), 2003; split of ZhenfengLei/KGDatasets as shipped by PyKEEN.", "https://github.com/pykeen/pykeen"),
+    _triples("fb15k-237", _VILLMOW_URL + "FB15k-237/", "14541 entities, 237 relations, 272115 / 17535 / 20466 "
+             "triples (a few valid/test triples with unseen entities are dropped)",
+             "CC BY 2.5 (Freebase data; Microsoft Research release of FB15K-237)", _TOUTANOVA_CITE,
+             "https://www.microsoft.com/en-us/download/details.aspx?id=52312", unseen="drop"),
+    _triples("wn18rr", _VILLMOW_URL + "WN18RR/original/", "40943 entities, 11 relations, 86835 / 3034 / 3134 "
+             "triples (valid/test triples with entities unseen in training are dropped)",
+             "WordNet licence (Princeton); ConvE release", "T. Dettmers, P. Minervini, P. Stenetorp, S. Riedel. "
+             "Convolutional 2D Knowledge Graph Embeddings. AAAI 2018. https://arxiv.org/abs/1707.01476",
+             "https://github.com/TimDettmers/ConvE", unseen="drop"),
+)
 _BY_NAME = {e.name: e for e in _ENTRIES}
 
 

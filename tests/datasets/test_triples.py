@@ -120,7 +120,7 @@ def test_missing_files_and_empty_file(tmp_path):
         read_triples(tmp_path)
     assert len(read_triples(tmp_path, valid=None, test=None).valid) == 0
     (tmp_path / "empty.txt").write_text("\n\n")
-    with pytest.raises(ValueError, match="holds no triples"):
+    with pytest.raises(ValueError, match="empty.txt is empty"):
         parse_triples(tmp_path / "empty.txt")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gnnkit.datasets.formats._text import read_bytes
 from gnnkit.datasets.knowledge_graph import KnowledgeGraph, Triples
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,12 @@ def parse_triples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             file and line).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"{path} does not exist; expected a file of 'head<TAB>relation<TAB>tail' lines "
                          f"(download the dataset, or pass the folder holding train.txt / valid.txt / test.txt)")
+    data = read_bytes(path)  # checks it is a regular, uncompressed text file; the cache tracks what it reads
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
     rows: list[list[str]] = []
