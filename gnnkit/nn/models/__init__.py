@@ -1,4 +1,5 @@
 """Models built from the layers: plain hyper-parameters, graph given at call time."""
+from gnnkit.nn.models.gae import GAE, VGAE, LinkPredictor
 from gnnkit.nn.models.gat import GAT
 from gnnkit.nn.models.gcn import GCN
 from gnnkit.nn.models.mlp import MLP
@@ -9,3 +10,4 @@ from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE, RG
 
 __all__: list[str] = ["GAT", "GCN", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity"]
 __all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]
+__all__ += ["GAE", "VGAE", "LinkPredictor"]

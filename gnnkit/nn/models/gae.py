@@ -1,0 +1,293 @@
+"""Link predictors: graph auto-encoders (GAE, VGAE) and an encoder + decoder pair.
+
+A link predictor embeds the nodes with a GNN encoder, ``Z = f(X, A)``, and
+scores a pair ``(u, v)`` with a decoder ``s(z_u, z_v)``, a logit whose sigmoid
+is the probability that the edge exists. Every model here returns, from
+``forward``, the embeddings and a regulariser (the KL term of the variational
+model, zero otherwise), so one training step serves them all::
+
+    z, penalty = model(x, edge_index)
+    loss = link_bce_loss(model.decode(z, pos), model.decode(z, neg)) + penalty
+
+The losses are functions (``link_bce_loss``, ``dense_recon_loss``); nothing
+here holds an optimiser.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gnnkit.nn.conv import GCNConv
+from gnnkit.nn.features import feature_dropout
+from gnnkit.nn.models._input import check_input
+from gnnkit.ops.sparse import CSR
+
+_LOGSTD_MAX = 10.0  # exp(2 · 10) is already far beyond any useful variance; keeps exp() finite
+
+
+# ---------------------------------------------------------------- decoders
+class DotDecoder(nn.Module):
+    r"""Inner product :math:`s(u, v) = z_u^\top z_v` (no parameters; the GAE decoder).
+
+    Shapes:
+        z ``[N, D]``, pairs ``[2, B]`` → ``[B]`` logits.
+    """
+
+    def forward(self, z: Tensor, pairs: Tensor) -> Tensor:
+        return (z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])).sum(-1)
+
+
+class HadamardDecoder(nn.Module):
+    r"""A linear score of the element-wise product :math:`s(u, v) = w^\top (z_u \odot z_v) + b`.
+
+    Symmetric in ``u, v``; the inner product is the special case ``w = 1, b = 0``.
+
+    Args:
+        channels: embedding width ``D``.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(channels, 1)
+        nn.init.ones_(self.lin.weight)  # start at the inner product
+        nn.init.zeros_(self.lin.bias)
+
+    def forward(self, z: Tensor, pairs: Tensor) -> Tensor:
+        return self.lin(z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])).squeeze(-1)
+
+
+class MLPDecoder(nn.Module):
+    r"""An MLP on the element-wise product :math:`s(u, v) = \mathrm{MLP}(z_u \odot z_v)`.
+
+    The product keeps the score symmetric, as an undirected edge needs.
+
+    Args:
+        channels: embedding width ``D``.
+        hidden_channels: width of the hidden layers (default ``channels``).
+        num_layers: linear layers (default 2), ReLU between them.
+        dropout: dropout before every linear layer after the first (default 0).
+    """
+
+    def __init__(self, channels: int, hidden_channels: int | None = None, num_layers: int = 2,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"MLPDecoder: num_layers must be >= 1, got {num_layers}")
+        hidden = hidden_channels or channels
+        sizes = [channels] + [hidden] * (num_layers - 1) + [1]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.dropout = dropout
+
+    def forward(self, z: Tensor, pairs: Tensor) -> Tensor:
+        h = z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])
+        for k, lin in enumerate(self.layers):
+            if k:
+                h = F.dropout(F.relu(h), self.dropout, self.training)
+            h = lin(h)
+        return h.squeeze(-1)
+
+
+DECODERS = {"dot": DotDecoder, "hadamard": HadamardDecoder, "mlp": MLPDecoder}
+
+
+def make_decoder(name: str, channels: int) -> nn.Module:
+    """A decoder by name: ``"dot"``, ``"hadamard"`` or ``"mlp"``."""
+    if name not in DECODERS:
+        raise ValueError(f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}")
+    return DECODERS[name]() if name == "dot" else DECODERS[name](channels)
+
+
+# ------------------------------------------------------------------ losses
+def link_bce_loss(pos_logits: Tensor, neg_logits: Tensor, neg_weight: float = 1.0) -> Tensor:
+    r"""Binary cross-entropy of positive and sampled negative pairs.
+
+    .. math::
+        \mathcal L = \tfrac{1}{|P|}\textstyle\sum_{P} -\log\sigma(s)
+        + w\,\tfrac{1}{|Q|}\sum_{Q} -\log(1 - \sigma(s))
+
+    Args:
+        pos_logits: ``[P]`` scores of positive pairs.
+        neg_logits: ``[Q]`` scores of negative pairs.
+        neg_weight: weight ``w`` of the negative term (default 1).
+    """
+    return F.softplus(-pos_logits).mean() + neg_weight * F.softplus(neg_logits).mean()
+
+
+def dense_recon_loss(z: Tensor, edge_index: Tensor, chunk_size: int = 4096) -> Tensor:
+    r"""The GAE paper's reconstruction loss over *all* ``N²`` pairs (Kipf & Welling 2016).
+
+    Weighted binary cross-entropy between :math:`\sigma(Z Z^\top)` and
+    :math:`A + I`, the positives up-weighted by :math:`(N^2 - |E|) / |E|` and
+    the mean scaled by :math:`N^2 / (2 (N^2 - |E|))`, which is
+
+    .. math::
+        \mathcal L = \frac{1}{2|E|}\sum_{(u,v)\in E \cup I} -\log\sigma(s_{uv})
+        + \frac{1}{2(N^2 - |E|)}\sum_{(u,v)\notin E \cup I} -\log(1-\sigma(s_{uv}))
+
+    with :math:`E` the training edges (both directions, no loops) and
+    :math:`I` the self-loops, term for term the paper's code (``tkipf/gae``,
+    ``OptimizerAE``). Rows of :math:`Z Z^\top` are processed ``chunk_size``
+    at a time, so memory stays at ``chunk_size · N`` floats; the time is
+    ``O(N² D)``, which suits graphs of a few thousand nodes (sample negatives,
+    ``link_bce_loss``, beyond).
+
+    Args:
+        z: ``[N, D]`` embeddings.
+        edge_index: ``[2, E]`` the training edges, both directions, no loops.
+        chunk_size: rows of ``Z Z^T`` at a time (default 4096).
+    """
+    n = z.size(0)
+    loops = torch.arange(n, device=z.device)
+    src = torch.cat([edge_index[0], loops])
+    dst = torch.cat([edge_index[1], loops])
+    pos = (z.index_select(0, src) * z.index_select(0, dst)).sum(-1)
+    num_edges = edge_index.size(1)  # the paper's pos_weight and norm count the edges without the loops
+    num_neg = n * n - num_edges
+    # Σ over all pairs of softplus(s), then swap the positives' negative-class term for their positive one.
+    total_neg = sum(F.softplus(z[a:a + chunk_size] @ z.t()).sum() for a in range(0, n, chunk_size))
+    neg_sum = total_neg - F.softplus(pos).sum()
+    return 0.5 * (F.softplus(-pos).sum() / num_edges + neg_sum / num_neg)
+
+
+def kl_penalty(mu: Tensor, logstd: Tensor) -> Tensor:
+    r""":math:`\tfrac{1}{N}\,\mathrm{mean}_i\,\mathrm{KL}(\mathcal N(\mu_i, \sigma_i^2) \,\|\, \mathcal N(0, I))`, the VGAE term."""
+    kl = -0.5 * (1 + 2 * logstd - mu.pow(2) - logstd.exp().pow(2)).sum(-1).mean()
+    return kl / mu.size(0)
+
+
+# ------------------------------------------------------------------ models
+class GAE(nn.Module):
+    r"""Graph auto-encoder, Kipf & Welling 2016, https://arxiv.org/abs/1611.07308.
+
+    .. math::
+        Z = \hat A\, \mathrm{ReLU}(\hat A X W_0)\, W_1,\qquad
+        p(A_{uv} = 1) = \sigma(z_u^\top z_v)
+
+    with :math:`\hat A = D^{-1/2}(A + I)D^{-1/2}`. The first layer takes
+    sparse features (a ``CSR``, ``gnnkit.nn.features.sparse_features``), so
+    ``X W_0`` costs ``nnz(X) · hidden``.
+
+    Args:
+        in_channels: input features per node.
+        hidden_channels: width of the first layer (paper: 32).
+        out_channels: embedding width (paper: 16).
+        dropout: dropout on each layer's input (paper: 0).
+
+    Shapes:
+        forward: x ``[N, in_channels]`` (dense or ``CSR``), edge_index ``[2, E]``
+        → ``(z [N, out_channels], penalty [])``; decode: z, pairs ``[2, B]`` → ``[B]``.
+    """
+
+    variational = False
+
+    def __init__(self, in_channels: int, hidden_channels: int = 32, out_channels: int = 16,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
+                            ("out_channels", out_channels)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{type(self).__name__}: {name} must be a positive integer, got {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout}")
+        self.hparams = dict(in_channels=in_channels, hidden_channels=hidden_channels, out_channels=out_channels,
+                            dropout=dropout)
+        self.in_channels, self.dropout = in_channels, dropout
+        self.conv1 = GCNConv(in_channels, hidden_channels, cached=True)
+        self.conv_mu = GCNConv(hidden_channels, out_channels, cached=True)
+        self.decoder = DotDecoder()
+
+    def _hidden(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None) -> Tensor:
+        check_input(x, self.in_channels, type(self).__name__)
+        h = self.conv1(feature_dropout(x, self.dropout, self.training), edge_index, edge_weight)
+        return F.dropout(F.relu(h), self.dropout, self.training)
+
+    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR,
+                edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        z = self.conv_mu(self._hidden(x, edge_index, edge_weight), edge_index, edge_weight)
+        return z, z.new_zeros(())
+
+    def encode(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        """The node embeddings ``Z`` (the mean for the variational model)."""
+        return self.forward(x, edge_index, edge_weight)[0]
+
+    def decode(self, z: Tensor, pairs: Tensor) -> Tensor:
+        """``[B]`` logits of the pairs ``[2, B]``."""
+        return self.decoder(z, pairs)
+
+
+class VGAE(GAE):
+    r"""Variational graph auto-encoder, Kipf & Welling 2016, https://arxiv.org/abs/1611.07308.
+
+    .. math::
+        q(z_i \mid X, A) = \mathcal N\big(\mu_i, \mathrm{diag}(\sigma_i^2)\big),\quad
+        \mu = \mathrm{GCN}_\mu(X, A),\ \log\sigma = \mathrm{GCN}_\sigma(X, A)
+
+    with the two heads sharing the first layer. In training ``forward``
+    returns a reparameterised sample :math:`z = \mu + \sigma \odot \epsilon`
+    and the penalty :math:`\tfrac{1}{N}\mathrm{KL}(q \| \mathcal N(0, I))`; in
+    evaluation it returns :math:`\mu` and zero, as the paper's code does.
+
+    Args:
+        in_channels: input features per node.
+        hidden_channels: width of the shared first layer (paper: 32).
+        out_channels: embedding width (paper: 16).
+        dropout: dropout on each layer's input (paper: 0).
+    """
+
+    variational = True
+
+    def __init__(self, in_channels: int, hidden_channels: int = 32, out_channels: int = 16,
+                 dropout: float = 0.0) -> None:
+        super().__init__(in_channels, hidden_channels, out_channels, dropout)
+        self.conv_logstd = GCNConv(hidden_channels, out_channels, cached=True)
+
+    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR,
+                edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        h = self._hidden(x, edge_index, edge_weight)
+        mu = self.conv_mu(h, edge_index, edge_weight)
+        if not self.training:
+            return mu, mu.new_zeros(())
+        logstd = self.conv_logstd(h, edge_index, edge_weight).clamp(max=_LOGSTD_MAX)
+        z = mu + torch.randn_like(mu) * logstd.exp()
+        return z, kl_penalty(mu, logstd)
+
+
+class LinkPredictor(nn.Module):
+    """Any node encoder followed by a pair decoder, trained with BCE on sampled negatives.
+
+    Args:
+        encoder: a module ``encoder(x, edge_index, edge_weight) → [N, D]``,
+            e.g. ``gnnkit.nn.models.GraphSAGE`` or ``GCN``.
+        channels: the encoder's output width ``D``.
+        decoder: ``"dot"`` (inner product), ``"hadamard"`` (linear on
+            ``z_u ⊙ z_v``) or ``"mlp"`` (MLP on ``z_u ⊙ z_v``), or a module
+            ``decoder(z, pairs) → [B]``. Default ``"dot"``.
+
+    Shapes:
+        forward: x, edge_index → ``(z [N, D], 0)``; decode: z, pairs ``[2, B]`` → ``[B]``.
+    """
+
+    variational = False
+
+    def __init__(self, encoder: nn.Module, channels: int, decoder: str | nn.Module = "dot") -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = make_decoder(decoder, channels) if isinstance(decoder, str) else decoder
+
+    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR,
+                edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        z = self.encoder(x, edge_index, edge_weight)
+        return z, z.new_zeros(())
+
+    def encode(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        """The node embeddings ``Z``."""
+        return self.forward(x, edge_index, edge_weight)[0]
+
+    def decode(self, z: Tensor, pairs: Tensor) -> Tensor:
+        """``[B]`` logits of the pairs ``[2, B]``."""
+        return self.decoder(z, pairs)
+
+
+__all__ = ["DECODERS", "GAE", "VGAE", "DotDecoder", "HadamardDecoder", "LinkPredictor", "MLPDecoder",
+           "dense_recon_loss", "kl_penalty", "link_bce_loss", "make_decoder"]

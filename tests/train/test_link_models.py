@@ -1,0 +1,160 @@
+"""GAE / VGAE / LinkPredictor: decoders, losses against dense references and PyG, sparse input."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gnnkit.nn.features import sparse_features
+from gnnkit.nn.models import GAE, VGAE, GraphSAGE, LinkPredictor
+from gnnkit.nn.models.gae import (
+    DotDecoder,
+    HadamardDecoder,
+    MLPDecoder,
+    dense_recon_loss,
+    kl_penalty,
+    link_bce_loss,
+    make_decoder,
+)
+
+
+def _graph(n: int = 30, m: int = 80, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, n, (2, m), generator=g)
+    ei = ei[:, ei[0] != ei[1]]
+    ei = torch.unique(torch.cat([ei, ei.flip(0)], 1), dim=1)
+    x = (torch.rand(n, 12, generator=g) < 0.2).float()
+    return x, ei
+
+
+def test_decoders():
+    z = torch.randn(10, 4)
+    pairs = torch.tensor([[0, 3, 7], [1, 3, 2]])
+    assert torch.allclose(DotDecoder()(z, pairs), (z[pairs[0]] * z[pairs[1]]).sum(1))
+    assert torch.allclose(HadamardDecoder(4)(z, pairs), DotDecoder()(z, pairs))  # starts at the inner product
+    mlp = MLPDecoder(4, 8, num_layers=3)
+    assert mlp(z, pairs).shape == (3,)
+    assert torch.allclose(mlp(z, pairs), mlp(z, pairs.flip(0)))  # symmetric in (u, v)
+    with pytest.raises(ValueError, match="unknown decoder"):
+        make_decoder("cosine", 4)
+
+
+def test_link_bce_loss_equals_pyg_recon_loss():
+    pyg = pytest.importorskip("torch_geometric.nn")
+    z = torch.randn(20, 8)
+    pos = torch.randint(0, 20, (2, 30))
+    neg = torch.randint(0, 20, (2, 30))
+    model = pyg.GAE(torch.nn.Identity())
+    ours = link_bce_loss(DotDecoder()(z, pos), DotDecoder()(z, neg))
+    assert torch.allclose(ours, model.recon_loss(z, pos, neg), atol=1e-5)
+
+
+def test_dense_recon_loss_equals_the_papers_formula():
+    # tkipf/gae: norm * mean(weighted_cross_entropy_with_logits(logits, A + I, pos_weight))
+    x, ei = _graph()
+    n = x.size(0)
+    z = torch.randn(n, 5, dtype=torch.float64, requires_grad=True)
+    adj = torch.zeros(n, n, dtype=torch.float64)
+    adj[ei[0], ei[1]] = 1
+    label = adj + torch.eye(n, dtype=torch.float64)
+    pos_weight = (n * n - adj.sum()) / adj.sum()
+    norm = n * n / (2 * (n * n - adj.sum()))
+    logits = z @ z.t()
+    ce = pos_weight * label * F.softplus(-logits) + (1 - label) * F.softplus(logits)
+    expected = norm * ce.mean()
+    got = dense_recon_loss(z, ei, chunk_size=7)  # chunks that do not divide n
+    assert torch.allclose(got, expected, atol=1e-10)
+    g1, = torch.autograd.grad(got, z)
+    g2, = torch.autograd.grad(expected, z)
+    assert torch.allclose(g1, g2, atol=1e-10)
+
+
+def test_kl_penalty_reference():
+    mu, logstd = torch.randn(7, 3), torch.randn(7, 3) * 0.3
+    kl = 0
+    for i in range(7):  # KL(N(mu, sigma^2) || N(0, 1)) per node, summed over dims
+        var = logstd[i].exp() ** 2
+        kl += 0.5 * (var + mu[i] ** 2 - 1 - torch.log(var)).sum()
+    assert torch.allclose(kl_penalty(mu, logstd), kl / 7 / 7, atol=1e-6)
+
+
+def test_gae_sparse_and_dense_features_agree():
+    x, ei = _graph()
+    torch.manual_seed(0)
+    model = GAE(12, 8, 4).eval()
+    z_dense, pen = model(x, ei)
+    z_sparse, _ = model(sparse_features(x), ei)
+    assert z_dense.shape == (30, 4) and float(pen) == 0.0
+    assert torch.allclose(z_dense, z_sparse, atol=1e-5)
+    assert model.decode(z_dense, ei).shape == (ei.size(1),)
+
+
+def test_vgae_samples_in_training_and_returns_the_mean_in_evaluation():
+    x, ei = _graph()
+    torch.manual_seed(0)
+    model = VGAE(12, 8, 4)
+    model.train()
+    a, kl_a = model(x, ei)
+    b, _ = model(x, ei)
+    assert not torch.allclose(a, b) and float(kl_a.detach()) > 0
+    model.eval()
+    mu1, kl = model(x, ei)
+    mu2 = model.encode(x, ei)
+    assert torch.equal(mu1, mu2) and float(kl) == 0.0
+    h = torch.relu(model.conv1(x, ei))
+    assert torch.allclose(mu1, model.conv_mu(h, ei), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(in_channels=0), "in_channels"),
+    (dict(hidden_channels=-1), "hidden_channels"),
+    (dict(dropout=1.0), "dropout"),
+])
+def test_gae_bad_hyper_parameters(bad, match):
+    args = dict(in_channels=5)
+    args.update(bad)
+    with pytest.raises(ValueError, match=match):
+        GAE(**args)
+
+
+def test_gae_checks_the_features():
+    x, ei = _graph()
+    with pytest.raises(ValueError, match="in_channels=13"):
+        GAE(13)(x, ei)
+
+
+def _sbm(n: int = 120, blocks: int = 4, p_in: float = 0.25, p_out: float = 0.01, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    block = torch.arange(n) % blocks
+    same = block[:, None] == block[None, :]
+    prob = torch.where(same, p_in, p_out)
+    upper = torch.triu(torch.rand(n, n, generator=g) < prob, diagonal=1)
+    ei = upper.nonzero().t()
+    return torch.cat([ei, ei.flip(0)], 1), n
+
+
+@pytest.mark.parametrize("decoder", ["dot", "hadamard", "mlp"])
+def test_link_predictor_learns_a_block_model(decoder):
+    from gnnkit import Graph
+    from gnnkit.sampling import negative_sampling, split_edges
+    from gnnkit.train.link_metrics import roc_auc
+
+    ei, n = _sbm()
+    split = split_edges(Graph(edge_index=ei, x=torch.eye(n), num_nodes=n), seed=0)
+    torch.manual_seed(0)
+    model = LinkPredictor(GraphSAGE(n, 32, 16, dropout=0.0), 16, decoder)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    gen = torch.Generator().manual_seed(0)
+    mp = split.graph.edge_index
+    for _ in range(60):
+        z, penalty = model(split.graph.x, mp)
+        neg = negative_sampling(mp, n, split.train_pos.size(1), generator=gen)
+        loss = link_bce_loss(model.decode(z, split.train_pos), model.decode(z, neg)) + penalty
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    pairs, labels = split.pairs("test")
+    with torch.no_grad():
+        auc = roc_auc(model.decode(model.encode(split.graph.x, mp), pairs), labels)
+    assert auc > 0.85, auc
