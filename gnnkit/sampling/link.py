@@ -1,7 +1,7 @@
 """Mini-batches of node pairs with the sampled neighbourhoods of their endpoints.
 
 ``LinkNeighborLoader`` is the link-prediction counterpart of
-``gnnkit.loader.NeighborLoader``: it walks the positive pairs in batches,
+``gnnkit.sampling.neighbor.NeighborLoader``: it walks the positive pairs in batches,
 adds ``neg_ratio`` sampled negative pairs per positive (non-edges of the
 graph, see ``gnnkit.sampling.negative``), and samples, hop by hop, the
 neighbourhoods of every endpoint with the neighbour sampler. A GNN then runs
@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from gnnkit.graph import Graph
-from gnnkit.loader import NeighborLoader
+from gnnkit.sampling.neighbor import NeighborLoader
 from gnnkit.sampling.negative import EdgeSet, negative_sampling
 
 
