@@ -57,12 +57,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         status = 2 if isinstance(err, ValueError) else 1
-        text = str(err) if not isinstance(err, OSError) or str(err) else type(err).__name__
-        print(f"gnnkit: error: {text}", file=sys.stderr)
+        print(f"gnnkit: error: {_one_line(err)}", file=sys.stderr)
         return status
     except KeyboardInterrupt:
         print("gnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(err: Exception) -> str:
+    """The error as one line: an ``OSError``'s message without the
+    ``[Errno N]`` prefix, naming its file once."""
+    text = str(err)
+    if isinstance(err, OSError) and err.strerror:
+        text = err.strerror
+        if err.filename and str(err.filename) not in text:
+            text = f"{text}: {err.filename}"
+    return " ".join(text.split("\n")) or type(err).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

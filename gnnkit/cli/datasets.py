@@ -22,6 +22,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument("--root", default=argparse.SUPPRESS, help=ROOT_HELP)
 
 
+def load_dataset(name: str, root: str | None, download: bool = True, **options):
+    """``gnnkit.datasets.load`` for the command line: the same result, but a
+    missing or undownloadable dataset is explained in the CLI's words
+    (``--root DIR`` or ``GNNKIT_DATA``, ``--no-download``) instead of the
+    library's (``root=``, ``download=True``).
+
+    Args:
+        name: a catalog name.
+        root: the ``--root`` value (``None``: ``$GNNKIT_DATA`` or the default).
+        download: fetch missing raw files (``False`` under ``--no-download``).
+        **options: reader options passed to ``load``.
+    """
+    from gnnkit.datasets import load
+
+    try:
+        return load(name, root=root, download=download, progress=False, **options)
+    except ValueError as err:
+        cli_text = getattr(err, "cli_message", None)
+        if cli_text is None:
+            raise
+        raise ValueError(cli_text) from err
+
+
 def run_list(args: argparse.Namespace) -> int:
     from gnnkit.datasets import catalog
 

@@ -116,7 +116,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "run did, and write one predicted class per node (CSV: node,prediction).",
     )
     node.add_argument("--checkpoint", required=True, help="checkpoint written by gnnkit train node --checkpoint")
-    node.add_argument("--dataset", required=True, help="the dataset the checkpoint was trained on")
+    node.add_argument("--dataset", default=None, help="the dataset the checkpoint was trained on (default: the "
+                      "one recorded in the checkpoint)")
     node.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
                       "default data folder)")
     node.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
@@ -127,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ----------------------------------------------------------------------- helpers
 def load_node_dataset(name: str, root: str | None, download: bool = True):
     """A catalogued dataset as a ``Graph``, checked to be a node-classification one."""
-    from gnnkit.datasets import load
+    from gnnkit.cli.datasets import load_dataset as load
     from gnnkit.datasets.catalog import get, names
 
     info = get(name)  # ValueError listing the valid names when unknown
@@ -135,7 +136,7 @@ def load_node_dataset(name: str, root: str | None, download: bool = True):
         node_names = [n for n in names() if get(n).task == "node"]
         raise ValueError(f"dataset {name!r} is a {info.task} dataset, not a node-classification one; "
                          f"use one of {', '.join(node_names)}")
-    return load(name, root=root, download=download, progress=False)
+    return load(name, root, download)
 
 
 def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -175,15 +176,32 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import note, say, seed_path, write_json
-    from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
+    from gnnkit.cli.output import locked_outputs, say, seed_path, write_json
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     fields, hparams = _build(args)
-    graph = load_node_dataset(args.dataset, args.root, download=not args.no_download)
+    per_seed = [seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
+    with locked_outputs(args.json, per_seed):  # a second run with the same --json stops here, at once
+        graph = load_node_dataset(args.dataset, args.root, download=not args.no_download)
+        start = time.perf_counter()
+        results, main = _train_seeds(args, graph, fields, hparams)
+        if not main:  # under torchrun only rank 0 reports
+            return 0
+        summary = _summary(args, results, fields, hparams, time.perf_counter() - start)
+        say(f"{args.dataset} {args.model}: test accuracy {100 * summary['test_accuracy_mean']:.2f} ± "
+            f"{100 * summary['test_accuracy_std']:.2f} % over {args.seeds} seed{'s' if args.seeds > 1 else ''} "
+            f"(macro-F1 {100 * summary['test_macro_f1_mean']:.2f} %, {summary['seconds']:.1f} s)", args.json)
+        write_json(summary, args.json)
+    return 0
+
+
+def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparams: dict[str, Any]) -> tuple[list, bool]:
+    """Train one model per seed; ``(results, whether this process reports)``."""
+    from gnnkit.cli.output import note, seed_path
+    from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
+
     results = []
-    start = time.perf_counter()
     for k in range(args.seeds):
         config = NodeTrainConfig(seed=args.seed + k, checkpoint=seed_path(args.checkpoint, k, args.seeds),
                                  resume=seed_path(args.resume, k, args.seeds),
@@ -193,16 +211,19 @@ def run_train(args: argparse.Namespace) -> int:
         trainer = NodeClassificationTrainer(model, prepared, config)
         result = trainer.fit()
         results.append(result)
-        main = trainer.dist.is_main  # under torchrun only rank 0 reports
+        main = trainer.dist.is_main
         if not args.quiet and main:
             note(f"seed {config.seed}: test accuracy {result.test_accuracy:.2%}, val {result.val_accuracy:.2%}, "
                  f"best epoch {result.best_epoch}/{result.epochs_run} ({result.seconds:.1f} s)")
     trainer.close()  # one process group serves every seed; leave it at the end
-    if not main:
-        return 0
-    seconds = time.perf_counter() - start
+    return results, main
+
+
+def _summary(args: argparse.Namespace, results: list, fields: dict[str, Any], hparams: dict[str, Any],
+             seconds: float) -> dict[str, Any]:
+    """The ``--json`` document of a run."""
     test = [r.test_accuracy for r in results]
-    summary = {
+    return {
         "dataset": args.dataset,
         "model": args.model,
         "seeds": args.seeds,
@@ -217,27 +238,41 @@ def run_train(args: argparse.Namespace) -> int:
         "config": {**fields, "seed": args.seed},
         "hparams": hparams,
     }
-    say(f"{args.dataset} {args.model}: test accuracy {100 * summary['test_accuracy_mean']:.2f} ± "
-        f"{100 * summary['test_accuracy_std']:.2f} % over {args.seeds} seed{'s' if args.seeds > 1 else ''} "
-        f"(macro-F1 {100 * summary['test_macro_f1_mean']:.2f} %, {seconds:.1f} s)", args.json)
-    write_json(summary, args.json)
-    return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from gnnkit.io import atomic_write_text
     from gnnkit.train.metrics import accuracy
     from gnnkit.train.node import load_trained, predict
 
-    graph = load_node_dataset(args.dataset, args.root, download=not args.no_download)
-    model, prepared, _ = load_trained(args.checkpoint, graph, dataset=args.dataset)
+    recorded = _checkpoint_dataset(args.checkpoint)  # refuses another task's checkpoint by name, first
+    dataset = args.dataset or recorded
+    graph = load_node_dataset(dataset, args.root, download=not args.no_download)
+    model, prepared, _ = load_trained(args.checkpoint, graph, dataset=dataset)
     pred = predict(model, prepared)
     lines = ["node,prediction"] + [f"{i},{int(c)}" for i, c in enumerate(pred.tolist())]
     if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text("\n".join(lines) + "\n")
+        atomic_write_text(args.output, "\n".join(lines) + "\n")
         mask = prepared.test_mask
         print(f"wrote {len(pred)} predictions to {args.output} (test accuracy "
               f"{accuracy(pred[mask], prepared.y[mask]):.2%})")
     else:
         sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _checkpoint_dataset(path: str) -> str:
+    """The dataset a node checkpoint was trained on; a checkpoint of another
+    task is refused by name before any data is loaded."""
+    from gnnkit.io import load_verified
+
+    ckpt = load_verified(path)
+    task = ckpt.get("task", "?")
+    if task != "node":
+        raise ValueError(f"{path} is a {task!r} checkpoint (written by `gnnkit train {task}`), not a "
+                         f"node-classification one; `gnnkit predict node` needs a checkpoint from "
+                         f"`gnnkit train node --checkpoint`")
+    name = ckpt.get("data", {}).get("dataset")
+    if not name:
+        raise ValueError(f"checkpoint {path} does not record its dataset; pass --dataset NAME")
+    return str(name)

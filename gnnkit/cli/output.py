@@ -6,12 +6,14 @@ bars and per-seed lines always go to stderr.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gnnkit.io import atomic_write_text
+from gnnkit.io import atomic_write_text, check_writable, exclusive_lock
 
 
 def say(text: str, json_dest: str | None) -> None:
@@ -34,6 +36,40 @@ def write_json(document: dict[str, Any], dest: str | None) -> None:
         sys.stdout.flush()
     else:
         atomic_write_text(dest, text + "\n")
+
+
+@contextlib.contextmanager
+def locked_outputs(json_dest: str | None, others: Iterable[str | None] = ()) -> Iterator[None]:
+    """Check every output path can be written, then hold the ``--json`` file's
+    lock for the whole command, so a second run with the same ``--json``
+    fails at once ("... is being written by another run (pid N)") instead of
+    both writing it. Checkpoints and CSV logs (``others``) are only checked
+    here: the engine locks them while it trains each seed.
+
+    Args:
+        json_dest: the ``--json`` path (``None`` or ``"-"``: nothing to lock).
+        others: further output paths to check for writability (``None`` skipped).
+
+    Raises:
+        ValueError: a path is not writable, or another run holds the lock.
+
+    Under ``torchrun`` only rank 0 checks and locks (it alone writes).
+    """
+    from gnnkit.settings import distributed_env
+
+    env = distributed_env()
+    if env is not None and env[0] != 0:  # under torchrun only rank 0 writes outputs
+        yield
+        return
+    json_file = json_dest if json_dest not in (None, "-") else None
+    for path in [json_file, *others]:
+        if path is not None:
+            check_writable(path)  # fail before loading data and training, not at the end
+    if json_file is None:
+        yield
+        return
+    with exclusive_lock(json_file):
+        yield
 
 
 def seed_path(path: str | None, k: int, seeds: int) -> str | None:

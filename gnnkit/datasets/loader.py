@@ -54,17 +54,32 @@ def _reader(fmt: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(f"gnnkit.datasets.formats.{module}"), func)
 
 
-def missing_files_message(info: DatasetInfo, raw: Path, missing: list[str]) -> str:
-    """The error text for absent raw files: what, where, and from which URL."""
+def missing_files_message(info: DatasetInfo, raw: Path, missing: list[str], cli: bool = False) -> str:
+    """The error text for absent raw files: what, where, and from which URL;
+    ``cli`` words the ways out as command-line options (``--root DIR``)."""
     if info.archive is not None:
         source = (f"download {info.archive.url} and unzip {', '.join(missing)} (from its "
                   f"{info.archive.prefix or 'top'} folder) into {raw}")
     else:
         urls = {f.name: f.url for f in info.files}
         source = "download " + "; ".join(f"{m} from {urls[m]}" for m in missing) + f" into {raw}"
-    return (f"dataset {info.name!r} is missing {', '.join(missing)} under {raw}: {source}, "
-            f"or call load({info.name!r}, download=True) with network access, or pass root= / set GNNKIT_DATA "
-            f"to a folder holding {info.name}/raw/")
+    if cli:
+        way_out = ("run again with network access (without --no-download), or pass --root DIR / set "
+                   "GNNKIT_DATA=DIR")
+    else:
+        way_out = f"call load({info.name!r}, download=True) with network access, or pass root= / set GNNKIT_DATA"
+    return f"dataset {info.name!r} is missing {', '.join(missing)} under {raw}: {source}, or {way_out} " \
+           f"to a folder holding {info.name}/raw/"
+
+
+def _missing(err_type: type[ValueError], info: DatasetInfo, raw: Path, missing: list[str],
+             cause: str = "") -> ValueError:
+    """An error for absent raw files carrying both wordings: ``str(err)`` for
+    the library, ``err.cli_message`` (one line) for the command line."""
+    err = err_type((f"{cause}\n" if cause else "") + missing_files_message(info, raw, missing))
+    cli_text = (f"{cause}; " if cause else "") + missing_files_message(info, raw, missing, cli=True)
+    err.cli_message = " ".join(cli_text.split("\n"))  # type: ignore[attr-defined]
+    return err
 
 
 def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress: bool = True) -> None:
@@ -78,7 +93,7 @@ def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress:
     if not missing:
         return
     if not download_ok:
-        raise ValueError(missing_files_message(info, raw, missing))
+        raise _missing(ValueError, info, raw, missing)
     try:
         if info.archive is not None:
             archive = raw / info.archive.name
@@ -90,7 +105,7 @@ def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress:
                 if f.name in missing:
                     download.fetch(f.url, raw / f.name, f.sha256, progress=progress, size=f.size)
     except download.DownloadError as err:
-        raise download.DownloadError(f"{err}\n{missing_files_message(info, raw, missing)}") from err
+        raise _missing(download.DownloadError, info, raw, missing, cause=str(err)) from err
 
 
 def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:

@@ -205,14 +205,45 @@ def build_csr(
         num_cols: number of columns (sources), default ``num_nodes``.
     """
     num_cols = num_nodes if num_cols is None else num_cols
+    _check_edges(edge_index, num_nodes, num_cols)
     src, dst = edge_index[0].to(torch.int64), edge_index[1].to(torch.int64)
-    # One sort by (target, source): rows contiguous, columns ordered within a row.
-    perm = torch.argsort(dst * max(num_cols, 1) + src)
+    # Sort by (target, source): rows contiguous, columns ordered within a row.
+    if num_nodes * max(num_cols, 1) <= _PACK_LIMIT:  # the packed key target * num_cols + source fits int64
+        perm = torch.argsort(dst * max(num_cols, 1) + src)
+    else:  # lexicographic: by source, then stably by target
+        perm = torch.argsort(src, stable=True)
+        perm = perm.index_select(0, torch.argsort(dst.index_select(0, perm), stable=True))
     counts = torch.bincount(dst, minlength=num_nodes)
     rowptr = torch.zeros(num_nodes + 1, dtype=torch.int64, device=edge_index.device)
     torch.cumsum(counts, 0, out=rowptr[1:])
     value = None if edge_weight is None else edge_weight.index_select(0, perm)
     return CSR(rowptr, src.index_select(0, perm), value, perm, num_nodes, num_cols)
+
+
+_PACK_LIMIT = 2**63 - 1  # largest int64: keys up to it are exact
+
+
+def _check_edges(edge_index: Tensor, num_rows: int, num_cols: int) -> None:
+    """``ValueError`` naming the problem when ``edge_index`` cannot be compressed."""
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"build_csr: edge_index must be a [2, E] tensor, got "
+                         f"{tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__}")
+    if edge_index.is_meta:
+        raise ValueError("build_csr: edge_index is on the meta device (a shape without values); "
+                         "build it on a real device ('cpu' or 'cuda') first")
+    if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
+        raise ValueError(f"build_csr: edge_index must be integer, got {edge_index.dtype}; convert it with .long()")
+    if num_rows < 0 or num_cols < 0:
+        raise ValueError(f"build_csr: num_nodes and num_cols must be >= 0, got {num_rows} and {num_cols}")
+    if edge_index.numel() == 0:
+        return
+    for row, name, bound, what in ((0, "source", num_cols, "num_cols"), (1, "target", num_rows, "num_nodes")):
+        ids = edge_index[row]
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0 or hi >= bound:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"build_csr: {name} id {bad} (edge_index[{row}]) is out of range for {what} = {bound}; "
+                             f"ids must satisfy 0 <= id < {what}: pass the right {what} or fix the edge list")
 
 
 def _torch_csr(rowptr: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:

@@ -7,6 +7,7 @@ checkpoint and is run again appears once, not twice.
 from __future__ import annotations
 
 import csv
+import errno
 import io as _stringio
 import warnings
 from pathlib import Path
@@ -50,16 +51,36 @@ class MetricLog:
         self.board = _tensorboard(tensorboard)
 
     def log(self, row: dict[str, Any]) -> None:
+        """Append ``row`` to the CSV file and TensorBoard.
+
+        Args:
+            row: one epoch's metrics (``epoch`` and numbers).
+
+        Raises:
+            OSError: the CSV cannot be written (full disk ...), naming the file;
+                the rows written before are kept.
+        """
         if self.path is not None:
-            with self.path.open("a", newline="") as fh:
-                if self.fields is None:
-                    self.fields = list(row)
-                    csv.writer(fh).writerow(self.fields)
-                csv.writer(fh).writerow([row.get(k, "") for k in self.fields])
+            self._append(row)
         if self.board is not None:
             for key, value in row.items():
                 if key != "epoch" and isinstance(value, (int, float)):
                     self.board.add_scalar(key, value, row["epoch"])
+
+    def _append(self, row: dict[str, Any]) -> None:
+        try:
+            with open(self.path, "a", newline="") as fh:
+                if self.fields is None:
+                    self.fields = list(row)
+                    csv.writer(fh).writerow(self.fields)
+                csv.writer(fh).writerow([row.get(k, "") for k in self.fields])
+        except OSError as err:
+            hint = "free some disk space or log elsewhere" if err.errno in (errno.ENOSPC, errno.EDQUOT) else \
+                "check the path and the disk"
+            out = OSError(err.errno, f"could not append epoch {row.get('epoch')} to the CSV log {self.path}: "
+                                     f"{err.strerror or err}; {hint} (the rows before it are kept)")
+            out.filename = str(self.path)
+            raise out from err
 
     def close(self) -> None:
         if self.board is not None:

@@ -116,3 +116,28 @@ def test_predict_refuses_another_dataset(tmp_path, capsys, data_root):
     assert main(["predict", "node", "--dataset", "cora", "--root", str(data_root), "--no-download",
                  "--checkpoint", str(ck)]) == 2
     assert "trained on dataset 'karate', not 'cora'" in capsys.readouterr().err
+
+
+def test_predict_refuses_a_checkpoint_of_another_task_by_name(tmp_path, capsys):
+    from gnnkit.io import save_verified
+
+    ck = tmp_path / "rec.pt"
+    save_verified(ck, {"task": "rec", "data": {"dataset": "ml-100k"}}, kind="gnnkit.rec")
+    assert main(["predict", "node", "--checkpoint", str(ck), "--dataset", "cora"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gnnkit: error: {ck} is a 'rec' checkpoint (written by `gnnkit train rec`)")
+    assert err.count("\n") == 1
+
+
+def test_predict_reads_the_dataset_from_the_checkpoint(tmp_path, capsys):
+    ck, out = tmp_path / "ck.pt", tmp_path / "pred.csv"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "5", "--checkpoint", str(ck), "--quiet"]) == 0
+    assert main(["predict", "node", "--checkpoint", str(ck), "--output", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "node,prediction" and len(lines) == 35
+
+
+def test_missing_data_root_speaks_cli(tmp_path, capsys):
+    assert main(["train", "node", "--dataset", "cora", "--root", str(tmp_path / "none"), "--no-download"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --root DIR / set GNNKIT_DATA=DIR" in err and "root=" not in err
