@@ -37,6 +37,20 @@ def test_mkdocs_build_strict(tmp_path: Path):
     # mkdocstrings rendered real docstrings, not empty stubs
     api = (site / "api" / "nn" / "index.html").read_text()
     assert "GCNConv" in api and "Kipf" in api
+    check_offline_maths(site)
+
+
+def check_offline_maths(site: Path) -> None:
+    """Docstring maths reach KaTeX as arithmatex elements (no reST left), and no page
+    loads a script, stylesheet or font from outside the site."""
+    for page in sorted(site.rglob("*.html")):
+        html = page.read_text()
+        assert ".. math::" not in html and ":math:`" not in html, f"raw reST maths in {page.relative_to(site)}"
+        outside = re.findall(r"<(?:script|link|img)[^>]+(?:src|href)=\"((?:https?:)?//[^\"]+)", html)
+        assert not outside, f"{page.relative_to(site)} loads from outside the site: {outside}"
+    api = (site / "api" / "nn" / "index.html").read_text()
+    assert api.count('<div class="arithmatex">\\[') >= 3, "GCNConv/SAGEConv/GATConv formulas are not maths blocks"
+    assert (site / "assets" / "katex" / "katex.min.js").is_file() and any((site / "assets" / "katex" / "fonts").iterdir())
 
 
 def test_every_docs_page_is_in_the_nav():
