@@ -9,7 +9,9 @@ set. No logic lives here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 # Modules that add top-level commands, in the order --help lists them.
@@ -53,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:  # `gnnkit ... | head`: the reader left early, nothing of ours failed
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ValueError, OSError, DistributedError) as err:
         if args.debug:
             raise

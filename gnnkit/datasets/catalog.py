@@ -175,6 +175,13 @@ _FEATHER_CITE = ("B. Rozemberczki, R. Sarkar. Characteristic Functions on Graphs
                  "Statistical Descriptors to Parametric Models. CIKM 2020. https://arxiv.org/abs/2005.07959")
 
 
+# What a MUSAE entry without a features file gives: said by `datasets info` and warned once by `load`.
+NO_FEATURES = ("no node features: the catalogued files (karateclub's edges.csv and target.csv) carry none, so "
+               "x is None; `gnnkit train node --features auto` uses structural features instead. The authors' "
+               "sparse feature files (SNAP's MUSAE archives) are not read: gnnkit's Graph holds dense features "
+               "only, and they would take hundreds of MB dense")
+
+
 def _musae(name: str, folder: str, size: str, citation: str, features: bool = False) -> DatasetInfo:
     names = ("edges.csv", "target.csv") + (("features.csv",) if features else ())
     files = tuple(
@@ -185,6 +192,8 @@ def _musae(name: str, folder: str, size: str, citation: str, features: bool = Fa
         name=name, task="node", format="musae", files=files, size=size,
         licence="as published by the authors (benedekrozemberczki/karateclub; see its licence)",
         citation=citation, homepage="https://github.com/benedekrozemberczki/karateclub", expected=_expected(name),
+        description="features.csv: sparse binary node features (node_id,feature_id,value), read dense" if features
+        else NO_FEATURES,
     )
 
 

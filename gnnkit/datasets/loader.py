@@ -181,6 +181,7 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
         hit = cache.load(path, raw, digests)
         if hit is not None:
             log.debug("loaded %s from cache %s", name, path)
+            _say_if_featureless(info, hit)
             return hit
     reader = _reader(info.format)
     named = {"name": name} if info.task == "recommendation" else {}
@@ -188,12 +189,23 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
         obj = reader(raw, **named, **reader_options)
     if not set(options) - _SPLIT_OPTIONS:
         check_sizes(info, obj, raw)
+    _say_if_featureless(info, obj)
     if use_cache:
         try:
             cache.save(path, obj, cache.relative_inputs(inputs, raw))
         except OSError as err:  # a full or read-only cache dir must not stop a load: continue uncached
             log.warning("could not write cache %s (%s); continuing without it", path, err)
     return obj
+
+
+_WARNED_FEATURELESS: set[str] = set()
+
+
+def _say_if_featureless(info: DatasetInfo, obj: Graph | InteractionDataset) -> None:
+    """Warn once per process that a node dataset came without features (``x`` is ``None``)."""
+    if isinstance(obj, Graph) and obj.x is None and info.name not in _WARNED_FEATURELESS:
+        _WARNED_FEATURELESS.add(info.name)
+        log.warning("dataset %r has %s", info.name, info.description or "no node features (x is None)")
 
 
 # Reader options that only move interactions between splits: the totals stay as the catalog knows them.
