@@ -44,6 +44,7 @@ _READERS = {
     "movielens-latest": ("movielens", "read_movielens"),
     "lightgcn": ("lightgcn", "read_lightgcn"),
     "lastfm": ("lightgcn", "read_lastfm"),
+    "triples": ("triples", "read_triples"),
 }
 
 

@@ -1,0 +1,329 @@
+"""Knowledge-graph completion as a task on the engine: 1-vs-all or sampled negatives, filtered ranking.
+
+``KGTask(model, kg, KGConfig())`` trains a ``KGEModel`` (TransE, DistMult,
+ComplEx, RotatE, or any of them over an R-GCN encoder) to score true triples
+above false ones, and measures it with filtered, realistic rank metrics
+(``gnnkit.train.kg_metrics``) on both head and tail prediction. Validation MRR
+drives early stopping.
+
+Two ways to train (``KGConfig.loss``):
+
+* **1-vs-all** (LCWA; ``"ce"``, the default, or ``"bce"``): the training
+  triples are grouped by their ``(h, r)`` query; each step scores every
+  entity as the tail of a batch of queries and pushes the true tails up
+  (Dettmers et al., 2018; Lacroix et al., 2018). With inverse triples
+  (``KGConfig.inverse``, default) head prediction is the tail prediction of
+  the inverse relation, so one score function covers both; without them the
+  ``(?, r, t)`` queries are trained with ``score_heads`` too.
+* **sampled negatives** (sLCWA; ``"nssa"``, the self-adversarial loss of
+  RotatE, or ``"margin"``, TransE's margin ranking loss): each training
+  triple is compared with ``num_negatives`` corruptions (of the tail with
+  inverse triples, of the head or tail otherwise). With
+  ``filter_negatives`` a corruption that is itself a training triple is left
+  out of the loss.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from gnnkit.datasets.knowledge_graph import KnowledgeGraph
+from gnnkit.nn.models.kge import (ComplEx, DistMult, KGEModel, RGCNEncoder, RotatE, TransE, lcwa_loss,
+                                  margin_ranking_loss, self_adversarial_loss)
+from gnnkit.train.kg_metrics import HITS_AT, TripleFilter, evaluate_ranking
+from gnnkit.train.runtime import eval_mode
+from gnnkit.train.task import Task
+
+if TYPE_CHECKING:
+    from gnnkit.train.engine import Engine
+
+MODEL_KINDS = ("rotate", "complex", "distmult", "transe", "rgcn")
+LOSSES = ("ce", "bce", "nssa", "margin")
+
+#: Hyper-parameters of each model when not given. One recipe for every
+#: dataset (1-vs-all cross-entropy, inverse triples, Adam lr 0.01, batch 256);
+#: the bilinear models get the N3 penalty of Lacroix et al. (2018).
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rotate": {"dim": 512},
+    "complex": {"dim": 512, "regularizer": "n3", "regularization": 0.01},
+    "distmult": {"dim": 512, "regularizer": "n3", "regularization": 0.01},
+    "transe": {"dim": 512, "p": 1},
+    "rgcn": {"dim": 128, "num_layers": 2, "num_bases": 4, "regularizer": "n3", "regularization": 0.01},
+}
+_OPTIONS = {
+    "rotate": {"dim", "p", "init_scale", "regularizer", "regularization"},
+    "complex": {"dim", "regularizer", "regularization", "init_scale"},
+    "distmult": {"dim", "regularizer", "regularization", "normalize_entities"},
+    "transe": {"dim", "p", "normalize_entities"},
+    "rgcn": {"dim", "num_layers", "num_bases", "num_blocks", "dropout", "regularizer", "regularization"},
+}
+
+
+@dataclass
+class KGConfig:
+    """What knowledge-graph training itself needs to know.
+
+    Args:
+        loss: ``"ce"`` (default) or ``"bce"`` 1-vs-all; ``"nssa"``
+            (self-adversarial negative sampling) or ``"margin"`` with sampled
+            negatives.
+        inverse: train on inverse triples too (default ``True``).
+        batch_size: queries (1-vs-all) or triples (sampled) per step (default 256).
+        label_smoothing: 1-vs-all target smoothing (default 0.1).
+        num_negatives: corruptions per triple with sampled negatives (default 64).
+        margin: ``γ`` of the ``nssa`` / ``margin`` losses (default 9).
+        adversarial_temperature: ``α`` of ``nssa`` (default 1).
+        filter_negatives: leave corruptions that are training triples out of
+            the loss (default ``False``).
+        eval_batch_size: queries ranked at once (default 512).
+    """
+
+    loss: str = "ce"
+    inverse: bool = True
+    batch_size: int = 256
+    label_smoothing: float = 0.1
+    num_negatives: int = 64
+    margin: float = 9.0
+    adversarial_temperature: float = 1.0
+    filter_negatives: bool = False
+    eval_batch_size: int = 512
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.loss in LOSSES, f"loss must be one of {LOSSES}, got {self.loss!r}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (self.num_negatives >= 1, f"num_negatives must be >= 1, got {self.num_negatives}"),
+            (self.adversarial_temperature >= 0, f"adversarial_temperature must be >= 0, got "
+                                                f"{self.adversarial_temperature}"),
+            (self.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {self.eval_batch_size}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"KGConfig: {message}")
+
+    @property
+    def one_vs_all(self) -> bool:
+        return self.loss in ("ce", "bce")
+
+
+# --------------------------------------------------------------------------- models
+def build_model(kind: str, kg: KnowledgeGraph, **hparams: Any) -> KGEModel:
+    """A model of ``kind`` sized for ``kg`` (inverse relations included when
+    ``kg.inverse``); hyper-parameters not given take ``MODEL_DEFAULTS[kind]``.
+    ``"rgcn"`` is an R-GCN encoder over ``kg``'s training graph (both
+    directions) under a DistMult decoder, as in Schlichtkrull et al. (2018)."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model {kind!r}: choose one of {', '.join(MODEL_KINDS)}")
+    unknown = set(hparams) - _OPTIONS[kind]
+    if unknown:
+        raise ValueError(f"model {kind!r} takes {sorted(_OPTIONS[kind])}, not {sorted(unknown)}")
+    hp = {**MODEL_DEFAULTS[kind], **hparams}
+    e, r = kg.num_entities, kg.num_relations
+    if kind == "rotate":
+        return RotatE(e, r, **hp)
+    if kind == "complex":
+        return ComplEx(e, r, **hp)
+    if kind == "distmult":
+        return DistMult(e, r, **hp)
+    if kind == "transe":
+        return TransE(e, r, **hp)
+    graph = kg.with_inverse()  # messages flow both ways, each direction its own relation
+    edge_index, edge_type = graph.graph()
+    encoder = RGCNEncoder(edge_index, edge_type, graph.num_relations, hp["dim"], hp["num_layers"],
+                          num_bases=hp.get("num_bases"), num_blocks=hp.get("num_blocks"),
+                          dropout=hp.get("dropout", 0.0))
+    return DistMult(e, r, hp["dim"], regularizer=hp["regularizer"], regularization=hp["regularization"],
+                    encoder=encoder)
+
+
+# --------------------------------------------------------------------------- task
+class KGTask(Task):
+    """Link prediction on a ``KnowledgeGraph`` (see the module docstring).
+
+    Args:
+        model: a ``KGEModel`` sized for ``kg`` (``build_model``).
+        kg: the triples; made ``with_inverse()`` here when ``config.inverse``.
+        config: ``KGConfig``.
+        seed: seeds the shuffling and the negatives.
+        spec: how the model was built (``{"kind": ..., **hparams}``), stored in
+            checkpoints; default: the model's class name.
+    """
+
+    name = "kg"
+    monitors = (("val_mrr", "max"),)
+
+    def __init__(self, model: KGEModel, kg: KnowledgeGraph, config: KGConfig | None = None, seed: int = 0,
+                 spec: dict[str, Any] | None = None) -> None:
+        self.config = cfg = config or KGConfig()
+        self.kg = kg.with_inverse() if cfg.inverse else kg
+        self.model, self.seed = model, seed
+        self.spec = dict(spec) if spec is not None else {"kind": type(model).__name__.lower()}
+        if (model.num_entities, model.num_relations) != (self.kg.num_entities, self.kg.num_relations):
+            raise ValueError(
+                f"the model is sized for {model.num_entities} entities x {model.num_relations} relations but the "
+                f"graph has {self.kg.num_entities} x {self.kg.num_relations}"
+                f"{' (inverse relations included)' if self.kg.inverse else ''}; build it with build_model(kind, kg)")
+        for split in ("valid", "test"):
+            if len(self.kg.split(split)) == 0:
+                raise ValueError(f"knowledge graph {kg.name!r} has an empty {split} split: nothing to "
+                                 f"{'stop early on' if split == 'valid' else 'evaluate'}")
+
+    def setup(self, device: torch.device, dist: Any) -> None:
+        super().setup(device, dist)
+        kg, r0 = self.kg.to(device), self.kg.num_base_relations
+        self.kg_dev = kg
+        known = kg.known_triples()
+        self.filter = TripleFilter(known.head, known.relation, known.tail, kg.num_entities, r0)
+        tr = kg.train
+        # true tails of every training (h, r) query: the 1-vs-all targets, and the negatives to filter
+        self.train_filter = TripleFilter(tr.head, tr.relation, tr.tail, kg.num_entities, kg.num_relations)
+        self.generator = torch.Generator(device=device).manual_seed(self.seed)
+        if self.config.one_vs_all:
+            sides = [("tail", tr.head, tr.relation)]
+            if not kg.inverse:
+                sides.append(("head", tr.tail, tr.relation))
+            self.queries = []
+            for side, anchor, rel in sides:  # unique (anchor, relation) queries of each side
+                key = torch.unique(anchor * kg.num_relations + rel)
+                self.queries.append((side, key // kg.num_relations, key % kg.num_relations))
+
+    def describe(self) -> str:
+        return f"{self.spec.get('kind', 'kg')} {self.kg.name}"
+
+    # ----------------------------------------------------------------- steps
+    def train_epoch(self, engine: Engine) -> float:
+        """One pass over the training queries (1-vs-all) or triples (sampled
+        negatives) in shuffled batches. Returns the mean loss."""
+        batches = self._one_vs_all_batches() if self.config.one_vs_all else self._triple_batches()
+        total, steps = torch.zeros((), device=self.device), 0
+        for batch in batches:
+            loss = self._loss(engine, *batch)
+            engine.step(loss)
+            self.model.post_step()
+            total += loss.detach()
+            steps += 1
+        return float(total) / max(steps, 1)
+
+    def _one_vs_all_batches(self) -> list[tuple[str, Tensor, Tensor]]:
+        bs, g, out = self.config.batch_size, self.generator, []
+        for side, anchor, rel in self.queries:
+            perm = torch.randperm(anchor.numel(), generator=g, device=self.device)
+            out += [(side, anchor[perm[s:s + bs]], rel[perm[s:s + bs]]) for s in range(0, perm.numel(), bs)]
+        if len(self.queries) > 1:  # interleave the head and tail batches
+            order = torch.randperm(len(out), generator=g, device=self.device).tolist()
+            out = [out[k] for k in order]
+        return out
+
+    def _triple_batches(self) -> list[tuple[str, Tensor, Tensor, Tensor]]:
+        tr, bs, g = self.kg_dev.train, self.config.batch_size, self.generator
+        perm = torch.randperm(len(tr), generator=g, device=self.device)
+        return [("triples", tr.head[idx], tr.relation[idx], tr.tail[idx])
+                for idx in (perm[s:s + bs] for s in range(0, perm.numel(), bs))]
+
+    def _loss(self, engine: Engine, side: str, *batch: Tensor) -> Tensor:
+        if side == "triples":
+            return self._sampled_loss(engine, *batch)
+        cfg, model = self.config, self.model
+        anchor, rel = batch
+        ent = model.entity_representations()
+        with engine.autocast():
+            scores = model.score_tails(anchor, rel, ent) if side == "tail" else model.score_heads(rel, anchor, ent)
+        lookup = self.train_filter.true_tails if side == "tail" else \
+            (lambda a, r: self.train_filter.true_heads(r, a))
+        rows, cols = lookup(anchor, rel)
+        targets = torch.zeros_like(scores, dtype=torch.float32)
+        targets[rows, cols] = 1.0
+        loss = lcwa_loss(scores.float(), targets, cfg.loss, cfg.label_smoothing)
+        # the penalty covers the batch's true triples
+        h, t = (anchor[rows], cols) if side == "tail" else (cols, anchor[rows])
+        return loss + model.regularization(h, rel[rows], t, ent)
+
+    def _sampled_loss(self, engine: Engine, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
+        cfg, model, k = self.config, self.model, self.config.num_negatives
+        n, e = head.numel(), self.kg.num_entities
+        random = torch.randint(0, e, (n, k), generator=self.generator, device=self.device)
+        if self.kg.inverse:  # the inverse triples already corrupt heads: corrupt tails only
+            corrupt_head = torch.zeros(n, 1, dtype=torch.bool, device=self.device)
+        else:
+            corrupt_head = torch.rand(n, 1, generator=self.generator, device=self.device) < 0.5
+        neg_h = torch.where(corrupt_head, random, head.unsqueeze(1))
+        neg_t = torch.where(corrupt_head, tail.unsqueeze(1), random)
+        ent = model.entity_representations()
+        with engine.autocast():
+            pos = model.score_hrt(head, rel, tail, ent).float()
+            neg = model.score_hrt(neg_h.reshape(-1), rel.repeat_interleave(k), neg_t.reshape(-1), ent)
+        neg = neg.float().view(n, k)
+        if cfg.filter_negatives:  # a corruption that is a training triple is no negative
+            true = self._is_training_triple(neg_h, rel.unsqueeze(1).expand(-1, k), neg_t)
+            neg = neg.masked_fill(true, float("-inf"))
+        if cfg.loss == "nssa":
+            loss = self_adversarial_loss(pos, neg, cfg.margin, cfg.adversarial_temperature)
+        else:
+            loss = margin_ranking_loss(pos, neg, cfg.margin)
+        return loss + model.regularization(head, rel, tail, ent)
+
+    def _is_training_triple(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
+        rows, cols = self.train_filter.true_tails(head.reshape(-1), rel.reshape(-1))
+        hit = torch.zeros(head.numel(), dtype=torch.bool, device=self.device)
+        hit[rows[cols == tail.reshape(-1)[rows]]] = True
+        return hit.view_as(head)
+
+    # ------------------------------------------------------------ evaluation
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Filtered, realistic rank metrics on ``split`` (``"valid"`` or ``"test"``)."""
+        kg, model, r0 = self.kg_dev, self.model, self.kg.num_base_relations
+        triples = kg.split(split)
+        with eval_mode(model), torch.no_grad():
+            ent = model.entity_representations()
+
+            def tails(h: Tensor, r: Tensor) -> Tensor:
+                return model.score_tails(h, r, ent).float()
+
+            def heads(r: Tensor, t: Tensor) -> Tensor:
+                if kg.inverse:  # (?, r, t) is (t, r⁻¹, ?)
+                    return model.score_tails(t, r + r0, ent).float()
+                return model.score_heads(r, t, ent).float()
+
+            return evaluate_ranking(tails, heads, triples.head, triples.relation, triples.tail, self.filter,
+                                    self.config.eval_batch_size, HITS_AT)
+
+    def validate(self, engine: Engine) -> dict[str, float]:
+        m = self.evaluate("valid")
+        return {f"val_{k}": m[k] for k in ("mrr", "mr", *(f"hits@{k}" for k in HITS_AT))}
+
+    def test(self, engine: Engine) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for split, prefix in (("test", "test_"), ("valid", "valid_")):
+            out.update({prefix + k: v for k, v in self.evaluate(split).items()})
+        return out
+
+    # ----------------------------------------------------------- checkpoints
+    def model_spec(self) -> dict[str, Any]:
+        return self.spec
+
+    def data_signature(self) -> dict[str, Any]:
+        kg = self.kg
+        return {"name": kg.name, "num_entities": kg.num_entities, "num_relations": kg.num_base_relations,
+                "num_train": len(kg.train), "num_valid": len(kg.valid), "num_test": len(kg.test)}
+
+    def settings(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+
+    def export(self) -> dict[str, Any]:
+        """What a query command reads: the vocabularies and every known triple
+        (to mark known answers)."""
+        kg = self.kg
+        return {"entities": list(kg.entities), "relations": list(kg.relations[:kg.num_base_relations]),
+                "inverse": kg.inverse, "known": kg.known_triples().stack().cpu()}
+
