@@ -2,6 +2,7 @@
 pytest ``pythonpath`` puts tests/ on sys.path). Fixtures live in conftest.py."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -15,6 +16,18 @@ def fail_or_skip(message: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require(module: str, reason: str = "part of the [dev] extra: pip install -e '.[dev]'"):
+    """``pytest.importorskip`` that cannot pass CI by skipping: the imported module, else
+    a failure under ``CI=true`` and a skip elsewhere, both naming what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        message = f"{module} is not importable ({err}); {reason}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message, allow_module_level=True)
 
 
 def dataset_dir(root: Path, name: str) -> Path:

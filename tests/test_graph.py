@@ -4,6 +4,7 @@ import scipy.sparse as sp
 import torch
 
 from gnnkit import Graph
+from gnnkit_testing import require
 
 
 def small_graph(**overrides):
@@ -92,7 +93,7 @@ def test_scipy_round_trip():
 
 
 def test_pyg_round_trip():
-    pytest.importorskip("torch_geometric")
+    require("torch_geometric")
     g = small_graph()
     data = g.to_pyg()
     back = Graph.from_pyg(data)

@@ -13,6 +13,7 @@ import torch
 
 from gnnkit.datasets import load, read_planetoid
 from gnnkit.datasets.formats.planetoid import safe_unpickle
+from gnnkit_testing import require
 
 
 def _edge_set(ei: torch.Tensor) -> set[tuple[int, int]]:
@@ -25,7 +26,7 @@ def _edge_set(ei: torch.Tensor) -> set[tuple[int, int]]:
     ("citeseer", (3327, 9104, 3703, 6, 120, 500, 1000)),
 ])
 def test_planetoid_matches_readme_and_pyg(name, sizes, raw_dir, data_root):
-    pyg_io = pytest.importorskip("torch_geometric.io")
+    pyg_io = require("torch_geometric.io")
     g = load(name, root=data_root, download=False)
     n, e, f, c, ntr, nva, nte = sizes
     assert (g.num_nodes, g.num_edges, g.num_features, g.num_classes) == (n, e, f, c)
@@ -108,7 +109,7 @@ def test_pubmed_format_fixture(tmp_path):
 
 
 def test_pubmed_fixture_matches_pyg(tmp_path):
-    pyg_io = pytest.importorskip("torch_geometric.io")
+    pyg_io = require("torch_geometric.io")
     # the peer always marks 500 validation nodes, so the fixture needs that many
     graph = defaultdict(list, {0: [1, 505], 3: [504, 3], 400: [506, 2], 505: [0]})
     _write_planetoid(tmp_path, "pubmed", n_val_pool=500, test_ids=(505, 506, 504), graph=graph)

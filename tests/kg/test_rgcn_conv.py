@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gnnkit.nn.conv.rgcn_conv import RGCNConv
+from gnnkit_testing import require
 
 N, R = 12, 4
 
@@ -61,7 +62,7 @@ def test_errors():
 
 @pytest.mark.parametrize("decomposition", [{}, {"num_bases": 3}, {"num_blocks": 2}])
 def test_against_pyg(decomposition):
-    pyg_nn = pytest.importorskip("torch_geometric.nn", reason="torch_geometric is part of the [dev] extra")
+    pyg_nn = require("torch_geometric.nn")
     torch.manual_seed(1)
     ours = RGCNConv(6, 4, R, **decomposition)
     theirs = pyg_nn.RGCNConv(6, 4, R, **decomposition)

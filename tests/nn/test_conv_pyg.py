@@ -2,8 +2,9 @@
 and gradients (for x, edge weights and every parameter) within 1e-5 in fp32."""
 import pytest
 import torch
+from gnnkit_testing import require
 
-pyg_nn = pytest.importorskip("torch_geometric.nn", reason="torch_geometric is part of the [dev] extra")
+pyg_nn = require("torch_geometric.nn")
 
 from gnnkit.nn import GATConv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv  # noqa: E402
 

@@ -5,6 +5,7 @@ import torch
 import gnnkit.nn.conv.lg_conv as lg_conv_module
 from gnnkit.nn.models import MF, LightGCN, Popularity
 from gnnkit.ops.sparse import build_csr
+from gnnkit_testing import require
 
 
 def _bipartite(num_users=7, num_items=9, n=30, seed=0):
@@ -54,7 +55,7 @@ def test_edge_index_and_csr_agree_and_isolated_user_keeps_its_scaled_ego():
 
 
 def test_equals_torch_geometric_lightgcn():
-    pyg = pytest.importorskip("torch_geometric.nn.models")
+    pyg = require("torch_geometric.nn.models")
     nu, ni = 7, 9
     _, _, edge_index = _bipartite(nu, ni)
     ours = LightGCN(nu, ni, embedding_dim=6, num_layers=3)

@@ -9,6 +9,7 @@ from gnnkit import Graph
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn.models._input import LearnedFeatures
+from gnnkit_testing import require
 
 
 
@@ -84,7 +85,7 @@ def test_sage_matches_dense_mean_formula(make_graph):
 
 
 def test_models_match_pyg_with_same_weights(make_graph):
-    pyg = pytest.importorskip("torch_geometric.nn")
+    pyg = require("torch_geometric.nn")
     g = _graph(make_graph)
     ours = GAT(12, 4, 3, heads=2, out_heads=2).eval()
     c1 = pyg.GATConv(12, 4, heads=2, concat=True)
