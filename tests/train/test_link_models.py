@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn.models import GAE, VGAE, GraphSAGE, LinkPredictor
 from gnnkit.nn.models.gae import (
-from gnnkit_testing import require
     DotDecoder,
     HadamardDecoder,
     MLPDecoder,
@@ -17,6 +16,7 @@ from gnnkit_testing import require
     link_bce_loss,
     make_decoder,
 )
+from gnnkit_testing import require
 
 
 def _graph(n: int = 30, m: int = 80, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
