@@ -83,7 +83,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import environment, skewed_graph, table  # noqa: E402
 
-PARTS = ("correctness", "bandwidth", "gcn_epoch", "bf16", "sage_epoch", "lightgcn")
+PARTS = ("correctness", "bandwidth", "gcn_epoch", "backend", "bf16", "sage_epoch", "lightgcn")
 # Error bounds of the correctness part, max |got - ref| / max |ref| against the CPU in fp32. In half precision a
 # gradient may also be up to twice as far off as the CPU's own torch kernels at that dtype: GAT's attention
 # gradients cancel (a softmax's derivative sums to zero over a row), so there even the CPU is ~1e-1 off in bf16.
@@ -109,14 +109,14 @@ class Sizes:
     cora_epochs: int = 200
     rec_batch: int = 2048
     # seconds each part may spend timing (setup included); the run as a whole stops at --max-seconds
-    caps: dict = field(default_factory=lambda: {"correctness": 60, "bandwidth": 60, "gcn_epoch": 75, "bf16": 50,
-                                                "sage_epoch": 150, "lightgcn": 60})
+    caps: dict = field(default_factory=lambda: {"correctness": 60, "bandwidth": 60, "gcn_epoch": 75, "backend": 75,
+                                                "bf16": 50, "sage_epoch": 150, "lightgcn": 60})
 
 
 FULL = Sizes()
 QUICK = Sizes(products=(2_449, 61_859, 100, 47), bandwidth=(24_490, 618_591, 100), gowalla=(299, 410, 10_274),
               cora=(500, 1_000, 64, 7), correctness=(60, 200, 8, 300), hidden=64, batch_size=64, cora_epochs=30,
-              rec_batch=512, caps={"correctness": 60, "bandwidth": 30, "gcn_epoch": 30, "bf16": 30,
+              rec_batch=512, caps={"correctness": 60, "bandwidth": 30, "gcn_epoch": 30, "backend": 30, "bf16": 30,
                                    "sage_epoch": 30, "lightgcn": 30})
 
 
@@ -602,6 +602,33 @@ def part_gcn_epoch(ctx: Context, quick: bool) -> dict:
     return {"rows": rows, "text": text}
 
 
+def part_backend(ctx: Context, quick: bool) -> dict:
+    """gnnkit's GCN epoch with each SpMM backend (Triton kernels vs torch/cuSPARSE), fp32 and bf16, alternating:
+    which one ``set_spmm_backend("auto")`` should pick on CUDA."""
+    need_cuda(ctx, quick)
+    case = products_case(ctx)
+    backends = ("triton", "torch") if ctx.cuda else ("torch",)  # Triton on the CPU is its slow interpreter
+    variants = [(f"gnnkit {b} {d}", b, dt) for d, dt in (("fp32", None), ("bf16", torch.bfloat16)) for b in backends]
+    steps: dict = {}
+    for name, backend, cast in variants:
+        with spmm_backend(backend):
+            built = gcn_contenders(ctx, case, [(name, "gnnkit", None, cast)])[name]
+        if isinstance(built, str):
+            steps[name] = built
+            continue
+
+        def run(step=built[0], backend=backend):
+            with spmm_backend(backend):
+                step()
+        steps[name] = (run, built[1])
+    stats = alternate({k: v[0] for k, v in steps.items() if not isinstance(v, str)}, ctx)
+    rows = epoch_rows(steps, stats, [])
+    del steps, stats
+    free_memory(ctx.device)
+    return {"rows": rows, "text": "2-layer GCN epoch on the products-shaped graph by SpMM backend\n\n"
+            + epoch_table(rows)}
+
+
 def cora_accuracy(ctx: Context, amp: torch.dtype | None) -> float:
     """Test accuracy of gnnkit's GCN (16 hidden, dropout 0.5, Adam 0.01, weight decay 5e-4) after a fixed number of epochs."""
     from gnnkit.datasets import synthetic
@@ -912,6 +939,7 @@ def part_lightgcn(ctx: Context, quick: bool) -> dict:
 
 
 PART_FUNCTIONS = {"correctness": part_correctness, "bandwidth": part_bandwidth, "gcn_epoch": part_gcn_epoch,
+                  "backend": part_backend,
                   "bf16": part_bf16, "sage_epoch": part_sage_epoch, "lightgcn": part_lightgcn}
 
 
