@@ -86,13 +86,25 @@ def test_atomic_write_survives_kill_9(tmp_path):
     assert path.read_bytes() in (old, new)
 
 
-def test_atomic_write_read_only_directory(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
+def _read_only(monkeypatch, folder):
+    """Make ``folder`` refuse new files: chmod where it binds, and a refusing
+    ``os.open`` inside it for root (whom directory permissions do not stop)."""
+    folder.chmod(0o555)
+    real_open = os.open
+
+    def refusing_open(path, flags, *args, **kwargs):
+        if str(path).startswith(str(folder)) and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+
+
+def test_atomic_write_read_only_directory(tmp_path, monkeypatch):
     folder = tmp_path / "ro"
     folder.mkdir()
     (folder / "f").write_bytes(b"keep")
-    folder.chmod(0o555)
+    _read_only(monkeypatch, folder)
     try:
         with pytest.raises(OSError, match="ro/f"):
             gio.atomic_write_bytes(folder / "f", b"new")
@@ -237,12 +249,10 @@ def test_check_writable(tmp_path):
         gio.check_writable(tmp_path / "file" / "ckpt.pt")  # parent is a file
 
 
-def test_check_writable_read_only(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
+def test_check_writable_read_only(tmp_path, monkeypatch):
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o555)
+    _read_only(monkeypatch, ro)
     try:
         with pytest.raises(ValueError, match=r"cannot write .*ro/ckpt\.pt"):
             gio.check_writable(ro / "ckpt.pt")
