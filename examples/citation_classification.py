@@ -19,7 +19,11 @@ import json
 import statistics
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ModuleNotFoundError:  # the one optional dependency of the examples
+    raise SystemExit('this example draws figures with matplotlib: pip install "gnnkit[plot]" '
+                     '(or, in a checkout, .venv/bin/pip install -e ".[plot]")') from None
 
 matplotlib.use("Agg")  # headless: figures go to files only
 import matplotlib.pyplot as plt  # noqa: E402
@@ -83,12 +87,21 @@ def run_one(graph, model_name: str, seed: int, args: argparse.Namespace, dataset
             "pred": pred[mask], "true": prepared.y.cpu()[mask]}
 
 
+def run_label(args: argparse.Namespace) -> str:
+    """What a figure was drawn from: the seeds, and a warning when training was cut short."""
+    seeds = f"seeds 0-{args.seeds - 1}" if args.seeds > 1 else "seed 0"
+    cap = args.epochs if args.epochs is not None else (15 if args.quick else None)
+    if cap is None:
+        return f"{seeds}, paper settings"
+    return f"{seeds}, at most {cap} epochs: far from convergence"
+
+
 def confusion(true: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``C[t, p]`` = number of test nodes of class ``t`` predicted as ``p``."""
     return torch.bincount(true * num_classes + pred, minlength=num_classes**2).view(num_classes, num_classes)
 
 
-def plot_accuracy(table: dict, models: list[str], path: Path) -> None:
+def plot_accuracy(table: dict, models: list[str], path: Path, subtitle: str) -> None:
     names = list(table)
     width = 0.8 / len(models)
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
@@ -103,7 +116,7 @@ def plot_accuracy(table: dict, models: list[str], path: Path) -> None:
     ax.set_ylim(max(0, low - 15), 100)
     ax.set_xlabel("dataset (public Planetoid split)")
     ax.set_ylabel("test accuracy (%), mean ± std over seeds")
-    ax.set_title("Node classification on citation graphs")
+    ax.set_title(f"Node classification on citation graphs\n{subtitle}", fontsize=10)
     ax.legend(ncol=len(models), loc="upper center", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -124,7 +137,7 @@ def plot_confusion(matrix: torch.Tensor, title: str, path: Path) -> None:
     ax.set_yticks(range(n))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, label="fraction of the true class")
     fig.tight_layout()
     fig.savefig(path)
@@ -171,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
          "runs": {d: {m: [{k: v for k, v in r.items() if k not in ("pred", "true")} for r in rs]
                       for m, rs in pm.items()} for d, pm in runs.items()}}, indent=2))
 
-    plot_accuracy(table, args.models, out / "accuracy.png")
+    plot_accuracy(table, args.models, out / "accuracy.png", run_label(args))
     summary = []
     for dataset in args.datasets:
         best = max(args.models, key=lambda m: table[dataset][m]["mean"])
@@ -181,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         k = int(graphs[dataset].y.max()) + 1
         matrix = confusion(typical["true"], typical["pred"], k)
         plot_confusion(matrix, f"{dataset}: {MODELS[best]} (seed {typical['seed']}, "
-                               f"test acc {100 * typical['test_accuracy']:.1f}%)", out / f"confusion_{dataset}.png")
+                               f"test acc {100 * typical['test_accuracy']:.1f}%)\n{run_label(args)}",
+                       out / f"confusion_{dataset}.png")
         mlp = table[dataset].get("mlp")
         gain = f", {100 * (table[dataset][best]['mean'] - mlp['mean']):+.1f} points over the MLP" if mlp and best != "mlp" else ""
         summary.append(f"  {dataset}: best is {MODELS[best]} at {100 * table[dataset][best]['mean']:.1f} ± "

@@ -12,7 +12,8 @@ dataset with ``--dataset``, or your own CSV files with ``--edges/--labels``):
 3. the most influential nodes by PageRank vs by *embedding centrality*, the
    summed cosine similarity of a node's learned GCN embedding to every other
    node's (a node the model represents like many others);
-4. a 2-D map (PCA) of the learned embeddings coloured by class;
+4. a 2-D map of the learned embeddings coloured by class (the same linear
+   discriminant projection for both models, fitted on the training nodes);
 5. Louvain communities (networkx) compared with the classes (NMI, ARI, purity).
 
     python examples/social_analysis.py --root ../shared/data --out out/social
@@ -29,7 +30,11 @@ import argparse
 import json
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ModuleNotFoundError:  # the one optional dependency of the examples
+    raise SystemExit('this example draws figures with matplotlib: pip install "gnnkit[plot]" '
+                     '(or, in a checkout, .venv/bin/pip install -e ".[plot]")') from None
 
 matplotlib.use("Agg")  # headless: figures go to files only
 import matplotlib.pyplot as plt  # noqa: E402
@@ -164,17 +169,35 @@ def embedding_centrality(h: torch.Tensor) -> torch.Tensor:
     return unit @ unit.sum(0)
 
 
-def pca_2d(h: torch.Tensor) -> torch.Tensor:
-    centred = h - h.mean(0)
-    _, _, v = torch.pca_lowrank(centred, q=2, center=False, niter=4)
-    return centred @ v[:, :2]
+def lda_2d(h: torch.Tensor, y: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
+    """Fisher's linear discriminant: the two directions ``w`` that maximise
+    ``wᵀ S_b w / wᵀ S_w w`` (between- over within-class scatter) on the nodes in
+    ``fit``, applied to every node. The same projection for both models shows
+    how far apart each model's embedding puts the classes."""
+    h = h.double()
+    x, labels = h[fit], y[fit]
+    mean = x.mean(0)
+    d = h.size(1)
+    s_w, s_b = torch.zeros(d, d, dtype=h.dtype), torch.zeros(d, d, dtype=h.dtype)
+    for c in labels.unique():
+        xc = x[labels == c]
+        centred = xc - xc.mean(0)
+        s_w += centred.T @ centred
+        s_b += len(xc) * torch.outer(xc.mean(0) - mean, xc.mean(0) - mean)
+    # a ridge: ReLU units that never fire make S_w singular
+    s_w += 1e-3 * torch.trace(s_w) / d * torch.eye(d, dtype=h.dtype)
+    chol = torch.linalg.cholesky(s_w)
+    inv = torch.linalg.solve_triangular(chol, torch.eye(d, dtype=h.dtype), upper=False)
+    _, vecs = torch.linalg.eigh(inv @ s_b @ inv.T)  # eigenvalues ascending
+    w = inv.T @ vecs[:, -2:].flip(1)
+    return ((h - mean) @ w).float()
 
 
-def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, accs: dict[str, float], name: str, path: Path,
-                    seed: int, max_points: int = 3000) -> None:
-    n = y.numel()
+def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, shown: torch.Tensor, accs: dict[str, float],
+                    name: str, path: Path, seed: int, note: str, max_points: int = 3000) -> None:
     g = torch.Generator().manual_seed(seed)
-    keep = torch.randperm(n, generator=g)[:max_points]  # a sample keeps the plot readable
+    # test nodes only (the projection was fitted on training nodes); a sample keeps the plot readable
+    keep = shown[torch.randperm(shown.numel(), generator=g)[:max_points]]
     classes = sorted(set(y[y >= 0].tolist()))
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     fig, axes = plt.subplots(1, len(maps), figsize=(5.2 * len(maps), 4.8), dpi=100, squeeze=False)
@@ -188,14 +211,15 @@ def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, accs: dict[s
         pad = 0.05 * (hi - lo)
         ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
         ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
-        ax.set_xlabel("principal component 1")
-        ax.set_ylabel("principal component 2")
+        ax.set_xlabel("discriminant 1")
+        ax.set_ylabel("discriminant 2")
         ax.set_title(f"{MODELS[kind]} embeddings (test acc {100 * accs[kind]:.1f}%)", fontsize=10)
         ax.grid(alpha=0.2)
     handles = [plt.Line2D([], [], marker="o", ls="", color=cmap(k % cmap.N), label=f"class {c}")
                for k, c in enumerate(classes)]
     fig.legend(handles=handles, loc="center right", fontsize=8, title="class", markerscale=1.2)
-    fig.suptitle(f"{name}: 2-D PCA of learned node embeddings ({min(n, max_points)} of {n} nodes)", fontsize=11)
+    fig.suptitle(f"{name}: learned node embeddings, 2-D linear discriminant fitted on the training nodes "
+                 f"({keep.numel()} test nodes shown)\n{note}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.9 if len(classes) <= 20 else 0.85, 1))
     fig.savefig(path)
     plt.close(fig)
@@ -287,7 +311,12 @@ def main(argv: list[str] | None = None) -> int:
 
     steps.set_postfix_str("embedding map")
     y = graph.y.cpu()
-    plot_embeddings({kind: pca_2d(runs[kind][1]) for kind in MODELS}, y, accs, name, out / "embedding_map.png", args.seed)
+    note = f"seed {args.seed}, test accuracy of that one seed, at most {args.epochs} epochs" + (
+        ": far from convergence (--quick)" if args.quick else "")
+    split = runs["gcn"][3]  # both models train on the same seeded split
+    maps = {kind: lda_2d(runs[kind][1], y, split.train_mask.cpu()) for kind in MODELS}
+    shown = split.test_mask.cpu().nonzero().flatten()
+    plot_embeddings(maps, y, shown, accs, name, out / "embedding_map.png", args.seed, note)
     steps.update()
 
     steps.set_postfix_str("communities")

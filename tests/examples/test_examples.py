@@ -116,3 +116,17 @@ def test_social_analysis_on_own_csv(tmp_path: Path):
     assert result["statistics"]["components"] == 6
     # Louvain finds the cliques, which are exactly the classes
     assert result["communities"]["purity"] == 1.0
+
+
+@pytest.mark.parametrize("script", ["citation_classification.py", "social_analysis.py"])
+def test_example_without_matplotlib_says_which_extra(tmp_path: Path, script: str):
+    """A venv without matplotlib gets one line naming the extra, not a traceback."""
+    (tmp_path / "matplotlib.py").write_text("raise ModuleNotFoundError(\"No module named 'matplotlib'\")\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("MPLBACKEND", None)
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / script), "--help"], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        'this example draws figures with matplotlib: pip install "gnnkit[plot]" '
+        '(or, in a checkout, .venv/bin/pip install -e ".[plot]")']
