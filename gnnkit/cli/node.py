@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-_MODELS = ("gcn", "sage", "gat", "mlp")
+_MODELS = ("gcn", "sage", "gat", "mlp", "appnp", "gcnii")
 
 
 def _defaults_text() -> str:
@@ -22,6 +22,7 @@ def _defaults_text() -> str:
     lines = []
     for name, d in PAPER_DEFAULTS.items():
         extra = f", heads {d['heads']}x{d['hidden']}, output heads {d['out_heads']}" if "heads" in d else ""
+        extra += "".join(f", {key} {d[key]}" for key in ("layers", "K", "alpha", "theta", "edge_dropout") if key in d)
         lines.append(f"  {name}: hidden {d['hidden']}{extra}, dropout {d['dropout']}, lr {d['lr']}, "
                      f"weight decay {d['weight_decay']} ({d['weight_decay_layers']} layer{'s' if d['weight_decay_layers'] == 'all' else ''}), "
                      f"epochs {d['epochs']}, patience {d['patience']} on {d['early_stopping'].replace('_', ' ')}")
@@ -31,7 +32,7 @@ def _defaults_text() -> str:
 def register_train(tasks: argparse._SubParsersAction) -> None:
     p = tasks.add_parser(
         "node",
-        help="node classification (GCN, GraphSAGE, GAT, MLP) on a catalogued dataset",
+        help="node classification (GCN, GraphSAGE, GAT, MLP, APPNP, GCNII) on a catalogued dataset",
         description=(
             "Train a node classifier full-batch and report test accuracy (mean ± std over --seeds). Options left "
             "out take the paper's value for the chosen model:\n" + _defaults_text() + "\n"
@@ -49,7 +50,15 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (paper default per model: gcn 200, gat 1000)")
     p.add_argument("--hidden", type=int, default=None, help="hidden units (per head for gat; default gcn 16, gat 8, "
                    "sage/mlp 64)")
-    p.add_argument("--layers", type=int, default=2, help="number of layers (default: 2)")
+    p.add_argument("--layers", type=int, default=None, help="number of layers (gcnii: convolutions, default 64; "
+                   "appnp: MLP layers; default 2)")
+    p.add_argument("--K", type=int, default=None, help="appnp: propagation steps (default: 10)")
+    p.add_argument("--alpha", type=float, default=None, help="appnp: teleport probability; gcnii: initial-residual "
+                   "strength (default: 0.1)")
+    p.add_argument("--theta", type=float, default=None, help="gcnii: the paper's lambda, identity-mapping strength "
+                   "beta_l = log(theta / l + 1) (default: 0.5)")
+    p.add_argument("--edge-dropout", type=float, default=None, help="appnp: dropout on the propagation matrix at "
+                   "each step (default: 0.5)")
     p.add_argument("--heads", type=int, default=None, help="gat: attention heads in hidden layers (default: 8)")
     p.add_argument("--out-heads", type=int, default=None, help="gat: attention heads in the output layer, averaged "
                    "(default: 1)")
@@ -158,8 +167,16 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         mode=args.mode, batch_size=args.batch_size, fanout=_fanout(args.fanout),
         inference_batch_size=args.inference_batch_size,
     )
-    hparams: dict[str, Any] = dict(hidden_channels=pick(args.hidden, "hidden"), num_layers=args.layers,
+    hparams: dict[str, Any] = dict(hidden_channels=pick(args.hidden, "hidden"),
+                                   num_layers=d.get("layers", 2) if args.layers is None else args.layers,
                                    dropout=pick(args.dropout, "dropout"))
+    for option, key in (("K", "K"), ("alpha", "alpha"), ("theta", "theta"), ("edge_dropout", "edge_dropout")):
+        if key in d:
+            hparams[key] = pick(getattr(args, option), key)
+        elif getattr(args, option) is not None:
+            models = [m for m, v in PAPER_DEFAULTS.items() if key in v]
+            raise ValueError(f"--{option.replace('_', '-')} applies to --model {' / '.join(models)} only, "
+                             f"not {args.model!r}")
     if args.model == "gat":
         hparams.update(heads=pick(args.heads, "heads"), out_heads=pick(args.out_heads, "out_heads"),
                        dropout_scheme=args.dropout_scheme or "reference")

@@ -136,6 +136,42 @@ def gather(x: Tensor, index: Tensor | None, device: torch.device) -> Tensor:
     return x.index_select(0, index.to(x.device)).to(device)
 
 
+class CarryInitial:
+    """A layer that reads the initial representation ``H^{(0)}`` beside ``H``
+    (APPNP's steps, GCN2Conv), run by layer-wise inference on ``[H | H^{(0)}]``.
+
+    Layer-wise inference hands each layer one tensor; here it is the two
+    concatenated (``2 · width`` columns), so every block gets the rows of
+    both. ``compute(block, (H, H0)_src, (H, H0)_dst)`` gives the block's new
+    ``H``, and ``H^{(0)}`` of its targets is carried on unchanged.
+
+    Args:
+        layer: gives ``prepare`` (the whole graph's operator).
+        width: columns of ``H`` (and of ``H^{(0)}``).
+        compute: the block computation (default ``layer.forward_block``).
+    """
+
+    def __init__(self, layer: nn.Module, width: int,
+                 compute: Callable[[Block, tuple, tuple], Tensor] | None = None) -> None:
+        self.layer, self.width = layer, width
+        self.compute = layer.forward_block if compute is None else compute
+
+    def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype) -> Block:
+        return self.layer.prepare(edge_index, edge_weight, num_nodes, dtype)
+
+    def transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return x[:, :self.width], x[:, self.width:]
+
+    def forward_block(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> Tensor:
+        return torch.cat([self.compute(block, src, dst), dst[1]], dim=1)
+
+
+def carry(fn: Callable[[Tensor], Tensor] | None, width: int) -> Callable[[Tensor], Tensor]:
+    """The ``post`` function for ``[H | H^{(0)}]``: ``fn`` on ``H``, ``H^{(0)}`` kept."""
+    return lambda t: torch.cat([t[:, :width] if fn is None else fn(t[:, :width]), t[:, width:]], dim=1)
+
+
 @torch.no_grad()
 def layer_inference(layer: nn.Module, x: Tensor, adj: CSR, batch_size: int, device: torch.device) -> Tensor:
     """One layer's output for all nodes, over blocks of ``batch_size`` targets
@@ -206,4 +242,4 @@ def layerwise_inference(model: nn.Module, x: Tensor | CSR, adj: CSR, batch_size:
         model.train(was_training)
 
 
-__all__ = ["BlockwiseLayer", "layer_inference", "layerwise_inference", "row_block"]
+__all__ = ["BlockwiseLayer", "CarryInitial", "carry", "layer_inference", "layerwise_inference", "row_block"]

@@ -66,17 +66,7 @@ class GCNConv(MessagePassing):
                 dtype: torch.dtype = torch.float32) -> Block:
         """``D^{-1/2} A D^{-1/2}`` (loops removed) and the self-loop diagonal
         ``d_i^{-1} loop_i``, computed in ``dtype`` (at least float32)."""
-        dtype = torch.promote_types(dtype, torch.float32)
-
-        def build() -> Block:
-            adj = self.adjacency(edge_index, edge_weight, num_nodes)
-            return Block(*gcn_norm_csr(adj, add_self_loops=self.add_self_loops, fill_value=2.0 if self.improved else 1.0,
-                                       normalize=self.normalize, dtype=dtype))
-
-        if self.cached:
-            options = (dtype, self.add_self_loops, self.normalize, self.improved)
-            return self._normalized.get(edge_index, edge_weight, num_nodes, build, options)
-        return build()
+        return gcn_prepare(self, edge_index, edge_weight, num_nodes, dtype, 2.0 if self.improved else 1.0)
 
     def transform(self, x: Tensor | CSR) -> tuple[Tensor]:
         """``(X W,)``; ``x`` may be sparse features (a CSR): then a sparse product."""
@@ -93,4 +83,24 @@ class GCNConv(MessagePassing):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
+
+
+def gcn_prepare(layer: MessagePassing, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype, fill_value: float = 1.0) -> Block:
+    """The ``Block`` of ``D^{-1/2} (A + fI) D^{-1/2}`` for a layer with GCN's
+    options (``cached``, ``add_self_loops``, ``normalize`` and an
+    ``AdjacencyCache`` ``_normalized``): the off-diagonal CSR and the
+    self-loop diagonal, in ``dtype`` (at least float32); shared by
+    ``GCNConv``, ``APPNP`` and ``GCN2Conv``."""
+    dtype = torch.promote_types(dtype, torch.float32)
+
+    def build() -> Block:
+        adj = layer.adjacency(edge_index, edge_weight, num_nodes)
+        return Block(*gcn_norm_csr(adj, add_self_loops=layer.add_self_loops, fill_value=fill_value,
+                                   normalize=layer.normalize, dtype=dtype))
+
+    if layer.cached:
+        options = (dtype, layer.add_self_loops, layer.normalize, fill_value)
+        return layer._normalized.get(edge_index, edge_weight, num_nodes, build, options)
+    return build()
 

@@ -1,13 +1,15 @@
 """Models built from the layers: plain hyper-parameters, graph given at call time."""
 from gnnkit.nn.models.gae import GAE, VGAE, LinkPredictor
+from gnnkit.nn.models.appnp import APPNPNet
 from gnnkit.nn.models.gat import GAT
 from gnnkit.nn.models.gcn import GCN
+from gnnkit.nn.models.gcnii import GCNII
 from gnnkit.nn.models.mlp import MLP
 from gnnkit.nn.models.sage import GraphSAGE
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
 from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE, RGCNEncoder
 
-__all__: list[str] = ["GAT", "GCN", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity"]
+__all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity"]
 __all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]
 __all__ += ["GAE", "VGAE", "LinkPredictor"]

@@ -11,18 +11,26 @@ from typing import Any
 from torch import nn
 
 from gnnkit.graph import Graph
-from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE
+from gnnkit.nn.models import APPNPNet, GAT, GCN, GCNII, MLP, GraphSAGE
 from gnnkit.nn.models._input import LearnedFeatures
 from gnnkit.train.runtime import seed_everything
 
-MODELS: dict[str, type[nn.Module]] = {"gcn": GCN, "sage": GraphSAGE, "gat": GAT, "mlp": MLP}
+MODELS: dict[str, type[nn.Module]] = {"gcn": GCN, "sage": GraphSAGE, "gat": GAT, "mlp": MLP, "appnp": APPNPNet,
+                                      "gcnii": GCNII}
 
 # The papers' settings. GCN: Kipf & Welling 2017, §5.3 (weight decay on the
 # first layer only; their early-stopping window of 10 is met here by a
 # patience of 10 on the validation loss with the best weights restored, see
 # docs/results.md). GAT: Veličković et al. 2018, §3.3 (patience 100 on
 # validation loss and accuracy). SAGE/MLP: the GCN recipe with a wider hidden
-# layer, weight decay on every layer and a longer patience.
+# layer, weight decay on every layer and a longer patience. APPNP: Klicpera
+# et al. 2019, §6 (2-layer MLP of 64, K = 10, α = 0.1, dropout 0.5 on the MLP
+# and on the adjacency at every step, L2 5e-3 on the first layer, patience
+# 100). GCNII: Chen et al. 2020 and their code's Cora command (64 layers of
+# 64, α = 0.1, λ = 0.5 as ``theta``, dropout 0.6, lr 0.01, weight decay 0.01
+# on the convolutions, patience 100 on the validation loss, 1500 epochs);
+# "first" is GCNII's ``layers[0]``, the convolutions. ``layers``: the
+# models' ``num_layers`` (2 where not given).
 PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
     "gcn": dict(hidden=16, dropout=0.5, lr=0.01, weight_decay=5e-4, weight_decay_layers="first", epochs=200,
                 patience=10, early_stopping="val_loss"),
@@ -32,6 +40,10 @@ PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
                  patience=50, early_stopping="val_loss"),
     "mlp": dict(hidden=64, dropout=0.5, lr=0.01, weight_decay=5e-4, weight_decay_layers="all", epochs=200,
                 patience=50, early_stopping="val_loss"),
+    "appnp": dict(hidden=64, dropout=0.5, lr=0.01, weight_decay=5e-3, weight_decay_layers="first", epochs=1500,
+                  patience=100, early_stopping="val_loss", K=10, alpha=0.1, edge_dropout=0.5),
+    "gcnii": dict(hidden=64, layers=64, dropout=0.6, lr=0.01, weight_decay=0.01, weight_decay_layers="first",
+                  epochs=1500, patience=100, early_stopping="val_loss", alpha=0.1, theta=0.5),
 }
 
 
