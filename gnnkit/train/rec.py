@@ -21,6 +21,7 @@ from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
 from gnnkit.train.engine import Engine
 from gnnkit.train.ranking import evaluate_ranking, top_k
 from gnnkit.train.tasks.rec import (
+    MODEL_DEFAULTS,
     MODEL_KINDS,
     RecConfig,
     RecTask,
@@ -82,6 +83,19 @@ class RecTrainConfig:
         self.ks = tuple(int(k) for k in self.ks)
         self.parts()  # every part checks its own values
 
+    @classmethod
+    def for_model(cls, kind: str, **overrides: Any) -> RecTrainConfig:
+        """The config ``gnnkit train rec --model KIND`` uses: ``MODEL_DEFAULTS[kind]``
+        (lr, reg, epochs, eval_every, patience) under ``overrides``.
+
+        Args:
+            kind: ``"lightgcn"``, ``"mf"``, ``"pop"`` or ``"gfcf"``.
+            overrides: any other field of ``RecTrainConfig``.
+        """
+        if kind not in MODEL_DEFAULTS:
+            raise ValueError(f"unknown model {kind!r}: choose one of {', '.join(MODEL_DEFAULTS)}")
+        return cls(**{**MODEL_DEFAULTS[kind], **overrides})
+
     def parts(self) -> tuple[OptimConfig, StopConfig, RunConfig, RecConfig]:
         optim = OptimConfig(lr=self.lr)
         stop = StopConfig(epochs=self.epochs, patience=self.patience, eval_every=self.eval_every,
@@ -135,6 +149,6 @@ class RecommendationTrainer:
 
 
 __all__ = [
-    "MODEL_KINDS", "RecTrainConfig", "RecommendationTrainer", "bipartite_csr", "bpr_loss", "build_model",
+    "MODEL_DEFAULTS", "MODEL_KINDS", "RecTrainConfig", "RecommendationTrainer", "bipartite_csr", "bpr_loss", "build_model",
     "evaluate_ranking", "model_spec", "split_validation", "top_k",
 ]

@@ -89,3 +89,57 @@ def test_popularity_from_the_command_line(data_root, tmp_path, capsys):
     capsys.readouterr()
     assert main(["recommend", "--checkpoint", str(tmp_path / "p.pt"), "--user", "3", "--k", "3", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["items"]) == 3
+
+
+def test_per_model_defaults_are_used_and_documented(data_root, tmp_path, capsys):
+    from gnnkit.train.rec import MODEL_DEFAULTS
+
+    dataset_dir(data_root, "ml-100k")
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "mf", "--epochs", "1",
+                 "--json", str(tmp_path / "mf.json"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "mf.json").read_text())
+    assert summary["lr"] == MODEL_DEFAULTS["mf"]["lr"] and summary["epochs"] == 1
+    assert summary["patience"] == MODEL_DEFAULTS["mf"]["patience"]
+    assert MODEL_DEFAULTS["lightgcn"]["lr"] != MODEL_DEFAULTS["mf"]["lr"]
+    with pytest.raises(SystemExit):
+        main(["train", "rec", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"lightgcn: lr {MODEL_DEFAULTS['lightgcn']['lr']:g}" in text and f"mf: lr {MODEL_DEFAULTS['mf']['lr']:g}" in text
+
+
+def test_gfcf_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
+    dataset_dir(data_root, "ml-100k")
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "gfcf",
+                 "--json", str(tmp_path / "g.json"), "--checkpoint", str(tmp_path / "g.pt"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "g.json").read_text())
+    assert summary["epochs_run"] == 0 and summary["recall@20"] > 0.25  # popularity: ~0.17
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(tmp_path / "g.pt"), "--user", "5", "--k", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    state = load_checkpoint(tmp_path / "g.pt")["export"]
+    seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
+    items = [row["item"] for row in out["items"]]
+    assert out["model"] == "gfcf" and len(set(items)) == 4 and not seen & set(items)
+    scores = [row["score"] for row in out["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recommend_refuses_a_user_without_interactions(trained, tmp_path, capsys):
+    from gnnkit.io import save_verified
+
+    state = load_checkpoint(trained / "ml.pt")
+    state["export"]["seen_rowptr"][1] = 0  # user 0's items now count as user 1's
+    save_verified(tmp_path / "cold.pt", state, kind="gnnkit.rec")
+    assert main(["recommend", "--checkpoint", str(tmp_path / "cold.pt"), "--user", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "user 0 has no training interactions" in err and "--model pop" in err
+
+
+def test_recommend_refuses_a_checkpoint_of_another_task(tmp_path, capsys):
+    from gnnkit.io import save_verified
+
+    save_verified(tmp_path / "node.pt", {"format": "gnnkit.node/2", "task": "node", "model_state": {}},
+                  kind="gnnkit.node")
+    assert main(["recommend", "--checkpoint", str(tmp_path / "node.pt"), "--user", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "`gnnkit train node`" in err and "not by `gnnkit train rec`" in err

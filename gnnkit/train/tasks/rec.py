@@ -7,7 +7,9 @@ training interaction and epoch, L2 on the batch's layer-0 embeddings.
 Validation ranks all items for the held-out items of each user (recall@20
 drives early stopping); the test ranks propagate over every known
 interaction and mask them all, as ``gnnkit recommend`` does. A ``Popularity``
-model has nothing to train and is only counted.
+model has nothing to train and is only counted; a ``GFCF`` graph filter has
+nothing to train either (no optimiser, so the engine runs no epoch) and is
+built from the interactions when it is evaluated.
 
 Under ``torchrun`` each process trains on its share of the BPR triples and
 ranks its share of the users; the sums are added up.
@@ -24,12 +26,13 @@ from torch import Tensor, nn
 
 from gnnkit.datasets.interactions import InteractionDataset, bipartite_edge_index, positives_csr
 from gnnkit.distributed import DistContext, all_reduce_sum, shard
+from gnnkit.nn.models.gfcf import GFCF
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
 from gnnkit.ops.sparse import CSR, build_csr
 from gnnkit.train.config import OptimConfig
 from gnnkit.train.metrics import RANKING_METRICS
-from gnnkit.train.ranking import evaluate_ranking
+from gnnkit.train.ranking import evaluate_ranking, evaluate_scores
 from gnnkit.train.runtime import eval_mode
 from gnnkit.train.sampling import NegativeSampler
 from gnnkit.train.task import Task
@@ -37,7 +40,18 @@ from gnnkit.train.task import Task
 if TYPE_CHECKING:
     from gnnkit.train.engine import Engine
 
-MODEL_KINDS = ("lightgcn", "mf", "pop")
+MODEL_KINDS = ("lightgcn", "mf", "pop", "gfcf")
+
+# Per-model training defaults of `gnnkit train rec` (and of the results table).
+# LightGCN at the paper's lr 1e-3 converges too slowly for early stopping to
+# wait for it; MF overfits at lr 5e-3 within ~20 epochs, so each has its own
+# learning rate. Validation every 5 epochs, stop after 5 without improvement.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "lightgcn": {"lr": 5e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
+    "mf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
+    "pop": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
+    "gfcf": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
+}
 
 
 @dataclass
@@ -78,24 +92,31 @@ class RecConfig:
 
 
 # --------------------------------------------------------------------------- models
-def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3) -> nn.Module:
-    """``"lightgcn"``, ``"mf"`` or ``"pop"`` with the given sizes."""
+def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
+                k: int = 256, alpha: float = 0.3) -> nn.Module:
+    """``"lightgcn"``, ``"mf"``, ``"pop"`` or ``"gfcf"`` with the given sizes
+    (``k`` and ``alpha``: GF-CF's singular vectors and ideal-filter weight)."""
     if kind == "lightgcn":
         return LightGCN(num_users, num_items, embedding_dim, num_layers)
     if kind == "mf":
         return MF(num_users, num_items, embedding_dim)
     if kind == "pop":
         return Popularity(num_users, num_items)
+    if kind == "gfcf":
+        return GFCF(num_users, num_items, k=k, alpha=alpha)
     raise ValueError(f"unknown model {kind!r}: choose one of {', '.join(MODEL_KINDS)}")
 
 
 def model_spec(model: nn.Module) -> dict[str, Any]:
     """What ``build_model`` needs to rebuild ``model`` (stored in checkpoints)."""
-    kinds = {LightGCN: "lightgcn", MF: "mf", Popularity: "pop"}
+    kinds = {LightGCN: "lightgcn", MF: "mf", Popularity: "pop", GFCF: "gfcf"}
     if type(model) not in kinds:
-        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF or Popularity")
-    return {"kind": kinds[type(model)], "num_users": model.num_users, "num_items": model.num_items,
+        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, Popularity or GFCF")
+    spec = {"kind": kinds[type(model)], "num_users": model.num_users, "num_items": model.num_items,
             "embedding_dim": getattr(model, "embedding_dim", 1), "num_layers": getattr(model, "num_layers", 0)}
+    if isinstance(model, GFCF):
+        spec.update(k=model.k, alpha=model.alpha)
+    return spec
 
 
 # --------------------------------------------------------------------------- data
@@ -133,7 +154,7 @@ class RecTask(Task):
     """BPR training and full-ranking evaluation of a recommender.
 
     Args:
-        model: ``LightGCN``, ``MF`` or ``Popularity`` sized for the dataset.
+        model: ``LightGCN``, ``MF``, ``Popularity`` or ``GFCF`` sized for the dataset.
         dataset: the interactions; without ``val_interactions`` a validation
             split of ``config.val_fraction`` is carved from train.
         config: ``RecConfig``.
@@ -225,22 +246,32 @@ class RecTask(Task):
 
     def embeddings(self, graph: CSR | None = None) -> tuple[Tensor, Tensor]:
         """Final ``(users, items)`` embeddings without gradients."""
+        if isinstance(self.model, GFCF):
+            raise ValueError("GF-CF has no embeddings: score users with task.model.scores(users) after evaluate()")
         with eval_mode(self.model):
             u, i = self.model(self.train_graph if graph is None else graph)
         return u.float(), i.float()
 
     def evaluate(self, split: str) -> dict[str, float]:
         """Rank all items for the users of ``split`` (``"val"`` or ``"test"``)."""
-        pop = isinstance(self.model, Popularity)
         if split not in ("val", "test"):
             raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-        if split == "val":
-            if pop:
-                self.model.fit(self.train.to(self.device))
-            return self._rank(*self.embeddings(self.train_graph), self.val_dev, self.train_seen)
-        if pop:
-            self.model.fit(self.seen.to(self.device))
-        return self._rank(*self.embeddings(self.full_graph), self.test_dev, self.all_seen)
+        known, target, exclude = ((self.train, self.val_dev, self.train_seen) if split == "val"
+                                  else (self.seen, self.test_dev, self.all_seen))
+        if isinstance(self.model, Popularity):
+            self.model.fit(known.to(self.device))
+        if isinstance(self.model, GFCF):  # a filter of the known interactions, scored batch by batch
+            self._fit_filter(split)
+            cfg = self.config
+            return evaluate_scores(self.model.scores, self.dataset.num_users, self.dataset.num_items, target,
+                                   exclude, cfg.ks, cfg.eval_memory_mb)
+        graph = self.train_graph if split == "val" else self.full_graph
+        return self._rank(*self.embeddings(graph), target, exclude)
+
+    def _fit_filter(self, split: str) -> None:
+        if getattr(self, "_filter_of", None) != split:
+            self.model.fit((self.train if split == "val" else self.seen).to(self.device))
+            self._filter_of = split
 
     def validate(self, engine: Engine) -> dict[str, float]:
         return {f"val_{k}": v for k, v in self.evaluate("val").items() if "@" in k}
@@ -285,7 +316,12 @@ class RecTask(Task):
 
     def export(self) -> dict[str, Any]:
         """What ``gnnkit recommend`` reads: the final embeddings (of the tested
-        weights), every user's known items, and the item titles."""
+        weights) or, for GF-CF, the filter (``GFCF.export``), every user's
+        known items, and the item titles."""
+        seen = {"seen_rowptr": self.all_seen[0].cpu(), "seen_items": self.all_seen[1].cpu(),
+                "item_titles": self.dataset.item_titles}
+        if isinstance(self.model, GFCF):
+            self._fit_filter("test")
+            return {"gfcf": self.model.export(), **seen}
         u, i = self.embeddings(self.full_graph)
-        return {"user_emb": u.cpu(), "item_emb": i.cpu(), "seen_rowptr": self.all_seen[0].cpu(),
-                "seen_items": self.all_seen[1].cpu(), "item_titles": self.dataset.item_titles}
+        return {"user_emb": u.cpu(), "item_emb": i.cpu(), **seen}

@@ -1,0 +1,197 @@
+"""GF-CF (Shen et al., CIKM 2021): a graph filter over the item–item graph, no training."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from torch import Tensor, nn
+
+from gnnkit.nn.models.lightgcn import _check_ids
+
+# Above this many items the dense item–item filter (num_items² floats) is not
+# built: 20,000 items are 1.6 GB in float32. The factored path gives the same
+# scores without it.
+DENSE_ITEM_LIMIT = 20_000
+
+
+def _csr(crow: Tensor, cols: Tensor, values: Tensor, size: tuple[int, int]) -> Tensor:
+    """A torch sparse CSR tensor (its "beta" warning silenced: the indices are built sorted here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, cols, values, size, check_invariants=False)
+
+
+def top_right_singular_vectors(a: Tensor, a_t: Tensor, k: int, niter: int = 4) -> Tensor:
+    r"""``[n, k]`` the top-``k`` right singular vectors of the sparse ``a`` ``[m, n]``
+    (``a_t`` its transpose), by randomized subspace iteration with ``q = 2k``
+    columns (Halko et al. 2011, Alg. 4.4) and a Rayleigh–Ritz step; only CSR
+    × dense products and QR of tall ``[·, q]`` matrices.
+
+    Args:
+        a: sparse CSR ``[m, n]``.
+        a_t: its transpose as sparse CSR ``[n, m]``.
+        k: how many vectors (``<= min(m, n)``).
+        niter: subspace iterations (each one multiplies by ``aᵀa``).
+    """
+    m, n = a.shape
+    q = min(2 * k, m, n)
+    basis = torch.linalg.qr(torch.randn(n, q, device=a.device)).Q
+    for _ in range(niter):
+        basis = torch.linalg.qr(torch.sparse.mm(a, basis)).Q  # [m, q]
+        basis = torch.linalg.qr(torch.sparse.mm(a_t, basis)).Q  # [n, q]
+    small = torch.sparse.mm(a, basis)  # [m, q]: a ≈ small basisᵀ on the subspace
+    _, _, vh = torch.linalg.svd(small, full_matrices=False)  # singular values sorted, largest first
+    return basis @ vh[:k].t()
+
+
+class GFCF(nn.Module):
+    r"""GF-CF, "How Powerful is Graph Convolution for Recommendation?",
+    https://arxiv.org/abs/2108.07567.
+
+    With the binary interactions :math:`R` (users × items), the normalised
+    :math:`\tilde R = D_U^{-1/2} R D_I^{-1/2}` and :math:`V_k` its top-``k``
+    right singular vectors, a user's scores are the linear low-pass filter plus
+    ``alpha`` times the ideal low-pass filter:
+
+    .. math::
+        s_u = r_u \left(\tilde R^\top \tilde R
+              + \alpha\, D_I^{-1/2} V_k V_k^\top D_I^{1/2}\right)
+
+    Nothing is trained: ``fit`` builds :math:`\tilde R` and the singular
+    vectors (``top_right_singular_vectors``: a randomized subspace iteration
+    with ``2k`` columns so the top ``k`` are accurate). With at most
+    ``dense_item_limit`` items the bracket is stored as one dense
+    items × items matrix and a batch of users is one sparse × dense product;
+    above it the scores are computed factored,
+    :math:`((r_u \tilde R^\top) \tilde R) + \alpha ((r_u D_I^{-1/2} V_k) V_k^\top D_I^{1/2})`,
+    without any items × items matrix (same scores, more work per batch).
+
+    The fitted tensors are plain attributes, not parameters or buffers: the
+    model's ``state_dict`` is empty and ``fit`` rebuilds them.
+
+    Args:
+        num_users: number of users (ids ``0 .. num_users - 1``).
+        num_items: number of items (ids ``0 .. num_items - 1``).
+        k: singular vectors of the ideal filter (default 256, the paper's;
+            at most ``min(num_users, num_items)`` are used).
+        alpha: weight of the ideal filter (default 0.3, the paper's).
+        niter: subspace iterations of the randomized SVD (default 4).
+        dense_item_limit: most items for the dense filter (default 20,000).
+
+    Shapes:
+        ``fit(interactions [2, n])``; ``scores(users [B])`` → ``[B, num_items]``.
+    """
+
+    def __init__(self, num_users: int, num_items: int, k: int = 256, alpha: float = 0.3, niter: int = 4,
+                 dense_item_limit: int = DENSE_ITEM_LIMIT) -> None:
+        super().__init__()
+        _check_ids(num_users, num_items, 1)
+        if k < 0:
+            raise ValueError(f"k must be >= 0 singular vectors, got {k}")
+        if not math.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite weight >= 0, got {alpha}")
+        if niter < 0:
+            raise ValueError(f"niter must be >= 0, got {niter}")
+        self.num_users, self.num_items, self.k, self.alpha = num_users, num_items, k, float(alpha)
+        self.niter, self.dense_item_limit = niter, dense_item_limit
+        self.fitted = False
+
+    @property
+    def uses_dense_filter(self) -> bool:
+        """Whether ``fit`` builds the dense items × items filter."""
+        return self.num_items <= self.dense_item_limit
+
+    def fit(self, interactions: Tensor) -> GFCF:
+        """Build the filter from ``[2, n]`` (user row, item row) interactions (duplicates merged)."""
+        nu, ni = self.num_users, self.num_items
+        key = torch.unique(interactions[0].long() * ni + interactions[1].long())
+        users, items = key // ni, key % ni
+        dev = key.device
+        deg_u = torch.bincount(users, minlength=nu).float()
+        deg_i = torch.bincount(items, minlength=ni).float()
+        inv_u = deg_u.pow(-0.5).masked_fill_(deg_u == 0, 0)
+        self.item_scale = deg_i.pow(-0.5).masked_fill_(deg_i == 0, 0)  # D_I^{-1/2}
+        values = inv_u[users] * self.item_scale[items]
+        self.rowptr = torch.zeros(nu + 1, dtype=torch.long, device=dev)
+        torch.cumsum(torch.bincount(users, minlength=nu), 0, out=self.rowptr[1:])
+        self.cols = items
+        self.norm_adj = _csr(self.rowptr, items, values, (nu, ni))
+        order = torch.argsort(items, stable=True)
+        crow_t = torch.zeros(ni + 1, dtype=torch.long, device=dev)
+        torch.cumsum(torch.bincount(items, minlength=ni), 0, out=crow_t[1:])
+        self.norm_adj_t = _csr(crow_t, users[order], values[order], (ni, nu))
+        k = min(self.k, nu, ni)
+        if k > 0:
+            v = top_right_singular_vectors(self.norm_adj, self.norm_adj_t, k, self.niter)
+            self.left = v * self.item_scale.unsqueeze(1)  # D_I^{-1/2} V_k
+            self.right = (v * deg_i.sqrt().unsqueeze(1)).t().contiguous()  # V_k^T D_I^{1/2}
+        else:
+            self.left = self.right = None
+        self.filter = self._dense_filter() if self.uses_dense_filter else None
+        self.fitted = True
+        return self
+
+    def _dense_filter(self) -> Tensor:
+        """``R̃ᵀR̃ + α D^{-1/2} V Vᵀ D^{1/2}`` as one dense ``[I, I]`` matrix."""
+        # sparse x sparse, then dense: never an users x items dense matrix
+        p = torch.sparse.mm(self.norm_adj_t, self.norm_adj).to_dense()
+        if self.left is not None and self.alpha:
+            p.addmm_(self.left, self.right, alpha=self.alpha)
+        return p
+
+    def _rows(self, users: Tensor) -> Tensor:
+        """The binary interaction rows of ``users`` as a sparse CSR ``[B, I]``."""
+        starts, ends = self.rowptr[users], self.rowptr[users + 1]
+        counts = ends - starts
+        crow = torch.zeros(users.numel() + 1, dtype=torch.long, device=users.device)
+        torch.cumsum(counts, 0, out=crow[1:])
+        seg = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), counts)
+        cols = self.cols[torch.arange(seg.numel(), device=users.device) - crow[seg] + starts[seg]]
+        return _csr(crow, cols, torch.ones(cols.numel(), device=users.device), (users.numel(), self.num_items))
+
+    def scores(self, users: Tensor) -> Tensor:
+        """``[B, I]`` filtered scores of ``users`` (their own items not masked)."""
+        if not self.fitted:
+            raise RuntimeError("GFCF.scores needs the interactions first: call fit(interactions)")
+        x = self._rows(users.long())
+        if self.filter is not None:
+            return torch.sparse.mm(x, self.filter)
+        dense_t = x.to_dense().t().contiguous()  # [I, B]
+        out = torch.sparse.mm(self.norm_adj_t, torch.sparse.mm(self.norm_adj, dense_t)).t()
+        if self.left is not None and self.alpha:
+            out = torch.addmm(out, torch.sparse.mm(x, self.left), self.right, alpha=self.alpha)
+        return out
+
+    def forward(self, users: Tensor) -> Tensor:
+        return self.scores(users)
+
+    def export(self) -> dict[str, Tensor | float | int]:
+        """What ``from_export`` needs to score again (no dense filter: it is rebuilt when small)."""
+        return {"num_users": self.num_users, "num_items": self.num_items, "k": self.k, "alpha": self.alpha,
+                "rowptr": self.rowptr.cpu(), "cols": self.cols.cpu(), "norm_values": self.norm_adj.values().cpu(),
+                "item_scale": self.item_scale.cpu(),
+                "left": None if self.left is None else self.left.cpu(),
+                "right": None if self.right is None else self.right.cpu()}
+
+    @classmethod
+    def from_export(cls, state: dict, dense: bool = False) -> GFCF:
+        """Rebuild a fitted model from ``export()`` without a new SVD
+        (``dense``: also build the dense filter when the items allow it)."""
+        model = cls(int(state["num_users"]), int(state["num_items"]), int(state["k"]), float(state["alpha"]))
+        nu, ni = model.num_users, model.num_items
+        model.rowptr, model.cols, model.item_scale = state["rowptr"], state["cols"], state["item_scale"]
+        model.left, model.right = state["left"], state["right"]
+        values = state["norm_values"]
+        model.norm_adj = _csr(model.rowptr, model.cols, values, (nu, ni))
+        users = torch.repeat_interleave(torch.arange(nu), model.rowptr.diff())
+        order = torch.argsort(model.cols, stable=True)
+        crow_t = torch.zeros(ni + 1, dtype=torch.long)
+        torch.cumsum(torch.bincount(model.cols, minlength=ni), 0, out=crow_t[1:])
+        model.norm_adj_t = _csr(crow_t, users[order], values[order], (ni, nu))
+        model.filter = model._dense_filter() if dense and model.uses_dense_filter else None
+        model.fitted = True
+        return model
+
+    def extra_repr(self) -> str:
+        return f"users={self.num_users}, items={self.num_items}, k={self.k}, alpha={self.alpha}"
