@@ -22,7 +22,7 @@ _COMMANDS = (
     "gnnkit.cli.datasets",
 )
 # Modules that add a `gnnkit train TASK` command.
-_TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec")
+_TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec", "gnnkit.cli.kg")
 
 
 def build_parser() -> argparse.ArgumentParser:
