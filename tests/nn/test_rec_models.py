@@ -85,3 +85,60 @@ def test_gfcf_runs_on_the_engine_without_epochs_and_beats_popularity():
     assert gfcf["epochs_run"] == 0 and gfcf["history"] == []
     assert gfcf["recall@10"] > pop["recall@10"] + 0.05
     assert gfcf["ndcg@10"] > pop["ndcg@10"]
+
+
+def test_ngcf_forward_matches_the_dense_formula():
+    from gnnkit.nn.models.ngcf import NGCF
+    from gnnkit.train.rec import bipartite_csr
+
+    data = clustered(num_users=12, num_items=10, per_user=3, seed=4)
+    nu, ni = data.num_users, data.num_items
+    torch.manual_seed(0)
+    model = NGCF(nu, ni, embedding_dim=5, num_layers=2).eval()
+    train = data.train_interactions
+    u, i = model(bipartite_csr(train[0], train[1], nu, ni))
+    a = torch.zeros(nu + ni, nu + ni, dtype=torch.float64)
+    a[train[0], train[1] + nu] = a[train[1] + nu, train[0]] = 1.0
+    deg = a.sum(1)
+    inv = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))
+    lap = inv[:, None] * a * inv[None, :]
+    x = model.embedding.weight.double()
+    outs = [x]
+    for w1, w2 in zip(model.w1, model.w2):
+        side = lap @ x
+        x = torch.nn.functional.leaky_relu((side + x) @ w1.weight.double().t() + w1.bias.double()
+                                           + (side * x) @ w2.weight.double().t() + w2.bias.double(), 0.2)
+        outs.append(x / x.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    want = torch.cat(outs, 1)
+    assert u.shape == (nu, 15) and i.shape == (ni, 15)
+    torch.testing.assert_close(torch.cat([u, i]).double(), want, atol=1e-5, rtol=1e-5)
+
+
+def test_ngcf_bpr_loss_is_the_hand_computation():
+    """The task's batch loss for NGCF: BPR on its scores + reg * L2 of the batch's ego embeddings / batch."""
+    from gnnkit.train.engine import Engine
+    from gnnkit.train.tasks.rec import RecConfig, RecTask
+
+    data = clustered(seed=5)
+    seed_everything(0)
+    model = build_model("ngcf", data.num_users, data.num_items, 8, 2)
+    task = RecTask(model, data, RecConfig(reg=0.01), seed=0)
+    engine = Engine(task)
+    model.eval()  # no dropout: a deterministic forward
+    u, p, n = torch.tensor([0, 1, 2]), torch.tensor([3, 25, 4]), torch.tensor([30, 5, 31])
+    loss = task._batch_loss(engine, u, p, n)
+    ue, ie = model(task.train_graph)
+    diff = (ue[u] * ie[p]).sum(1) - (ue[u] * ie[n]).sum(1)
+    e0 = model.embedding.weight
+    l2 = 0.5 * (e0[u].pow(2).sum() + e0[data.num_users + p].pow(2).sum() + e0[data.num_users + n].pow(2).sum()) / 3
+    torch.testing.assert_close(loss, -torch.nn.functional.logsigmoid(diff).mean() + 0.01 * l2)
+
+
+def test_ngcf_trains_and_beats_popularity():
+    data = clustered(num_users=80, per_user=10, seed=3)
+    seed_everything(0)
+    model = build_model("ngcf", data.num_users, data.num_items, 16, 2)
+    cfg = RecTrainConfig.for_model("ngcf", device="cpu", ks=(5, 10), monitor="recall@10", lr=0.01, epochs=40,
+                                   batch_size=128, eval_every=2)
+    ngcf, pop = RecommendationTrainer(model, data, cfg).fit(), _fit("pop", data)
+    assert ngcf["epochs_run"] > 1 and ngcf["recall@10"] > pop["recall@10"] + 0.05

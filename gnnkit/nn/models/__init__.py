@@ -9,8 +9,9 @@ from gnnkit.nn.models.sage import GraphSAGE
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
 from gnnkit.nn.models.gfcf import GFCF
+from gnnkit.nn.models.ngcf import NGCF
 from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE, RGCNEncoder
 
-__all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity", "GFCF"]
+__all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity", "GFCF", "NGCF"]
 __all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]
 __all__ += ["GAE", "VGAE", "LinkPredictor"]

@@ -29,6 +29,7 @@ from gnnkit.distributed import DistContext, all_reduce_sum, shard
 from gnnkit.nn.models.gfcf import GFCF
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
+from gnnkit.nn.models.ngcf import NGCF
 from gnnkit.ops.sparse import CSR, build_csr
 from gnnkit.train.config import OptimConfig
 from gnnkit.train.metrics import RANKING_METRICS
@@ -40,7 +41,7 @@ from gnnkit.train.task import Task
 if TYPE_CHECKING:
     from gnnkit.train.engine import Engine
 
-MODEL_KINDS = ("lightgcn", "mf", "pop", "gfcf")
+MODEL_KINDS = ("lightgcn", "mf", "ngcf", "pop", "gfcf")
 
 # Per-model training defaults of `gnnkit train rec` (and of the results table).
 # LightGCN at the paper's lr 1e-3 converges too slowly for early stopping to
@@ -49,6 +50,7 @@ MODEL_KINDS = ("lightgcn", "mf", "pop", "gfcf")
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgcn": {"lr": 5e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
     "mf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
+    "ngcf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
     "pop": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
     "gfcf": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
 }
@@ -94,12 +96,14 @@ class RecConfig:
 # --------------------------------------------------------------------------- models
 def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
                 k: int = 256, alpha: float = 0.3) -> nn.Module:
-    """``"lightgcn"``, ``"mf"``, ``"pop"`` or ``"gfcf"`` with the given sizes
+    """``"lightgcn"``, ``"mf"``, ``"ngcf"``, ``"pop"`` or ``"gfcf"`` with the given sizes
     (``k`` and ``alpha``: GF-CF's singular vectors and ideal-filter weight)."""
     if kind == "lightgcn":
         return LightGCN(num_users, num_items, embedding_dim, num_layers)
     if kind == "mf":
         return MF(num_users, num_items, embedding_dim)
+    if kind == "ngcf":
+        return NGCF(num_users, num_items, embedding_dim, num_layers)
     if kind == "pop":
         return Popularity(num_users, num_items)
     if kind == "gfcf":
@@ -109,9 +113,9 @@ def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 
 
 def model_spec(model: nn.Module) -> dict[str, Any]:
     """What ``build_model`` needs to rebuild ``model`` (stored in checkpoints)."""
-    kinds = {LightGCN: "lightgcn", MF: "mf", Popularity: "pop", GFCF: "gfcf"}
+    kinds = {LightGCN: "lightgcn", MF: "mf", NGCF: "ngcf", Popularity: "pop", GFCF: "gfcf"}
     if type(model) not in kinds:
-        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, Popularity or GFCF")
+        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, NGCF, Popularity or GFCF")
     spec = {"kind": kinds[type(model)], "num_users": model.num_users, "num_items": model.num_items,
             "embedding_dim": getattr(model, "embedding_dim", 1), "num_layers": getattr(model, "num_layers", 0)}
     if isinstance(model, GFCF):
@@ -154,7 +158,7 @@ class RecTask(Task):
     """BPR training and full-ranking evaluation of a recommender.
 
     Args:
-        model: ``LightGCN``, ``MF``, ``Popularity`` or ``GFCF`` sized for the dataset.
+        model: ``LightGCN``, ``MF``, ``NGCF``, ``Popularity`` or ``GFCF`` sized for the dataset.
         dataset: the interactions; without ``val_interactions`` a validation
             split of ``config.val_fraction`` is carved from train.
         config: ``RecConfig``.
