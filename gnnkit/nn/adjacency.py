@@ -86,12 +86,16 @@ def as_csr(edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
            num_targets: int | None = None) -> CSR:
     """The target-major CSR of a layer's graph argument, checked against the node counts.
 
-    ``edge_index`` is a ``[2, E]`` integer tensor (row 0 sources) or an already
-    built ``CSR``; ``edge_weight`` (``[E]``, edge order) overrides the CSR's
+    ``edge_index`` is a ``[2, E]`` integer tensor (row 0 sources), an already
+    built ``CSR``, or a ``torch.sparse`` COO / CSR adjacency of shape
+    ``[T, S]`` (targets × sources, PyG's ``adj_t``) whose values are the edge
+    weights; ``edge_weight`` (``[E]``, edge order) overrides the CSR's
     values. ``num_nodes`` counts the sources (the rows of ``x``);
     ``num_targets`` the targets of a bipartite graph (default ``num_nodes``).
     """
     num_targets = num_nodes if num_targets is None else num_targets
+    if isinstance(edge_index, Tensor) and edge_index.layout != torch.strided:
+        edge_index, edge_weight = from_torch_sparse(edge_index, edge_weight, num_nodes, num_targets)
     if isinstance(edge_index, CSR):
         if edge_index.num_rows != num_targets or edge_index.num_cols != num_nodes:
             raise ValueError(
@@ -106,6 +110,31 @@ def as_csr(edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,
         return edge_index.with_value(edge_weight.index_select(0, edge_index.perm))
     check_edge_index(edge_index, edge_weight, num_nodes, num_targets)
     return build_csr(edge_index, num_targets, edge_weight, num_cols=num_nodes)
+
+
+def from_torch_sparse(adj: Tensor, edge_weight: Tensor | None, num_nodes: int,
+                      num_targets: int) -> tuple[Tensor, Tensor]:
+    """``(edge_index [2, E], edge_weight [E])`` of a ``torch.sparse`` COO or
+    CSR adjacency ``[T, S]`` (entry ``(i, j)`` is the edge ``j → i``; its
+    value the weight). Duplicate COO entries are summed (coalesced)."""
+    if adj.layout not in (torch.sparse_coo, torch.sparse_csr):
+        raise ValueError(f"a sparse adjacency must be torch.sparse_coo or torch.sparse_csr, got {adj.layout}; "
+                         f"convert it with .to_sparse_coo()")
+    if edge_weight is not None:
+        raise ValueError("a torch.sparse adjacency carries the edge weights as its values; pass edge_weight=None "
+                         "(or pass edge_index [2, E] with edge_weight)")
+    if tuple(adj.shape) != (num_targets, num_nodes):
+        raise ValueError(f"the sparse adjacency is {tuple(adj.shape)} but the layer needs (targets, sources) = "
+                         f"({num_targets}, {num_nodes}); pass it as targets x sources (PyG's adj_t: adj.t())")
+    coo = (adj.to_sparse_coo() if adj.layout == torch.sparse_csr else adj).coalesce()
+    value = coo.values()
+    if value.requires_grad:
+        raise ValueError("the sparse adjacency's values require grad; for gradients with respect to the weights "
+                         "pass edge_index [2, E] and edge_weight")
+    if not value.dtype.is_floating_point:
+        value = value.to(torch.get_default_dtype())
+    row, col = coo.indices()
+    return torch.stack([col, row]), value
 
 
 def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
