@@ -11,9 +11,12 @@ from gnnkit.datasets.formats.lightgcn import read_lastfm, read_lightgcn
 from gnnkit.datasets.formats.movielens import read_movielens
 from gnnkit.datasets.formats.musae import read_musae
 from gnnkit.datasets.formats.planetoid import read_planetoid
+from gnnkit.datasets.formats.triples import read_triples
 from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.datasets.knowledge_graph import KnowledgeGraph, Triples
 from gnnkit.datasets.loader import load
 from gnnkit.datasets.synthetic import synthetic
 
 __all__ = ["InteractionDataset", "catalog", "from_csv", "load", "read_edge_list", "read_lastfm", "read_lightgcn",
            "read_movielens", "read_musae", "read_planetoid", "synthetic"]
+__all__ += ["KnowledgeGraph", "Triples", "read_triples"]
