@@ -3,7 +3,7 @@
     python tests/docs/browser_check.py SITE_DIR OUT_DIR      (``make docs-check``)
 
 Serves SITE_DIR on 127.0.0.1 (as ``mkdocs serve`` would), opens the home page,
-one tutorial and one API page, and fails when a page logs a console error or an
+a tutorial and every API page, and fails when a page logs a console error or an
 uncaught exception, a request fails, a request leaves 127.0.0.1 (CDN, web
 fonts), or a maths element is still TeX text instead of KaTeX's output.
 Screenshots go to OUT_DIR. Talks to Chromium over ``--remote-debugging-pipe``
@@ -25,7 +25,9 @@ import threading
 import time
 from pathlib import Path
 
-PAGES = ("index.html", "tutorials/custom-layer/index.html", "api/nn/index.html")
+# the home page, a tutorial with maths, and every API page (where the docstring maths is)
+PAGES = ("index.html", "tutorials/custom-layer/index.html",
+         *(f"api/{name}/index.html" for name in ("graph", "ops", "nn", "models", "datasets", "train")))
 # what a page must show: every .arithmatex rendered by KaTeX, no reST left as text
 PROBE = """(() => {
   const maths = [...document.querySelectorAll('.arithmatex')];
