@@ -5,7 +5,10 @@ edges ``j → i``. Subclasses override any of the three steps with explicit
 arguments; nothing is inferred from argument names. A layer that keeps the
 default ``message`` (``e_ij · x_j``) and ``aggregate`` with a ``"sum"`` or
 ``"mean"`` aggregation never builds the ``[E, F]`` message tensor:
-``propagate`` takes the fused sparse product ``spmm`` instead. Overriding
+``propagate`` takes the fused sparse product ``spmm`` instead; ``"max"`` /
+``"min"`` on CPU tensors (without implicit loops or trainable edge weights)
+take torch's reducing sparse product ``torch.sparse.mm(..., reduce="amax")``
+instead of a gather and a scatter. Overriding
 ``message`` or ``aggregate`` switches to the per-edge path, so the override is
 what runs; ``update`` is always called.
 
@@ -17,6 +20,7 @@ of any of them.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import Tensor, nn
@@ -112,6 +116,8 @@ class MessagePassing(nn.Module):
             csr = self.adjacency(edge_index, edge_weight, x_src.size(0), x_dst.size(0))
         if self._fused():
             aggr = self._fused_sum(csr, x_src, x_dst, loop_weight)
+        elif self._fused_extreme(csr, x_src, loop_weight):
+            aggr = self._extreme(csr, x_src)
         else:
             aggr = self._edge_messages(csr, x_src, x_dst, loop_weight)
         return self.update(aggr, x_dst)
@@ -132,6 +138,25 @@ class MessagePassing(nn.Module):
         out = spmm(csr.with_value(value), x_src.reshape(x_src.size(0), width))
         if loop is not None:
             out = out + loop.to(out.dtype).unsqueeze(1) * x_dst.reshape(x_dst.size(0), width)
+        return out.view((csr.num_rows,) + shape)
+
+    def _fused_extreme(self, csr: CSR, x_src: Tensor, loop: Tensor | None) -> bool:
+        """Whether max/min can run as torch's reducing CSR product: CPU, fp32/fp64,
+        default steps, no implicit loops, and no edge weights that need a gradient
+        (torch's product returns theirs per coalesced entry, not per edge)."""
+        return (self.aggr in ("max", "min") and not self.overrides("message") and not self.overrides("aggregate")
+                and loop is None and x_src.device.type == "cpu" and x_src.dtype in (torch.float32, torch.float64)
+                and (csr.value is None or not csr.value.requires_grad) and csr.nnz > 0)
+
+    def _extreme(self, csr: CSR, x_src: Tensor) -> Tensor:
+        """``max_j e_ij x_j`` (or min) per target, 0 for a target without in-edges."""
+        value = (torch.ones(csr.nnz, dtype=x_src.dtype) if csr.value is None else csr.value.to(x_src.dtype))
+        with warnings.catch_warnings():  # torch labels sparse CSR "beta" on first use; nothing to act on
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            adj = torch.sparse_csr_tensor(csr.rowptr, csr.col, value, (csr.num_rows, csr.num_cols))
+        shape = tuple(x_src.shape[1:])
+        out = torch.sparse.mm(adj, x_src.reshape(x_src.size(0), math.prod(shape)),
+                              reduce="amax" if self.aggr == "max" else "amin")
         return out.view((csr.num_rows,) + shape)
 
     def _edge_messages(self, csr: CSR, x_src: Tensor, x_dst: Tensor, loop: Tensor | None) -> Tensor:
