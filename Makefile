@@ -63,4 +63,4 @@ wheel-check: $(VENV)/.installed-dev
 	cd $(WHEEL_TMP) && venv/bin/gnnkit --help > /dev/null && venv/bin/gnnkit demo --quiet --epochs 50
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist site docs/assets/katex *.egg-info
