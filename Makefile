@@ -47,9 +47,10 @@ docs: docs-assets
 docs-check: docs
 	$(BIN)/python tests/docs/browser_check.py site build/docs-check
 
-# sdist + wheel (build --no-isolation: the [dev] extra brings build and setuptools>=77), then the wheel alone in a fresh venv: `gnnkit --help` and a tiny
-# training run from outside the checkout. The fresh venv (no pip or setuptools of its own)
-# reads torch and the other dependencies from $(VENV) (a .pth line), so nothing is downloaded.
+# sdist, then the wheel built from it (--no-isolation: the [dev] extra brings build and
+# setuptools>=77); the wheel alone in a fresh venv runs `gnnkit --help` and a tiny training
+# run from outside the checkout. The fresh venv (no pip or setuptools of its own) reads
+# torch and the other dependencies from $(VENV) (a .pth line), so nothing is downloaded.
 WHEEL_TMP ?= build/wheel-check
 wheel-check: $(VENV)/.installed-dev
 	rm -rf $(WHEEL_TMP) && mkdir -p $(WHEEL_TMP)
