@@ -168,7 +168,12 @@ class CarryInitial:
 
 
 def carry(fn: Callable[[Tensor], Tensor] | None, width: int) -> Callable[[Tensor], Tensor]:
-    """The ``post`` function for ``[H | H^{(0)}]``: ``fn`` on ``H``, ``H^{(0)}`` kept."""
+    """The ``post`` function for ``[H | H^{(0)}]``: ``fn`` on ``H``, ``H^{(0)}`` kept.
+
+    Args:
+        fn: the activation applied to ``H`` (``None``: the identity).
+        width: columns of ``H``.
+    """
     return lambda t: torch.cat([t[:, :width] if fn is None else fn(t[:, :width]), t[:, width:]], dim=1)
 
 
