@@ -177,23 +177,32 @@ _FEATHER_CITE = ("B. Rozemberczki, R. Sarkar. Characteristic Functions on Graphs
 
 # What a MUSAE entry without a features file gives: said by `datasets info` and warned once by `load`.
 NO_FEATURES = ("no node features: the catalogued files (karateclub's edges.csv and target.csv) carry none, so "
-               "x is None; `gnnkit train node --features auto` uses structural features instead. The authors' "
-               "sparse feature files (SNAP's MUSAE archives) are not read: gnnkit's Graph holds dense features "
-               "only, and they would take hundreds of MB dense")
+               "x is None; `gnnkit train node --features auto` uses structural features instead (the authors "
+               "publish features for this graph only inside SNAP's MUSAE archives, which gnnkit does not fetch)")
 
 
-def _musae(name: str, folder: str, size: str, citation: str, features: bool = False) -> DatasetInfo:
-    names = ("edges.csv", "target.csv") + (("features.csv",) if features else ())
+_SPARSE_FEATURES = ("features.json (optional; fetched with the other files on download): sparse binary node "
+                    "features, read dense into x while that takes at most 2^25 entries, else x is None (with a "
+                    "warning); read them as a sparse CSR with gnnkit.datasets.formats.musae.read_musae_features"
+                    "(raw_dir)")
+
+
+def _musae(name: str, folder: str, size: str, citation: str, features: str | None = None) -> DatasetInfo:
+    """``features``: ``"csv"`` (a required ``features.csv``), ``"json"`` (an
+    optional ``features.json``) or ``None`` (the source publishes none)."""
+    names = ("edges.csv", "target.csv") + ((f"features.{features}",) if features else ())
     files = tuple(
-        RawFile(f, _KARATECLUB + f"{folder}/{f}", _DIGESTS.get(f"{name}/{f}"), _SIZES.get(f"{name}/{f}"))
+        RawFile(f, _KARATECLUB + f"{folder}/{f}", _DIGESTS.get(f"{name}/{f}"), _SIZES.get(f"{name}/{f}"),
+                optional=f == "features.json")
         for f in names
     )
+    about = {"csv": "features.csv: sparse binary node features (node_id,feature_id,value), read dense",
+             "json": _SPARSE_FEATURES, None: NO_FEATURES}[features]
     return DatasetInfo(
         name=name, task="node", format="musae", files=files, size=size,
         licence="as published by the authors (benedekrozemberczki/karateclub; see its licence)",
         citation=citation, homepage="https://github.com/benedekrozemberczki/karateclub", expected=_expected(name),
-        description="features.csv: sparse binary node features (node_id,feature_id,value), read dense" if features
-        else NO_FEATURES,
+        description=about,
     )
 
 
@@ -249,10 +258,10 @@ _ENTRIES: tuple[DatasetInfo, ...] = (
                "C. L. Giles et al., CiteSeer: An Automatic Citation Indexing System, 1998."),
     _planetoid("pubmed", "19717 nodes, 88648 directed edges, 500 features, 3 classes, split 60/500/1000",
                "P. Sen et al., Collective Classification in Network Data, AI Magazine 2008."),
-    _musae("facebook", "facebook", "22470 nodes, 171002 edge rows, 4 classes", _MUSAE_CITE),
+    _musae("facebook", "facebook", "22470 nodes, 171002 edge rows, 4 classes", _MUSAE_CITE, features="json"),
     _musae("lastfm-asia", "lastfm", "7624 nodes, 27806 edge rows, 18 classes", _FEATHER_CITE),
     _musae("twitch", "twitch", "7126 nodes, 35324 edge rows, 2 classes, 3170 binary features", _MUSAE_CITE,
-           features=True),
+           features="csv"),
     _musae("github", "github", "37700 nodes, 289003 edge rows, 2 classes", _MUSAE_CITE),
     _musae("wikipedia", "wikipedia", "Wikipedia page-page network (MUSAE)", _MUSAE_CITE),
     _musae("deezer", "deezer", "28281 nodes, 92752 edge rows, 2 classes", _FEATHER_CITE),

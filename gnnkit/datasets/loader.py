@@ -107,6 +107,18 @@ def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress:
                     download.fetch(f.url, raw / f.name, f.sha256, progress=progress, size=f.size)
     except download.DownloadError as err:
         raise _missing(download.DownloadError, info, raw, missing, cause=str(err)) from err
+    _fetch_optional(info, raw, progress)
+
+
+def _fetch_optional(info: DatasetInfo, raw: Path, progress: bool) -> None:
+    """With a fresh download, also fetch the optional files (features, id maps);
+    one that fails is a warning: the dataset loads without it."""
+    for f in info.files:
+        if f.optional and f.url and not (raw / f.name).is_file():
+            try:
+                download.fetch(f.url, raw / f.name, f.sha256, progress=progress, size=f.size)
+            except download.DownloadError as err:
+                log.warning("optional file %s of %r not fetched (%s); loading without it", f.name, info.name, err)
 
 
 def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:
@@ -206,7 +218,7 @@ def _say_if_featureless(info: DatasetInfo, obj: Graph | InteractionDataset) -> N
     """Warn once per process that a node dataset came without features (``x`` is ``None``)."""
     if isinstance(obj, Graph) and obj.x is None and info.name not in _WARNED_FEATURELESS:
         _WARNED_FEATURELESS.add(info.name)
-        log.warning("dataset %r has %s", info.name, info.description or "no node features (x is None)")
+        log.warning("dataset %r: x is None (%s)", info.name, info.description or "no node features")
 
 
 # Reader options that only move interactions between splits: the totals stay as the catalog knows them.

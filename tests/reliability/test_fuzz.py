@@ -149,6 +149,15 @@ def _musae_files() -> dict[str, bytes]:
             "features.csv": f"node_id,feature_id,value\n{feats}\n".encode()}
 
 
+def _musae_json_files() -> dict[str, bytes]:
+    files = _musae_files()
+    del files["features.csv"]
+    rng = np.random.default_rng(5)
+    files["features.json"] = ("{" + ", ".join(f'"{i}": {sorted(set(rng.integers(0, 9, 3).tolist()))}'
+                                              for i in range(12)) + "}").encode()
+    return files
+
+
 def _lightgcn_files() -> dict[str, bytes]:
     rng = np.random.default_rng(2)
     train = "\n".join(f"{u} " + " ".join(map(str, sorted(set(rng.integers(0, 15, 4).tolist())))) for u in range(8))
@@ -179,6 +188,7 @@ def _csv_files() -> dict[str, bytes]:
 
 FORMATS = {  # name -> (files, reader of a folder, validity check)
     "musae": (_musae_files, read_musae, _valid_graph),
+    "musae-json": (_musae_json_files, read_musae, _valid_graph),
     "lightgcn": (_lightgcn_files, lambda d: read_lightgcn(d, name="fuzz"), _valid_interactions),
     "movielens": (_movielens_files, lambda d: read_movielens(d, name="fuzz"), _valid_interactions),
     "edgelist": (_edge_files, lambda d: read_edge_list(d / "e.txt", undirected=True), _valid_graph),

@@ -7,6 +7,12 @@ Files (Rozemberczki et al., https://github.com/benedekrozemberczki/karateclub,
 (``{"node": [feature ids]}``, binary). Edges are undirected: both directions,
 duplicates merged (counted in a debug log), self-loops dropped. Without a
 features file ``x`` is ``None``.
+
+The features are binary and under 1 % dense. ``read_musae_features`` returns
+them as a sparse ``CSR`` ``[N, F]`` (row = node) at any size; ``read_musae``
+puts them in ``Graph.x`` densely only while that takes at most
+``DENSE_LIMIT`` entries (128 MiB of float32), and otherwise leaves ``x``
+``None`` with a warning pointing to ``read_musae_features``.
 """
 from __future__ import annotations
 
@@ -20,8 +26,11 @@ import torch
 from gnnkit.datasets.formats._text import check_ids, check_span, check_unique, column, exists, read_bytes, read_table
 from gnnkit.graph import Graph
 from gnnkit.ops.edges import remove_self_loops, to_undirected
+from gnnkit.ops.sparse import CSR, build_csr
 
 log = logging.getLogger(__name__)
+
+DENSE_LIMIT = 1 << 25  # entries of a dense x read_musae builds (128 MiB of float32)
 
 
 def read_musae(folder: str | Path) -> Graph:
@@ -56,7 +65,52 @@ def read_musae(folder: str | Path) -> Graph:
     return Graph(x=_features(folder, n), edge_index=ei_t, y=y_t, num_nodes=n)
 
 
+def _num_nodes(folder: Path) -> int:
+    names, tok, width = read_table(folder / "target.csv", 2, 64)
+    id_col = names.index("id") if names and "id" in names else 0
+    return int(column(tok, width, id_col).to_int(what="node id").size)
+
+
+def read_musae_features(folder: str | Path, num_nodes: int | None = None) -> CSR | None:
+    """The node features of a MUSAE folder as a sparse ``CSR`` (row = node,
+    column = feature id, the file's values), or ``None`` without a features file.
+
+    Args:
+        folder: holds ``features.csv`` or ``features.json`` (and ``target.csv``).
+        num_nodes: rows of the matrix (default: the rows of ``target.csv``).
+
+    Shapes:
+        ``[num_nodes, max feature id + 1]``, ``nnz`` = feature entries.
+    """
+    folder = Path(folder)
+    n = _num_nodes(folder) if num_nodes is None else int(num_nodes)
+    entries = _feature_entries(folder, n)
+    if entries is None:
+        return None
+    node, feat, value, _ = entries
+    return build_csr(torch.stack([torch.from_numpy(feat), torch.from_numpy(node)]), n,
+                     torch.from_numpy(value.astype(np.float32)), num_cols=int(feat.max()) + 1)
+
+
 def _features(folder: Path, n: int) -> torch.Tensor | None:
+    entries = _feature_entries(folder, n)
+    if entries is None:
+        return None
+    node, feat, value, source = entries
+    width = int(feat.max()) + 1
+    if n * width > DENSE_LIMIT:
+        log.warning("%s: %d x %d features (%.2f %% non-zero) are too large to hold dense in Graph.x "
+                    "(limit %d entries); x is None. Read them sparse with "
+                    "gnnkit.datasets.formats.musae.read_musae_features(%r)", source, n, width,
+                    100 * len(node) / max(n * width, 1), DENSE_LIMIT, str(folder))
+        return None
+    x = np.zeros((n, width), dtype=np.float32)
+    x[node, feat] = value
+    return torch.from_numpy(x)
+
+
+def _feature_entries(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str] | None:
+    """``(node, feature, value, source)`` of the features file, checked, or ``None``."""
     csv_path, json_path = folder / "features.csv", folder / "features.json"
     if exists(csv_path):
         _, tok, width = read_table(csv_path, 3)
@@ -65,40 +119,46 @@ def _features(folder: Path, n: int) -> torch.Tensor | None:
         feat = feat_tok.to_int(what="feature id")
         value = column(tok, width, 2).to_float(what="feature value")
         check_ids(node, node_tok, n, "node id", "features.csv may only describe nodes of target.csv")
-        return _dense(node, feat, value, n, str(csv_path), feat_tok.line)
+        _check_features(feat, str(csv_path), feat_tok.line)
+        return node.astype(np.int64), feat.astype(np.int64), value, str(csv_path)
     if exists(json_path):
-        try:
-            table = json.loads(read_bytes(json_path).decode("utf-8"))
-        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError both
-            raise ValueError(f"{json_path} is not valid JSON ({err}); re-download it") from err
-        if not isinstance(table, dict):
-            raise ValueError(f"{json_path} holds a {type(table).__name__}, expected an object "
-                             f'{{"node id": [feature ids]}}')
-        try:
-            pairs = [(int(k), int(f)) for k, feats in table.items() for f in feats]
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{json_path}: node and feature ids must be integers, as in "
-                             f'{{"0": [1, 5]}} ({err})') from None
-        if not pairs:
+        arr = _json_pairs(json_path, n)
+        if arr is None:
             return None
-        arr = np.array(pairs, dtype=np.int64)
-        bad = (arr[:, 0] < 0) | (arr[:, 0] >= n)
-        if bad.any():
-            raise ValueError(f"{json_path}: node id {int(arr[np.argmax(bad), 0])} is out of range 0..{n - 1} "
-                             f"(the nodes of target.csv)")
-        return _dense(arr[:, 0], arr[:, 1], np.ones(len(arr)), n, str(json_path), None)
+        _check_features(arr[:, 1], str(json_path), None)
+        return arr[:, 0], arr[:, 1], np.ones(len(arr)), str(json_path)
     return None
 
 
-def _dense(node: np.ndarray, feat: np.ndarray, value: np.ndarray, n: int, source: str,
-           line: np.ndarray | None) -> torch.Tensor:
-    """``[n, max(feat) + 1]`` float32 features, after checking the feature ids."""
+def _json_pairs(json_path: Path, n: int) -> np.ndarray | None:
+    """``[K, 2]`` (node, feature id) pairs of a ``features.json``, node ids checked."""
+    try:
+        table = json.loads(read_bytes(json_path).decode("utf-8"))
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError both
+        raise ValueError(f"{json_path} is not valid JSON ({err}); re-download it") from err
+    if not isinstance(table, dict):
+        raise ValueError(f"{json_path} holds a {type(table).__name__}, expected an object "
+                         f'{{"node id": [feature ids]}}')
+    try:
+        pairs = [(int(k), int(f)) for k, feats in table.items() for f in feats]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{json_path}: node and feature ids must be integers, as in "
+                         f'{{"0": [1, 5]}} ({err})') from None
+    if not pairs:
+        return None
+    arr = np.array(pairs, dtype=np.int64)
+    bad = (arr[:, 0] < 0) | (arr[:, 0] >= n)
+    if bad.any():
+        raise ValueError(f"{json_path}: node id {int(arr[np.argmax(bad), 0])} is out of range 0..{n - 1} "
+                         f"(the nodes of target.csv)")
+    return arr
+
+
+def _check_features(feat: np.ndarray, source: str, line: np.ndarray | None) -> None:
+    """Feature ids must be ``0..F-1`` with ``F`` not absurdly beyond the ids present."""
     at = (lambda k: f"{source}, line {int(line[k])}") if line is not None else (lambda k: source)  # noqa: E731
     if (feat < 0).any():  # a negative id would index from the end and set the wrong column
         k = int(np.argmax(feat < 0))
         raise ValueError(f"{at(k)}: feature id {int(feat[k])} is negative; feature ids are 0..F-1")
     check_span(feat, "feature id", "feature ids must number the features 0..F-1", source=source, line=line,
                floor=1 << 12)
-    x = np.zeros((n, int(feat.max()) + 1), dtype=np.float32)
-    x[node, feat] = value
-    return torch.from_numpy(x)
