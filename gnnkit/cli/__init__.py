@@ -19,10 +19,11 @@ _COMMANDS = (
     "gnnkit.cli.demo",
     "gnnkit.cli.node",
     "gnnkit.cli.rec",
+    "gnnkit.cli.link",
     "gnnkit.cli.datasets",
 )
 # Modules that add a `gnnkit train TASK` command.
-_TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec", "gnnkit.cli.kg")
+_TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec", "gnnkit.cli.kg", "gnnkit.cli.link")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -159,3 +159,22 @@ def test_link_predictor_learns_a_block_model(decoder):
     with torch.no_grad():
         auc = roc_auc(model.decode(model.encode(split.graph.x, mp), pairs), labels)
     assert auc > 0.85, auc
+
+
+@pytest.mark.parametrize("p", [0.3, 0.6, 0.7])
+def test_dropout_keeps_one_minus_p_and_the_mean(p):
+    from gnnkit.nn.models.gae import dropout
+
+    torch.manual_seed(0)
+    x = torch.ones(400, 250)
+    out = dropout(x, p, training=True)
+    kept = out != 0
+    assert abs(float(kept.float().mean()) - (1 - p)) < 0.005
+    assert torch.allclose(out[kept], torch.full_like(out[kept], 1 / (1 - p)))
+    assert abs(float(out.mean()) - 1.0) < 0.02
+    assert dropout(x, p, training=False) is x
+    csr = sparse_features((torch.rand(50, 40) < 0.3).float())
+    dropped = dropout(csr, p, training=True)
+    assert dropped.nnz == csr.nnz and torch.equal(dropped.col, csr.col)
+    values = dropped.value
+    assert bool(((values == 0) | torch.isclose(values, torch.tensor(1 / (1 - p)))).all())
