@@ -93,6 +93,8 @@ class RunConfig:
         resume: continue from this checkpoint file. The run must use the
             same settings as the one that wrote it, except ``epochs`` and
             ``max_seconds`` (which may be raised to train on) and the outputs.
+        profile: profile a few epochs with ``torch.profiler`` and write the
+            trace to this folder (``gnnkit.profiling``); ``None``: off.
     """
 
     seed: int = 0
@@ -104,6 +106,7 @@ class RunConfig:
     checkpoint: str | None = None
     checkpoint_every: int = 1
     resume: str | None = None
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         _check("RunConfig", [

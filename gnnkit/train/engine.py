@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from gnnkit.distributed import DistContext, DistributedError, init_distributed, shutdown
 from gnnkit.io import check_writable, exclusive_lock, load_verified, save_verified
+from gnnkit.profiling import profile, region, step as profiler_step
 from gnnkit.train.config import OptimConfig, RunConfig, StopConfig, check_same_settings, recorded
 from gnnkit.train.logs import MetricLog
 from gnnkit.train.runtime import autocast, grad_scaler, resolve_device, rng_state, seed_everything, set_rng_state
@@ -196,9 +197,12 @@ class Engine:
         outputs = [p for p in (run.checkpoint, run.log_csv) if p] if self.is_main else []
         for path in outputs:
             check_writable(path)  # fail now, not after hours of training
-        with contextlib.ExitStack() as locks:
+        with contextlib.ExitStack() as stack:
             for path in outputs:
-                locks.enter_context(exclusive_lock(path))
+                stack.enter_context(exclusive_lock(path))
+            if run.profile and self.is_main:
+                todo = max(self.stop.epochs - self.epoch, 1)
+                stack.enter_context(profile(run.profile, active=min(3, todo), wait=int(todo > 4), warmup=int(todo > 3)))
             return self._fit(callback)
 
     def _fit(self, callback: Callable[[int, dict[str, Any]], None] | None) -> FitResult:
@@ -218,7 +222,8 @@ class Engine:
                 self.epoch = epoch
                 t0 = time.perf_counter()
                 self.train_model.train()
-                loss = self._guard("training", lambda: self.task.train_epoch(self))
+                with region("gnnkit.train_epoch"):
+                    loss = self._guard("training", lambda: self.task.train_epoch(self))
                 row: dict[str, Any] = {"epoch": epoch, "loss": float(loss), "epoch_seconds": time.perf_counter() - t0}
                 train_seconds, ran = train_seconds + row["epoch_seconds"], ran + 1
                 out_of_time = stop.max_seconds is not None and time.perf_counter() - start >= stop.max_seconds
@@ -231,6 +236,7 @@ class Engine:
                 last = epoch == stop.epochs or self.stopping.stopped or out_of_time
                 if last or epoch % run.checkpoint_every == 0:
                     self.save()
+                profiler_step()
                 if callback is not None:
                     callback(epoch, row)
                 if self.stopping.stopped or out_of_time:
@@ -243,7 +249,8 @@ class Engine:
 
     def _validate(self, row: dict[str, Any]) -> None:
         t0 = time.perf_counter()
-        metrics = self._guard("validation", lambda: self.task.validate(self))
+        with region("gnnkit.validate"):
+            metrics = self._guard("validation", lambda: self.task.validate(self))
         row.update(metrics)
         row["eval_seconds"] = time.perf_counter() - t0
         self.stopping.update(self.epoch, metrics, self.model.state_dict())
@@ -252,7 +259,8 @@ class Engine:
         last = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.stop.restore_best and self.stopping.best_state is not None:
             self.model.load_state_dict(self.stopping.best_state)
-        metrics = self._guard("testing", lambda: self.task.test(self))
+        with region("gnnkit.test"):
+            metrics = self._guard("testing", lambda: self.task.test(self))
         # The final file keeps the last trained weights (a resume with more
         # epochs continues from them); the best ones are in "stopping", and
         # the task's export is made from the tested ones.

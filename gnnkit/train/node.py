@@ -67,6 +67,7 @@ class NodeTrainConfig:
         batch_size: seed nodes per mini-batch (default 1024).
         fanout: neighbours sampled per hop (default ``(15, 10)``).
         inference_batch_size: target nodes per block of the layer-wise evaluation (default 4096).
+        profile: profile a few epochs into this folder (``gnnkit.profiling``).
     """
 
     epochs: int = 200
@@ -98,6 +99,7 @@ class NodeTrainConfig:
     batch_size: int = 1024
     fanout: tuple[int, ...] = (15, 10)
     inference_batch_size: int = 4096
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "minibatch"):
@@ -116,7 +118,8 @@ class NodeTrainConfig:
         stop = StopConfig(epochs=self.epochs, patience=self.patience, restore_best=self.restore_best)
         run = RunConfig(seed=self.seed, device=self.device, amp=self.amp, progress=not self.quiet,
                         log_csv=self.log_csv, tensorboard=self.tensorboard, checkpoint=self.checkpoint,
-                        checkpoint_every=self.checkpoint_every, resume=self.resume)
+                        checkpoint_every=self.checkpoint_every, resume=self.resume,
+                        profile=self.profile)
         node = self.node_config()
         mb = MiniBatchConfig(self.batch_size, self.fanout, self.inference_batch_size)
         return optim, stop, run, node, (mb if self.mode == "minibatch" else None)

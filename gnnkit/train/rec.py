@@ -58,6 +58,7 @@ class RecTrainConfig:
         csv: file for one row of metrics per epoch.
         progress: show a progress bar (default ``False``).
         max_seconds: stop training after this much wall time (``None``: no limit).
+        profile: profile a few epochs into this folder (``gnnkit.profiling``).
     """
 
     epochs: int = 1000
@@ -78,6 +79,7 @@ class RecTrainConfig:
     csv: str | None = None
     progress: bool = False
     max_seconds: float | None = None
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         self.ks = tuple(int(k) for k in self.ks)
@@ -102,7 +104,8 @@ class RecTrainConfig:
                           max_seconds=self.max_seconds)
         resume = self.checkpoint if self.resume and self.checkpoint and Path(self.checkpoint).exists() else None
         run = RunConfig(seed=self.seed, device=self.device, amp=self.amp, progress=self.progress, log_csv=self.csv,
-                        checkpoint=self.checkpoint, checkpoint_every=self.eval_every, resume=resume)
+                        checkpoint=self.checkpoint, checkpoint_every=self.eval_every, resume=resume,
+                        profile=self.profile)
         names = {f.name for f in dataclasses.fields(RecConfig)}
         rec = RecConfig(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
         return optim, stop, run, rec

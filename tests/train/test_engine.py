@@ -154,3 +154,12 @@ def test_recommendation_kill_and_resume_is_bit_identical(tmp_path):
         assert torch.equal(engine.model.state_dict()[k], v), k
     assert [h["loss"] for h in resumed.history] == [h["loss"] for h in full.history]
     assert resumed.metrics["recall@20"] == full.metrics["recall@20"]
+
+
+def test_profile_writes_a_trace_with_gnnkit_regions(tmp_path, capsys):
+    fit(profile=str(tmp_path / "prof"))
+    traces = list((tmp_path / "prof").glob("*.pt.trace.json"))
+    assert len(traces) == 1
+    text = traces[0].read_text()
+    assert "gnnkit.train_epoch" in text and "gnnkit.validate" in text
+    assert "top 15 operators by self time" in capsys.readouterr().err
