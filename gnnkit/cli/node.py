@@ -10,7 +10,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 _MODELS = ("gcn", "sage", "gat", "mlp", "appnp", "gcnii")

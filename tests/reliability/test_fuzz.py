@@ -125,8 +125,9 @@ def _valid_graph(g: Graph) -> None:
 def _valid_interactions(ds) -> None:
     tr, te = ds.train_interactions, ds.test_interactions
     for t in (tr, te):
-        assert t.dtype == torch.int64 and (t.numel() == 0 or (int(t[0].max()) < ds.num_users
-                                                               and int(t[1].max()) < ds.num_items and int(t.min()) >= 0))
+        assert t.dtype == torch.int64
+        if t.numel():
+            assert int(t.min()) >= 0 and int(t[0].max()) < ds.num_users and int(t[1].max()) < ds.num_items
     pairs = lambda t: set(map(tuple, t.t().tolist()))  # noqa: E731
     assert not pairs(tr) & pairs(te), "a pair is in train and test"
 
