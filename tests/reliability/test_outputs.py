@@ -112,6 +112,7 @@ def test_full_disk_while_logging_is_one_error_line(tmp_path, monkeypatch, capsys
     assert len(log.read_text().splitlines()) == 4  # header + epochs 1..3
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name a file descriptor")
 def test_full_cache_folder_continues_uncached_with_a_warning(data_root, tmp_path, monkeypatch, caplog):
     from gnnkit.datasets import read_musae
     from gnnkit.datasets.loader import load
