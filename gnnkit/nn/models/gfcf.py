@@ -22,27 +22,52 @@ def _csr(crow: Tensor, cols: Tensor, values: Tensor, size: tuple[int, int]) -> T
         return torch.sparse_csr_tensor(crow, cols, values, size, check_invariants=False)
 
 
+def _orthonormalize(b: Tensor) -> Tensor:
+    """An orthonormal basis of the columns of ``b`` ``[n, q]``: CholeskyQR2 (two
+    rounds of ``b L^{-T}`` with ``LLᵀ = bᵀb`` in float64; GEMM speed, several
+    times faster than Householder QR on a CPU), Householder QR when the Gram
+    matrix is too ill-conditioned for Cholesky."""
+    out = b
+    for _ in range(2):
+        chol, info = torch.linalg.cholesky_ex((out.t() @ out).double())
+        if int(info) != 0 or not bool(torch.isfinite(chol).all()):
+            return torch.linalg.qr(b).Q
+        out = torch.linalg.solve_triangular(chol.t().to(b.dtype), out, upper=True, left=False)
+    return out
+
+
 def top_right_singular_vectors(a: Tensor, a_t: Tensor, k: int, niter: int = 4) -> Tensor:
     r"""``[n, k]`` the top-``k`` right singular vectors of the sparse ``a`` ``[m, n]``
-    (``a_t`` its transpose), by randomized subspace iteration with ``q = 2k``
-    columns (Halko et al. 2011, Alg. 4.4) and a Rayleigh–Ritz step; only CSR
-    × dense products and QR of tall ``[·, q]`` matrices.
+    (``a_t`` its transpose), largest first, by randomized subspace iteration
+    with ``q = 2k`` columns (Halko et al. 2011, Alg. 4.4, re-orthonormalised
+    after every multiplication by :math:`a^\top a`) and a Rayleigh–Ritz step
+    (eigenvectors of :math:`Q^\top a^\top a Q`); only CSR × dense products and
+    ``[·, q]`` × ``[q, q]`` dense work.
 
     Args:
         a: sparse CSR ``[m, n]``.
         a_t: its transpose as sparse CSR ``[n, m]``.
         k: how many vectors (``<= min(m, n)``).
-        niter: subspace iterations (each one multiplies by ``aᵀa``).
+        niter: subspace iterations.
     """
     m, n = a.shape
     q = min(2 * k, m, n)
-    basis = torch.linalg.qr(torch.randn(n, q, device=a.device)).Q
+    basis = _orthonormalize(torch.randn(n, q, device=a.device))
     for _ in range(niter):
-        basis = torch.linalg.qr(torch.sparse.mm(a, basis)).Q  # [m, q]
-        basis = torch.linalg.qr(torch.sparse.mm(a_t, basis)).Q  # [n, q]
-    small = torch.sparse.mm(a, basis)  # [m, q]: a ≈ small basisᵀ on the subspace
-    _, _, vh = torch.linalg.svd(small, full_matrices=False)  # singular values sorted, largest first
-    return basis @ vh[:k].t()
+        # the columns of aᵀa Q span (σ_1/σ_q)² at most: one orthonormalisation per step is enough
+        basis = _orthonormalize(torch.sparse.mm(a_t, torch.sparse.mm(a, basis)))  # [n, q]
+    small = torch.sparse.mm(a, basis)  # [m, q]
+    _, vecs = torch.linalg.eigh((small.t() @ small).double())  # ascending eigenvalues σ²
+    return basis @ vecs[:, -k:].flip(1).to(basis.dtype)
+
+
+def _dense(c: Tensor) -> Tensor:
+    """A sparse CSR matrix as a dense one (one scatter; ``Tensor.to_dense`` is several times slower)."""
+    crow, col = c.crow_indices(), c.col_indices()
+    out = torch.zeros(c.shape, dtype=c.dtype, device=c.device)
+    rows = torch.repeat_interleave(torch.arange(c.shape[0], device=c.device), crow.diff())
+    out[rows, col] = c.values()
+    return out
 
 
 class GFCF(nn.Module):
@@ -157,8 +182,9 @@ class GFCF(nn.Module):
         x = self._rows(users.long())
         if self.filter is not None:
             return torch.sparse.mm(x, self.filter)
-        dense_t = x.to_dense().t().contiguous()  # [I, B]
-        out = torch.sparse.mm(self.norm_adj_t, torch.sparse.mm(self.norm_adj, dense_t)).t()
+        # (X R̃ᵀ)ᵀ = R̃ Xᵀ is sparse x sparse (a user's items reach few users); then one SpMM with R̃ᵀ
+        y_t = _dense(torch.sparse.mm(self.norm_adj, x.t().to_sparse_csr()))  # [U, B]
+        out = torch.sparse.mm(self.norm_adj_t, y_t).t()  # [B, I]
         if self.left is not None and self.alpha:
             out = torch.addmm(out, torch.sparse.mm(x, self.left), self.right, alpha=self.alpha)
         return out
