@@ -127,74 +127,83 @@ def _pyg_eval(model, edge_index, train_eli, test_eli, num_users, k=20, batch_siz
     return precision / total, recall / total
 
 
+def _alternate(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each function per repeat, run in alternation (order flipped every repeat)."""
+    times = {name: [] for name in fns}
+    names = list(fns)
+    for rep in range(repeats):
+        for name in names if rep % 2 == 0 else names[::-1]:
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
 def run_speed(args) -> None:
+    """Training steps and the full test evaluation: gnnkit's RecTask against
+    torch_geometric's example, alternating in one process (min / median of ``--repeats``)."""
     from torch_geometric.nn.models import LightGCN as PyGLightGCN
 
     data = load(args.dataset, root=args.root)
     nu, ni = data.num_users, data.num_items
-    results = {}
-    # gnnkit: the trainer's own epoch code on a slice of the shuffled triples
     seed_everything(0)
-    ours = build_model("lightgcn", nu, ni, 64, 3)
-    trainer = RecommendationTrainer(ours, data, RecTrainConfig(device="cpu", val_fraction=0.1))
-    n_train = trainer.train_pairs.numel()
-    batches_per_epoch = -(-n_train // 2048)
+    trainer = RecommendationTrainer(build_model("lightgcn", nu, ni, 64, 3), data, RecTrainConfig(device="cpu"))
+    task, engine = trainer.task, trainer.engine
+    full = task.train_pairs
+    n_train, bs = full.numel(), 2048
+    batches_per_epoch = -(-n_train // bs)
     t0 = time.perf_counter()
-    trainer.sampler.sample(trainer.train_pairs // ni, generator=trainer.generator)
+    task.sampler.sample(full // ni, generator=task.generator)
     sample_s = time.perf_counter() - t0
-    full = trainer.train_pairs
-    trainer.train_pairs = full[torch.randperm(full.numel())[: 2048 * (args.batches + 1)]]
-    trainer.config.batch_size = 2048
-    keep, trainer.train_pairs = trainer.train_pairs, trainer.train_pairs[:2048]
-    trainer.train_epoch()  # warm-up: builds the normalised adjacency and its transpose once
-    trainer.train_pairs = keep[2048:]
-    t0 = time.perf_counter()
-    trainer.train_epoch()
-    ours_step = (time.perf_counter() - t0) / args.batches
-    trainer.train_pairs = full
-    t0 = time.perf_counter()
-    trainer.evaluate("test")
-    ours_eval = time.perf_counter() - t0
-    results["gnnkit"] = (ours_step, ours_step * batches_per_epoch + sample_s, ours_eval)
+    keys = full[torch.randperm(n_train)[: bs * args.batches]]
+    users, pos = keys // ni, keys % ni
+    neg = task.sampler.sample(users, generator=task.generator)
 
-    # PyG, as in torch_geometric/examples/lightgcn.py
-    torch.manual_seed(0)
-    train_u, train_i = full // ni, full % ni
-    train_eli = torch.stack([train_u, train_i + nu])
+    def ours_steps():
+        for b in range(args.batches):
+            sl = slice(b * bs, (b + 1) * bs)
+            engine.step(task._batch_loss(engine, users[sl], pos[sl], neg[sl]))
+
+    train_eli = torch.stack([full // ni, full % ni + nu])
     edge_index = torch.cat([train_eli, train_eli.flip(0)], dim=1)
     test_eli = torch.stack([data.test_interactions[0], data.test_interactions[1] + nu])
+    torch.manual_seed(0)
     model = PyGLightGCN(nu + ni, embedding_dim=64, num_layers=3)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = torch.utils.data.DataLoader(range(train_eli.size(1)), shuffle=True, batch_size=2048)
+    index = torch.randperm(train_eli.size(1))[: bs * args.batches]
 
-    def step(index):
-        pos = train_eli[:, index]
-        neg = torch.stack([pos[0], torch.randint(nu, nu + ni, (index.numel(),))])
-        eli = torch.cat([pos, neg], dim=1)
-        opt.zero_grad()
-        pos_rank, neg_rank = model(edge_index, eli).chunk(2)
-        loss = model.recommendation_loss(pos_rank, neg_rank, node_id=eli.unique())
-        loss.backward()
-        opt.step()
+    def pyg_steps():  # as torch_geometric/examples/lightgcn.py
+        for b in range(args.batches):
+            pos_eli = train_eli[:, index[b * bs : (b + 1) * bs]]
+            neg_eli = torch.stack([pos_eli[0], torch.randint(nu, nu + ni, (pos_eli.size(1),))])
+            eli = torch.cat([pos_eli, neg_eli], dim=1)
+            opt.zero_grad()
+            pos_rank, neg_rank = model(edge_index, eli).chunk(2)
+            model.recommendation_loss(pos_rank, neg_rank, node_id=eli.unique()).backward()
+            opt.step()
 
-    it = iter(loader)
-    step(next(it))  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(args.batches):
-        step(next(it))
-    pyg_step = (time.perf_counter() - t0) / args.batches
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        _pyg_eval(model, edge_index, train_eli, test_eli, nu)
-    pyg_eval = time.perf_counter() - t0
-    results["pyg"] = (pyg_step, pyg_step * batches_per_epoch, pyg_eval)
+    def pyg_eval():
+        with torch.no_grad():
+            _pyg_eval(model, edge_index, train_eli, test_eli, nu)
 
-    rows = [[name, f"{s * 1e3:.0f}", f"{e:.0f}", f"{v:.1f}"] for name, (s, e, v) in results.items()]
-    print(f"{args.dataset}: {n_train} training pairs, {batches_per_epoch} batches of 2048 per epoch; "
-          f"step times over {args.batches} batches; gnnkit sampling of one epoch's negatives {sample_s:.2f} s")
-    print(table(rows, ["library", "ms / batch", "s / epoch", "s / full evaluation"]))
-    print(f"speed-up per epoch {results['pyg'][1] / results['gnnkit'][1]:.1f}x, "
-          f"per evaluation {results['pyg'][2] / results['gnnkit'][2]:.1f}x")
+    ours_steps(), pyg_steps()  # warm-up (builds gnnkit's normalised adjacency once)
+    steps = _alternate({"gnnkit": ours_steps, "pyg": pyg_steps}, args.repeats)
+    evals = _alternate({"gnnkit": lambda: task.evaluate("test"), "pyg": pyg_eval}, args.repeats)
+    rows = []
+    for name in steps:
+        per_batch = [t / args.batches for t in steps[name]]
+        epoch = statistics.median(per_batch) * batches_per_epoch + (sample_s if name == "gnnkit" else 0.0)
+        rows.append([name, f"{min(per_batch) * 1e3:.0f}", f"{statistics.median(per_batch) * 1e3:.0f}", f"{epoch:.0f}",
+                     f"{min(evals[name]):.1f}", f"{statistics.median(evals[name]):.1f}"])
+    med = {name: statistics.median(ts) for name, ts in steps.items()}
+    emed = {name: statistics.median(ts) for name, ts in evals.items()}
+    print(f"{args.dataset}: {n_train} training pairs, {batches_per_epoch} batches of {bs} per epoch; {args.repeats} "
+          f"alternating repeats of {args.batches} batches; gnnkit sampling of one epoch's negatives {sample_s:.2f} s")
+    print(table(rows, ["library", "min ms / batch", "median ms / batch", "s / epoch (median)",
+                       "min s / evaluation", "median s / evaluation"]))
+    print(f"speed-up (medians): per step {med['pyg'] / med['gnnkit']:.1f}x, per evaluation "
+          f"{emed['pyg'] / emed['gnnkit']:.1f}x; (minima) per step "
+          f"{min(steps['pyg']) / min(steps['gnnkit']):.1f}x, per evaluation {min(evals['pyg']) / min(evals['gnnkit']):.1f}x")
     print("note: gnnkit's evaluation computes recall/ndcg/precision/hit at 10 and 20; PyG's example precision/recall at 20")
     print(environment())
 
@@ -267,14 +276,14 @@ def main() -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--models", nargs="+", default=["pop", "mf", "lightgcn", "gfcf"], help="table: models")
     p.add_argument("--jobs", type=int, default=1, help="table: runs at a time (separate processes)")
-    p.add_argument("--repeats", type=int, default=1, help="gfcf: alternating repeats of both contenders")
+    p.add_argument("--repeats", type=int, default=5, help="gfcf, speed: alternating repeats of both contenders")
     p.add_argument("--json", default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--max-minutes", type=float, default=40.0)
     p.add_argument("--checkpoint", default="out/gowalla_lightgcn.pt")
     p.add_argument("--csv", default="out/gowalla_lightgcn.csv")
     p.add_argument("--dataset", default="gowalla")
-    p.add_argument("--batches", type=int, default=20)
+    p.add_argument("--batches", type=int, default=3, help="speed: training batches per repeat")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = p.parse_args()
     if args.threads:
