@@ -31,6 +31,9 @@ def gcn_norm(
         ``(edge_index, edge_weight)`` of ``Â``, loops appended at the end.
     """
     n = int(edge_index.max()) + 1 if num_nodes is None and edge_index.numel() else int(num_nodes or 0)
+    if edge_index.numel() and int(edge_index.max()) >= n:
+        raise ValueError(f"gcn_norm: edge_index refers to node {int(edge_index.max())} but num_nodes is {n}; "
+                         f"pass num_nodes > every node id (or leave it out)")
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.size(1), dtype=dtype or torch.float32, device=edge_index.device)
     if add_self_loops:
@@ -40,8 +43,20 @@ def gcn_norm(
         edge_index = torch.cat([edge_index[:, ~is_loop], loops], dim=1)
         edge_weight = torch.cat([edge_weight[~is_loop], loop_weight])
     deg = scatter(edge_weight, edge_index[1], n, reduce="sum")
-    dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    dinv = _inverse_sqrt_degree(deg)
     return edge_index, dinv[edge_index[0]] * edge_weight * dinv[edge_index[1]]
+
+
+def _inverse_sqrt_degree(deg: Tensor) -> Tensor:
+    """``d^{-1/2}`` (0 for degree 0). A negative weighted degree has no real
+    square root: a ``ValueError`` naming the node instead of a silent NaN."""
+    negative = deg < 0
+    if bool(negative.any()):
+        node = int(negative.nonzero()[0])
+        raise ValueError(f"the GCN normalisation needs non-negative weighted degrees, but node {node} has degree "
+                         f"{float(deg[node]):.4g} (negative edge weights); use non-negative weights, or "
+                         f"normalize=False / a layer without degree normalisation")
+    return deg.pow(-0.5).masked_fill(deg == 0, 0.0)
 
 
 def _loop_weights(index: Tensor, is_loop: Tensor, weights: Tensor, n: int, fill_value: float) -> Tensor:
@@ -149,6 +164,6 @@ def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0,
     deg = segment(value, csr.rowptr, reduce="sum")
     if diag is not None:
         deg = deg + diag
-    dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    dinv = _inverse_sqrt_degree(deg)
     norm = dinv.index_select(0, row) * value * dinv.index_select(0, col)
     return csr.with_value(norm), (None if diag is None else dinv * dinv * diag)

@@ -49,7 +49,6 @@ def test_build_csr_lexicographic_order_equals_the_packed_key(monkeypatch):
 
 # gcn_norm lives in gnnkit/ops/norm.py (another part of issue 15's work); these
 # record what it still does wrong so that a fix shows up as XPASS.
-@pytest.mark.xfail(reason="issue 15: gcn_norm gives NaN when negative weights make a degree <= 0", strict=False)
 def test_gcn_norm_with_a_non_positive_degree_is_an_error_or_finite():
     from gnnkit.ops.norm import gcn_norm
 
@@ -62,7 +61,6 @@ def test_gcn_norm_with_a_non_positive_degree_is_an_error_or_finite():
         assert bool(torch.isfinite(w).all())
 
 
-@pytest.mark.xfail(reason="issue 15: gcn_norm with too small num_nodes raises IndexError", strict=False)
 def test_gcn_norm_with_too_small_num_nodes_is_a_value_error():
     from gnnkit.ops.norm import gcn_norm
 
@@ -76,3 +74,13 @@ def test_graph_on_the_meta_device_is_a_value_error():
 
     with pytest.raises(ValueError, match="meta"):
         Graph(edge_index=torch.tensor([[0, 1], [1, 0]], device="meta"), num_nodes=2)
+
+
+@pytest.mark.parametrize("layer", ["gcn", "lg"])
+def test_layers_with_a_negative_degree_name_the_node(layer):
+    from gnnkit.nn import GCNConv, LGConv
+
+    conv = GCNConv(2, 2) if layer == "gcn" else LGConv()
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    with pytest.raises(ValueError, match="node 0 has degree"):
+        conv(torch.ones(3, 2), ei, torch.tensor([1.0, -3.0, 1.0, 1.0]))
