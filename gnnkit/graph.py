@@ -72,6 +72,9 @@ class Graph:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Tensor):
                 object.__setattr__(self, name, _as_tensor(name, value))
+            elif value is not None and value.device.type == "meta":
+                raise ValueError(f"{name} is on the meta device (shapes only, no values), so the graph cannot be "
+                                 f"checked or used; create it with real tensors (e.g. device='cpu')")
         ei = self.edge_index
         if ei is None:
             ei = torch.empty(2, 0, dtype=torch.long)

@@ -68,7 +68,6 @@ def test_gcn_norm_with_too_small_num_nodes_is_a_value_error():
         gcn_norm(torch.tensor([[0, 1, 2], [1, 2, 0]]), num_nodes=2)
 
 
-@pytest.mark.xfail(reason="issue 15: Graph(edge_index on the meta device) raises Tensor.item() errors", strict=False)
 def test_graph_on_the_meta_device_is_a_value_error():
     from gnnkit.graph import Graph
 
