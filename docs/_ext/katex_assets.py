@@ -62,7 +62,12 @@ def ensure(dest: Path = DEST) -> Path:
 
 def on_config(config, **kwargs):
     """MkDocs hook: make sure the KaTeX files are in ``docs/assets/katex`` before the build."""
-    ensure()
+    from mkdocs.exceptions import PluginError
+
+    try:
+        ensure()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as err:  # one line, not a traceback
+        raise PluginError(f"KaTeX for the docs' maths: {err}") from err
     return config
 
 
