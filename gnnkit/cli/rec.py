@@ -17,7 +17,7 @@ def _defaults_help() -> str:
 def register_train(tasks: argparse._SubParsersAction) -> None:
     p = tasks.add_parser(
         "rec",
-        help="train LightGCN / MF / NGCF (BPR), or build GF-CF or the popularity baseline, on user-item interactions",
+        help="train LightGCN / MF / NGCF (BPR) or SimpleX (cosine contrastive loss), or build GF-CF or the popularity baseline, on user-item interactions",
         description=(
             "Train a recommender with the BPR loss, early-stopped on validation recall@20 (validation carved "
             "from train when the dataset has none), and rank all items for every test user. GF-CF (a graph "
@@ -26,13 +26,13 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k, lastfm, gowalla")
-    p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "pop", "gfcf"),
+    p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "simplex", "pop", "gfcf"),
                    help="model (default: lightgcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or datasets/)")
     p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
     p.add_argument("--dim", type=int, default=64, help="embedding size (default: 64)")
     p.add_argument("--layers", type=int, default=3, help="LightGCN / NGCF propagation layers (default: 3)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf and ngcf: 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3)")
     p.add_argument("--batch-size", type=int, default=2048, help="BPR triples per step (default: 2048)")
     p.add_argument("--reg", type=float, default=None,
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")

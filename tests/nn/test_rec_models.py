@@ -142,3 +142,40 @@ def test_ngcf_trains_and_beats_popularity():
                                    batch_size=128, eval_every=2)
     ngcf, pop = RecommendationTrainer(model, data, cfg).fit(), _fit("pop", data)
     assert ngcf["epochs_run"] > 1 and ngcf["recall@10"] > pop["recall@10"] + 0.05
+
+
+def test_cosine_contrastive_loss_is_the_hand_computation():
+    from gnnkit.nn.models.simplex import cosine_contrastive_loss
+
+    pos = torch.tensor([0.9, 0.2])
+    neg = torch.tensor([[0.95, 0.1, 0.85], [0.5, 0.9, -0.3]])
+    # user 0: (1 - 0.9) + 3/3 * (0.15 + 0 + 0.05); user 1: (1 - 0.2) + 3/3 * (0 + 0.1 + 0)
+    torch.testing.assert_close(cosine_contrastive_loss(pos, neg, margin=0.8), torch.tensor((0.3 + 0.9) / 2))
+    torch.testing.assert_close(cosine_contrastive_loss(pos, neg, margin=0.8, negative_weight=1.5),
+                               torch.tensor((0.1 + 0.1 + 0.8 + 0.05) / 2))
+
+
+def test_simplex_scores_are_cosines_of_the_aggregated_user():
+    from gnnkit.nn.models.simplex import SimpleX
+
+    torch.manual_seed(0)
+    model = SimpleX(3, 4, embedding_dim=5, gamma=0.5)
+    model.set_history(torch.tensor([0, 0, 2]), torch.tensor([1, 3, 2]))
+    u, i = model()
+    e_u, e_i = model.ego_embeddings()
+    h0 = 0.5 * e_u[0] + 0.5 * model.mix((e_i[1] + e_i[3]) / 2)
+    h1 = 0.5 * e_u[1]  # no history: its own embedding only (scaled, then normalised)
+    torch.testing.assert_close(u[0], h0 / h0.norm())
+    torch.testing.assert_close(u[1], h1 / h1.norm())
+    torch.testing.assert_close(i.norm(dim=1), torch.ones(4))
+
+
+def test_simplex_trains_with_many_negatives_and_beats_popularity():
+    data = clustered(num_users=80, per_user=10, seed=3)
+    seed_everything(0)
+    model = build_model("simplex", data.num_users, data.num_items, 16)
+    model.num_negatives = 8
+    cfg = RecTrainConfig.for_model("simplex", device="cpu", ks=(5, 10), monitor="recall@10", lr=0.01, epochs=30,
+                                   batch_size=128)
+    simplex, pop = RecommendationTrainer(model, data, cfg).fit(), _fit("pop", data)
+    assert simplex["epochs_run"] > 1 and simplex["recall@10"] > pop["recall@10"] + 0.05

@@ -30,6 +30,7 @@ from gnnkit.nn.models.gfcf import GFCF
 from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
 from gnnkit.nn.models.ngcf import NGCF
+from gnnkit.nn.models.simplex import SimpleX
 from gnnkit.ops.sparse import CSR, build_csr
 from gnnkit.train.config import OptimConfig
 from gnnkit.train.metrics import RANKING_METRICS
@@ -41,7 +42,7 @@ from gnnkit.train.task import Task
 if TYPE_CHECKING:
     from gnnkit.train.engine import Engine
 
-MODEL_KINDS = ("lightgcn", "mf", "ngcf", "pop", "gfcf")
+MODEL_KINDS = ("lightgcn", "mf", "ngcf", "simplex", "pop", "gfcf")
 
 # Per-model training defaults of `gnnkit train rec` (and of the results table).
 # LightGCN at the paper's lr 1e-3 converges too slowly for early stopping to
@@ -51,6 +52,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgcn": {"lr": 5e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
     "mf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
     "ngcf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
+    "simplex": {"lr": 1e-3, "reg": 1e-4, "epochs": 100, "eval_every": 2, "patience": 5},
     "pop": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
     "gfcf": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
 }
@@ -96,7 +98,7 @@ class RecConfig:
 # --------------------------------------------------------------------------- models
 def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
                 k: int = 256, alpha: float = 0.3) -> nn.Module:
-    """``"lightgcn"``, ``"mf"``, ``"ngcf"``, ``"pop"`` or ``"gfcf"`` with the given sizes
+    """``"lightgcn"``, ``"mf"``, ``"ngcf"``, ``"simplex"``, ``"pop"`` or ``"gfcf"`` with the given sizes
     (``k`` and ``alpha``: GF-CF's singular vectors and ideal-filter weight)."""
     if kind == "lightgcn":
         return LightGCN(num_users, num_items, embedding_dim, num_layers)
@@ -104,6 +106,8 @@ def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 
         return MF(num_users, num_items, embedding_dim)
     if kind == "ngcf":
         return NGCF(num_users, num_items, embedding_dim, num_layers)
+    if kind == "simplex":
+        return SimpleX(num_users, num_items, embedding_dim)
     if kind == "pop":
         return Popularity(num_users, num_items)
     if kind == "gfcf":
@@ -113,9 +117,9 @@ def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 
 
 def model_spec(model: nn.Module) -> dict[str, Any]:
     """What ``build_model`` needs to rebuild ``model`` (stored in checkpoints)."""
-    kinds = {LightGCN: "lightgcn", MF: "mf", NGCF: "ngcf", Popularity: "pop", GFCF: "gfcf"}
+    kinds = {LightGCN: "lightgcn", MF: "mf", NGCF: "ngcf", SimpleX: "simplex", Popularity: "pop", GFCF: "gfcf"}
     if type(model) not in kinds:
-        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, NGCF, Popularity or GFCF")
+        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, NGCF, SimpleX, Popularity or GFCF")
     spec = {"kind": kinds[type(model)], "num_users": model.num_users, "num_items": model.num_items,
             "embedding_dim": getattr(model, "embedding_dim", 1), "num_layers": getattr(model, "num_layers", 0)}
     if isinstance(model, GFCF):
@@ -158,7 +162,7 @@ class RecTask(Task):
     """BPR training and full-ranking evaluation of a recommender.
 
     Args:
-        model: ``LightGCN``, ``MF``, ``NGCF``, ``Popularity`` or ``GFCF`` sized for the dataset.
+        model: ``LightGCN``, ``MF``, ``NGCF``, ``SimpleX``, ``Popularity`` or ``GFCF`` sized for the dataset.
         dataset: the interactions; without ``val_interactions`` a validation
             split of ``config.val_fraction`` is carved from train.
         config: ``RecConfig``.
@@ -225,10 +229,15 @@ class RecTask(Task):
         keys = self.train_pairs[torch.randperm(self.train_pairs.numel(), device=self.device, generator=order)]
         keys = shard(keys, self.dist)
         users, pos = keys // ni, keys % ni
-        neg = self.sampler.sample(users, generator=g)  # all negatives of the epoch at once
+        many = getattr(self.model, "num_negatives", 1)  # SimpleX: many negatives per positive, drawn per batch
+        if hasattr(self.model, "set_history"):
+            self.model.set_history(self.train[0].to(self.device), self.train[1].to(self.device))
+        neg = self.sampler.sample(users, generator=g) if many == 1 else None  # all negatives of the epoch at once
         total, steps = torch.zeros((), device=self.device), 0
         for start in range(0, keys.numel(), cfg.batch_size):
-            u, p, n = (t[start : start + cfg.batch_size] for t in (users, pos, neg))
+            u, p = users[start : start + cfg.batch_size], pos[start : start + cfg.batch_size]
+            n = (neg[start : start + cfg.batch_size] if neg is not None
+                 else self.sampler.sample(u.repeat_interleave(many), generator=g).view(-1, many))
             loss = self._batch_loss(engine, u, p, n)
             engine.step(loss)
             total += loss.detach()
@@ -238,15 +247,18 @@ class RecTask(Task):
     def _batch_loss(self, engine: Engine, u: Tensor, p: Tensor, n: Tensor) -> Tensor:
         # Propagation over the whole graph per batch, as in the paper's code;
         # it runs in the sparse kernels' precision, autocast covers the scoring.
+        # n is [B] (one negative per positive, BPR) or [B, N] (the model's own loss).
         user_emb, item_emb = engine.train_model(self.train_graph)
         with engine.autocast():
             ue = user_emb.index_select(0, u)
             pos_scores = (ue * item_emb.index_select(0, p)).sum(1).float()
-            neg_scores = (ue * item_emb.index_select(0, n)).sum(1).float()
+            neg_emb = item_emb.index_select(0, n.reshape(-1)).view(*n.shape, -1)
+            neg_scores = (ue.view(u.numel(), *([1] * (n.dim() - 1)), -1) * neg_emb).sum(-1).float()
         user0, item0 = self.model.ego_embeddings()
         l2 = 0.5 * (user0.index_select(0, u).pow(2).sum() + item0.index_select(0, p).pow(2).sum()
-                    + item0.index_select(0, n).pow(2).sum()) / u.numel()
-        return bpr_loss(pos_scores, neg_scores) + self.config.reg * l2
+                    + item0.index_select(0, n.reshape(-1)).pow(2).sum()) / u.numel()
+        loss_fn = getattr(self.model, "loss", bpr_loss)
+        return loss_fn(pos_scores, neg_scores) + self.config.reg * l2
 
     def embeddings(self, graph: CSR | None = None) -> tuple[Tensor, Tensor]:
         """Final ``(users, items)`` embeddings without gradients."""
@@ -264,6 +276,8 @@ class RecTask(Task):
                                   else (self.seen, self.test_dev, self.all_seen))
         if isinstance(self.model, Popularity):
             self.model.fit(known.to(self.device))
+        if isinstance(self.model, SimpleX):  # a user's vector aggregates the items known at this point
+            self.model.set_history(known[0].to(self.device), known[1].to(self.device))
         if isinstance(self.model, GFCF):  # a filter of the known interactions, scored batch by batch
             self._fit_filter(split)
             cfg = self.config
