@@ -132,6 +132,19 @@ def load_graph(name: str, root: str | None, download: bool = True, directed: boo
     raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(graphs)}) and not an edge-list file")
 
 
+def sparse_features_of(name: str, root: str | None, graph):
+    """A MUSAE graph's features as a sparse ``CSR`` when the loader left ``x``
+    empty because they would not fit densely (``None`` otherwise)."""
+    from gnnkit.datasets.catalog import get, names
+    from gnnkit.datasets.formats.musae import read_musae_features
+    from gnnkit.settings import data_root
+
+    if graph.x is not None or name not in names() or get(name).format != "musae":
+        return None
+    raw = data_root(root) / name / "raw"
+    return read_musae_features(raw, graph.num_nodes) if raw.is_dir() else None
+
+
 def _fanout(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(k) for k in text.split(","))
@@ -171,7 +184,8 @@ def run_train(args: argparse.Namespace) -> int:
     with locked_outputs(args.json, per_seed):
         graph = load_graph(args.dataset, args.root, download=not args.no_download, directed=args.directed)
         start = time.perf_counter()
-        results, features = _train_seeds(args, graph, fields, hparams, engine)
+        sparse_x = sparse_features_of(args.dataset, args.root, graph) if args.features in ("auto", "given") else None
+        results, features = _train_seeds(args, graph, fields, hparams, engine, sparse_x)
         summary = _summary(args, results, time.perf_counter() - start, fields, hparams, engine, features)
         say(f"{args.dataset} {args.model}: test AUC {100 * summary['test_auc_mean']:.2f} ± "
             f"{100 * summary['test_auc_std']:.2f}, AP {100 * summary['test_ap_mean']:.2f} ± "
@@ -188,7 +202,7 @@ def _seed_path(path: str | None, k: int, seeds: int) -> str | None:
 
 
 def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparams: dict[str, Any],
-                 engine: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+                 engine: dict[str, Any], sparse_x=None) -> tuple[list[dict[str, Any]], str]:
     """One split, model and fit per seed; ``(rows, description of the features)``."""
     from gnnkit.cli.output import note
     from gnnkit.sampling import split_edges
@@ -207,7 +221,7 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
     for k in range(args.seeds):
         seed = args.seed + k
         split = split_edges(graph, val=config.val, test=config.test, undirected=undirected, seed=seed)
-        features = link_features(split, args.model, config)
+        features = link_features(split, args.model, config, x=sparse_x)
         model = build_model(args.model, features, split.num_nodes, seed=seed, **hparams)
         task = LinkTask(split, model, features, config, minibatch=minibatch, seed=seed,
                         spec={"kind": args.model, **hparams, "num_nodes": split.num_nodes,

@@ -152,3 +152,18 @@ def test_cora_gae_one_seed(data_root):
     graph = load("cora", root=data_root, download=False, progress=False)
     _, result = fit(graph, "gae", epochs=200)
     assert result.metrics["test_auc"] > 0.89 and result.metrics["test_ap"] > 0.89, result.metrics
+
+
+def test_sparse_features_stay_sparse_and_match_dense_ones():
+    from gnnkit.nn.features import sparse_features
+    from gnnkit.ops.sparse import CSR
+
+    graph = block_graph()
+    split = split_edges(graph, seed=0)
+    dense = link_features(split, "gae", LinkConfig(), sparse=False)
+    given = link_features(split, "gae", LinkConfig(), x=sparse_features(graph.x))
+    assert isinstance(given.x, CSR) and given.x.nnz == int((graph.x != 0).sum())
+    assert torch.allclose(given.x.to_dense(), dense.x, atol=1e-6)  # the same row normalisation
+    assert "sparse features" in given.description
+    with pytest.raises(ValueError, match="sage reads dense features"):
+        link_features(split, "sage", LinkConfig(), x=sparse_features(graph.x))

@@ -142,7 +142,8 @@ class LinkFeatures:
         return self.x.num_cols if isinstance(self.x, CSR) else self.x.size(1)
 
 
-def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool | None = None) -> LinkFeatures:
+def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool | None = None,
+                  x: Tensor | CSR | None = None) -> LinkFeatures:
     """The input features of a link model on ``split``.
 
     Args:
@@ -151,15 +152,35 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
         config: ``LinkConfig`` (``features``, ``feature_norm``).
         sparse: store the features as a ``CSR`` (``None``: when under 10 %
             non-zero and the model reads sparse input; never for ``sage``).
+        x: node features to use instead of ``split.graph.x``, e.g. a ``CSR``
+            from ``gnnkit.datasets.formats.musae.read_musae_features`` for a
+            graph whose features would not fit densely; a ``CSR`` stays
+            sparse (row-normalised on its values), so memory follows its
+            non-zeros.
     """
     graph, mode = split.graph, config.features
+    given = graph.x if x is None else x
     if mode == "auto":
-        mode = "given" if graph.x is not None else "embedding"
+        mode = "given" if given is not None else "embedding"
+    if mode == "given" and isinstance(given, CSR):
+        if given.num_rows != graph.num_nodes:
+            raise ValueError(f"the sparse features have {given.num_rows} rows but the graph has {graph.num_nodes} "
+                             f"nodes; pass one row per node")
+        if model == "sage":
+            raise ValueError("sage reads dense features (SAGEConv has no sparse-input path); use --model gae, vgae "
+                             "or gcn for sparse features, or pass them dense")
+        what = f"given: {given.num_cols} sparse features ({given.nnz} non-zeros)"
+        if config.feature_norm == "row":
+            value = given.value.float() if given.value is not None else torch.ones(given.nnz, device=given.device)
+            sums = torch.zeros(given.num_rows, device=value.device).index_add_(0, given.row(), value)
+            given = given.with_value(value / sums.clamp(min=1e-12).index_select(0, given.row()))
+            what += ", row-normalised"
+        return LinkFeatures(given.to(graph.device), "given", what)
     if mode == "given":
-        if graph.x is None:
+        if given is None:
             raise ValueError("features='given' but the graph has no node features; use features='auto', "
                              "'embedding' or 'structural'")
-        x, what = graph.x.float(), f"given: {graph.num_features} features"
+        x, what = given.float(), f"given: {given.size(1)} features"
     elif mode == "structural":
         # Computed on the training graph: degrees etc. must not count held-out edges.
         x = structural_features(graph.edge_index, graph.num_nodes, seed=0).to(graph.device)
