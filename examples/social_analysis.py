@@ -194,7 +194,7 @@ def lda_2d(h: torch.Tensor, y: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
 
 
 def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, shown: torch.Tensor, accs: dict[str, float],
-                    name: str, path: Path, seed: int, note: str, max_points: int = 3000) -> None:
+                    name: str, path: Path, seed: int, note: str, max_points: int = 2000) -> None:
     g = torch.Generator().manual_seed(seed)
     # test nodes only (the projection was fitted on training nodes); a sample keeps the plot readable
     keep = shown[torch.randperm(shown.numel(), generator=g)[:max_points]]

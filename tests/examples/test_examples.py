@@ -130,3 +130,27 @@ def test_example_without_matplotlib_says_which_extra(tmp_path: Path, script: str
     assert proc.stderr.strip().splitlines() == [
         'this example draws figures with matplotlib: pip install "gnnkit[plot]" '
         '(or, in a checkout, .venv/bin/pip install -e ".[plot]")']
+
+
+def test_embedding_map_projection_separates_what_is_separable():
+    """lda_2d: classes that differ along one of 16 noisy directions land apart in 2-D,
+    while the leading PCA direction (the largest-variance noise) would mix them."""
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("social_analysis", REPO / "examples" / "social_analysis.py")
+    social = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(social)
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(600) % 3
+    h = torch.randn(600, 16, generator=g) * torch.linspace(5, 1, 16)  # loud noise first
+    h[:, 15] += 2.0 * y  # the class signal sits in the quietest direction
+    fit = torch.arange(600) < 400
+    xy = social.lda_2d(h, y, fit)
+    assert xy.shape == (600, 2)
+    test = ~fit
+    means = torch.stack([xy[test & (y == c), 0].mean() for c in range(3)])
+    spread = torch.stack([xy[test & (y == c), 0].std() for c in range(3)]).mean()
+    gaps = means.sort().values.diff()  # the discriminant's sign is arbitrary
+    assert bool((gaps > 1.5 * spread).all()), (means, spread)
