@@ -1,33 +1,39 @@
 """Forward + backward of one graph layer: gnnkit against PyTorch Geometric, same process.
 
-For each layer (GCNConv, SAGEConv, GATConv) it times a forward and a backward
-pass on a synthetic power-law graph for
+For each layer (GCNConv, SAGEConv, GATConv; SAGEConv with ``aggr="max"``
+(``sage-max``); a bipartite SAGEConv from all nodes to a quarter of them
+(``sage-bip``); APPNP with K = 10, alpha = 0.1 (``appnp``, gradient for ``x``);
+GCN2Conv, the GCNII layer (``gcn2``)) it times a forward and a backward pass
+on a synthetic power-law graph for
 
 * gnnkit, called with ``edge_index`` (the layer builds its CSR once per graph),
 * PyG called with ``edge_index`` (gather / scatter messages),
 * PyG called with a ``torch.sparse`` CSR adjacency (its SpMM path),
 
-runs the contenders in alternation (median of ``--repeats``), and measures each
+runs the contenders in alternation (median and min of ``--repeats``), and measures each
 one's peak extra memory in a fresh process (peak RSS on CPU, peak allocated on
 CUDA). Layers are built with their defaults (``cached=False`` for GCNConv: the
 normalisation is recomputed on every call by both libraries).
 
     python benchmarks/layers.py                 # 100k nodes, 2M edges, 64 features
     python benchmarks/layers.py --quick         # small smoke run
+    python benchmarks/layers.py --threads 1 --layers appnp,gcn2 --no-memory
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
+import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, table, time_alternating  # noqa: E402
+from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, sync, table  # noqa: E402
 
-LAYERS = ("gcn", "sage", "gat")
+LAYERS = ("gcn", "sage", "gat", "sage-max", "sage-bip", "appnp", "gcn2")
 CONTENDERS = ("gnnkit", "pyg", "pyg-csr")
 
 
@@ -41,28 +47,65 @@ def build(layer: str, contender: str, features: int, heads: int):
         return lib.GCNConv(features, features)
     if layer == "sage":
         return lib.SAGEConv(features, features)
+    if layer == "sage-max":
+        return lib.SAGEConv(features, features, aggr="max")
+    if layer == "sage-bip":
+        return lib.SAGEConv((features, features), features)
+    if layer == "appnp":
+        return lib.APPNP(K=10, alpha=0.1)
+    if layer == "gcn2":
+        return lib.GCN2Conv(features, alpha=0.1, theta=0.5, layer=1)
     return lib.GATConv(features, features // heads, heads=heads)
 
 
-def graph_argument(contender: str, edge_index: torch.Tensor, num_nodes: int):
+def graph_argument(contender: str, edge_index: torch.Tensor, size: tuple[int, int]):
+    """``edge_index``, or for ``pyg-csr`` the ``torch.sparse`` CSR ``[targets, sources]``."""
     if contender == "pyg-csr":
         # PyG's sparse input is adj_t[i, j] for edge j -> i, i.e. target-major.
         from torch_geometric.utils import to_torch_csr_tensor
 
-        return to_torch_csr_tensor(edge_index.flip(0), size=(num_nodes, num_nodes))
+        return to_torch_csr_tensor(edge_index.flip(0), size=(size[1], size[0]))
     return edge_index
 
 
 def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tensor, heads: int):
     torch.manual_seed(0)
     module = build(layer, contender, x.size(1), heads).to(x.device)
-    adj = graph_argument(contender, edge_index, x.size(0))
+    n = x.size(0)
+    if layer == "sage-bip":  # sources: every node; targets: the first quarter
+        targets = max(n // 4, 1)
+        edge_index = torch.stack([edge_index[0], edge_index[1] % targets])
+        adj, inputs = graph_argument(contender, edge_index, (n, targets)), ((x, x[:targets]),)
+    elif layer == "gcn2":
+        adj, inputs = graph_argument(contender, edge_index, (n, n)), (x, x)
+    else:
+        adj, inputs = graph_argument(contender, edge_index, (n, n)), (x,)
+    if layer == "appnp":  # no parameters: time the gradient for x
+        inputs = (x.detach().requires_grad_(),)
 
     def step() -> None:
         module.zero_grad(set_to_none=True)
-        module(x, adj).sum().backward()
+        for t in inputs:
+            if isinstance(t, torch.Tensor):
+                t.grad = None
+        module(*inputs, adj).sum().backward()
 
     return step
+
+
+def time_alternating(fns: dict, repeats: int, device: str) -> dict[str, tuple[float, float]]:
+    """``(median, min)`` seconds of each function, run in alternation after one warm-up each."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(ts), min(ts)) for name, ts in times.items()}
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -90,7 +133,7 @@ def main() -> None:
     p.add_argument("--edges", type=int, default=2_000_000)
     p.add_argument("--features", type=int, default=64)
     p.add_argument("--heads", type=int, default=4, help="GAT heads (features are split across them)")
-    p.add_argument("--layers", default=",".join(LAYERS), help="comma-separated subset of gcn,sage,gat")
+    p.add_argument("--layers", default=",".join(LAYERS), help=f"comma-separated subset of {','.join(LAYERS)}")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
@@ -123,15 +166,17 @@ def main() -> None:
                 memory[c] = run_isolated(__file__, common + ["--worker", layer, c])["peak_bytes"]
         for c in CONTENDERS:
             mem = memory.get(c)
+            median, fastest = times[c]
             rows.append([
-                layer, c, f"{times[c] * 1000:.0f}",
-                f"{times[c] / times['gnnkit']:.2f}x" if c != "gnnkit" else "1.00x",
+                layer, c, f"{median * 1000:.0f}", f"{fastest * 1000:.0f}",
+                f"{median / times['gnnkit'][0]:.2f}x" if c != "gnnkit" else "1.00x",
                 "-" if mem is None else f"{mem / 2**20:.0f}",
                 # RSS growth under 1 MiB means the step ran in memory the process already held
                 "-" if mem is None or c == "gnnkit" or mem < 2**20 else f"{memory['gnnkit'] / mem:.2f}",
             ])
-            results.append({"layer": layer, "contender": c, "seconds": times[c], "peak_bytes": mem})
-    print(table(rows, ["layer", "library / input", "fwd+bwd ms (median)", "time vs gnnkit",
+            results.append({"layer": layer, "contender": c, "seconds": median, "min_seconds": fastest,
+                            "peak_bytes": mem})
+    print(table(rows, ["layer", "library / input", "fwd+bwd ms (median)", "min ms", "time vs gnnkit",
                        "peak extra MiB", "gnnkit mem / this"]))
     if args.json:
         with open(args.json, "w") as fh:

@@ -150,10 +150,15 @@ class MessagePassing(nn.Module):
 
     def _extreme(self, csr: CSR, x_src: Tensor) -> Tensor:
         """``max_j e_ij x_j`` (or min) per target, 0 for a target without in-edges."""
-        value = (torch.ones(csr.nnz, dtype=x_src.dtype) if csr.value is None else csr.value.to(x_src.dtype))
-        with warnings.catch_warnings():  # torch labels sparse CSR "beta" on first use; nothing to act on
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            adj = torch.sparse_csr_tensor(csr.rowptr, csr.col, value, (csr.num_rows, csr.num_cols))
+        key = ("torch_csr_ones", x_src.dtype)  # structure only: safe in the cache shared by with_value copies
+        adj = csr._cache.get(key) if csr.value is None else None
+        if adj is None:
+            value = torch.ones(csr.nnz, dtype=x_src.dtype) if csr.value is None else csr.value.to(x_src.dtype)
+            with warnings.catch_warnings():  # torch labels sparse CSR "beta" on first use; nothing to act on
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                adj = torch.sparse_csr_tensor(csr.rowptr, csr.col, value, (csr.num_rows, csr.num_cols))
+            if csr.value is None:
+                csr._cache[key] = adj
         shape = tuple(x_src.shape[1:])
         out = torch.sparse.mm(adj, x_src.reshape(x_src.size(0), math.prod(shape)),
                               reduce="amax" if self.aggr == "max" else "amin")
