@@ -67,3 +67,18 @@ def test_images_are_small_pngs():
     for png in images:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
         assert png.stat().st_size < 200_000, f"{png.name} is {png.stat().st_size} bytes; keep figures < 200 KB"
+
+
+def test_every_figure_has_its_command_beside_it():
+    """A figure in README or docs is drawn by a command a reader can rerun: one must
+    appear within 12 lines of the image (above or below)."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    missing = []
+    for page in pages:
+        lines = page.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.search(r"!\[[^\]]*\]\([^)]+\.png\)", line):
+                near = "\n".join(lines[max(0, i - 12): i + 13])
+                if not re.search(r"python (examples|benchmarks)/\S+\.py", near):
+                    missing.append(f"{page.relative_to(REPO)}:{i + 1}")
+    assert not missing, f"figures without the command that draws them nearby: {missing}"
