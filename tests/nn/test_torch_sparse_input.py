@@ -73,3 +73,16 @@ def test_errors():
         GCNConv(6, 4)(torch.randn(N, 6), as_sparse(ei, w.clone().requires_grad_(), "coo"))
     with pytest.raises(ValueError, match="edge_dim needs edge_index"):
         GATConv(6, 4, edge_dim=1)(torch.randn(N, 6), adj, edge_attr=w)
+
+
+@pytest.mark.parametrize("name", ["gcn", "sage", "gat", "appnp"])
+def test_pyg_edge_index_tensor(name):
+    """PyG's ``EdgeIndex`` (a ``[2, E]`` tensor subclass) is taken as the edge list it is."""
+    from gnnkit_testing import require
+
+    edge_index_cls = require("torch_geometric", "torch_geometric is part of the [dev] extra").EdgeIndex
+    ei, w = graph()
+    torch.manual_seed(0)
+    layer = LAYERS[name]()
+    x = torch.randn(N, 6)
+    torch.testing.assert_close(layer(x, edge_index_cls(ei, sparse_size=(N, N))), layer(x, ei))
