@@ -22,8 +22,11 @@ def _defaults_text() -> str:
     for name, d in PAPER_DEFAULTS.items():
         extra = f", heads {d['heads']}x{d['hidden']}, output heads {d['out_heads']}" if "heads" in d else ""
         extra += "".join(f", {key} {d[key]}" for key in ("layers", "K", "alpha", "theta", "edge_dropout") if key in d)
+        scope = "all layers" if d["weight_decay_layers"] == "all" else "first layer"
+        if name == "gcnii" and d["weight_decay_layers"] == "first":
+            scope = "the convolutions"  # GCNII's layers[0] holds its convolutions
         lines.append(f"  {name}: hidden {d['hidden']}{extra}, dropout {d['dropout']}, lr {d['lr']}, "
-                     f"weight decay {d['weight_decay']} ({d['weight_decay_layers']} layer{'s' if d['weight_decay_layers'] == 'all' else ''}), "
+                     f"weight decay {d['weight_decay']} ({scope}), "
                      f"epochs {d['epochs']}, patience {d['patience']} on {d['early_stopping'].replace('_', ' ')}")
     return "\n".join(lines)
 
