@@ -125,8 +125,7 @@ def test_errors():
         layer(torch.randn(2, 4), ei)
     with pytest.raises(ValueError, match=r"edge_attr must be \[E, edge_dim\] = \[2, 2\]"):
         layer(torch.randn(2, 4), ei, torch.randn(3, 2))
-    from gnnkit.nn.adjacency import Block  # noqa: F401  layer-wise inference cannot carry edge features
-    from gnnkit.nn.inference import layer_inference
+    from gnnkit.nn.inference import layer_inference  # layer-wise inference cannot carry edge features
     from gnnkit.ops import build_csr
 
     with pytest.raises(ValueError, match="edge_dim reads edge features"):

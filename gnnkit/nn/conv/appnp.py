@@ -1,10 +1,9 @@
 """APPNP propagation (Klicpera et al., ICLR 2019)."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-import torch
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block
 from gnnkit.nn.conv.gcn_conv import gcn_prepare
