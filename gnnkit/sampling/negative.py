@@ -17,10 +17,11 @@ happens on graphs so dense that almost every pair is an edge. With
 returned pairs may be edges (on MUSAE facebook, ``p`` = 0.07 %) — the usual
 approximation for very large graphs, where the error is below the label noise.
 
-Pairs are never packed into one integer key (``src · N + dst`` overflows int64
-beyond ~3·10⁹ nodes): the set is sorted by ``(src, dst)`` and looked up with a
-binary search over the distinct sources, then a vectorised binary search inside
-each source's sorted row.
+The set is sorted by ``(src, dst)``. While every id is below 2³¹ a pair is
+looked up as one key ``src · B + dst`` (``B`` = largest id + 1, so the key
+stays below 2⁶²) with one ``searchsorted``; beyond that, where such a key
+would overflow int64, it is looked up with a binary search over the distinct
+sources, then a vectorised binary search inside each source's sorted row.
 """
 from __future__ import annotations
 
@@ -57,8 +58,9 @@ class EdgeSet:
     """A set of directed pairs ``(src, dst)`` with a vectorised membership test.
 
     Stored as the distinct sources ``keys`` (sorted), row offsets ``ptr`` and
-    every source's destinations sorted in ``dst``; memory is ``O(E)`` whatever
-    the id range, and no key ever overflows.
+    every source's destinations sorted in ``dst``, plus the packed keys
+    ``src · B + dst`` when ids are below 2³¹; memory is ``O(E)`` whatever the
+    id range, and no key ever overflows.
 
     Args:
         edge_index: ``[2, E]`` pairs (duplicates allowed).
@@ -83,12 +85,17 @@ class EdgeSet:
         torch.cumsum(counts, 0, out=self.ptr[1:])
         # Rounds of the in-row binary search: enough to shrink the longest row to one entry.
         self._steps = max(1, math.ceil(math.log2(int(counts.max()) + 1))) if counts.numel() else 1
+        # Sorted by (src, dst), the pairs are also sorted by src * B + dst: one searchsorted answers a query.
+        self._base = int(max(int(src.max()), int(self.dst.max()))) + 1 if src.numel() else 0
+        self._packed = src * self._base + self.dst if 0 < self._base < 2**31 else None
 
     def __len__(self) -> int:
         return self.dst.numel()
 
     def to(self, device: torch.device | str) -> EdgeSet:
         self.keys, self.ptr, self.dst = self.keys.to(device), self.ptr.to(device), self.dst.to(device)
+        if self._packed is not None:
+            self._packed = self._packed.to(device)
         return self
 
     def contains(self, src: Tensor, dst: Tensor) -> Tensor:
@@ -96,6 +103,12 @@ class EdgeSet:
         src, dst = src.long().to(self.dst.device), dst.long().to(self.dst.device)
         if self.keys.numel() == 0 or src.numel() == 0:
             return torch.zeros(src.shape, dtype=torch.bool, device=self.dst.device)
+        if self._packed is not None:
+            b = self._base
+            valid = (src >= 0) & (src < b) & (dst >= 0) & (dst < b)
+            q = src.clamp(0, b - 1) * b + dst.clamp(0, b - 1)
+            pos = torch.searchsorted(self._packed, q).clamp_(max=self._packed.numel() - 1)
+            return valid & (self._packed[pos] == q)
         r = torch.searchsorted(self.keys, src).clamp_(max=self.keys.numel() - 1)
         found = self.keys[r] == src
         lo, hi = self.ptr[r], self.ptr[r + 1]  # row of src: dst[lo:hi], sorted

@@ -168,3 +168,18 @@ def test_bipartite_popularity_and_saturated_user():
     full = torch.stack([torch.zeros(12, dtype=torch.long), torch.arange(12)])
     with pytest.raises(ValueError, match="source 0 is linked to all 12"):
         bipartite_negative_sampling(full, 2, 12, src=torch.tensor([1, 0]))
+
+
+def test_packed_and_row_search_lookups_agree():
+    # the packed-key lookup (ids < 2**31) and the overflow-safe row search give the same answers
+    ei = _undirected(n=300, m=3000, seed=4)
+    fast = EdgeSet(ei)
+    safe = EdgeSet(ei)
+    safe._packed = None
+    assert fast._packed is not None
+    g = torch.Generator().manual_seed(2)
+    q = torch.randint(-3, 310, (2, 20000), generator=g)
+    q = torch.cat([q, ei[:, :500]], dim=1)
+    assert torch.equal(fast.contains(q[0], q[1]), safe.contains(q[0], q[1]))
+    big = EdgeSet(torch.tensor([[2**31, 5], [7, 2**33]]))
+    assert big._packed is None and big.contains(torch.tensor([2**31, 5]), torch.tensor([7, 2**33])).all()

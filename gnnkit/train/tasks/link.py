@@ -81,7 +81,8 @@ class LinkConfig:
             node when it has none), ``"given"``, ``"embedding"`` or
             ``"structural"`` (degree, clustering, PageRank, FastRP — computed
             on the training graph, so held-out edges leave no trace in them).
-        feature_norm: ``"row"`` (each row divided by its sum) or ``"none"``.
+        feature_norm: ``"row"`` (each row of given features divided by its
+            sum) or ``"none"``; structural features are standardised instead.
         embedding_dim: width of the learnable embedding of ``"embedding"``
             for ``sage`` (GAE, VGAE and GCN read a sparse identity matrix
             instead: their first layer's weights are the embedding).
@@ -193,7 +194,7 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
         x = build_csr(torch.stack([ids, ids]), n, torch.ones(n, device=graph.device), num_cols=n)
         return LinkFeatures(x, "embedding", "embedding: a learnable vector per node (identity features into the "
                                             "first layer)")
-    if config.feature_norm == "row":
+    if config.feature_norm == "row" and mode == "given":  # structural columns are standardised already
         x, what = row_normalize(x), what + ", row-normalised"
     if sparse is None:
         sparse = model != "sage" and float((x != 0).float().mean()) < 0.1
