@@ -57,7 +57,7 @@ def run_pykeen(raw: str, dim: int, epochs: int, seed: int) -> dict:
     result = pipeline(dataset=dataset, model="RotatE", model_kwargs={"embedding_dim": dim}, training_loop="lcwa",
                       optimizer="Adam", optimizer_kwargs={"lr": 0.01},
                       training_kwargs={"num_epochs": epochs, "batch_size": 256, "use_tqdm": False},
-                      evaluator_kwargs={"filtered": True}, evaluation_kwargs={"use_tqdm": False},
+                      evaluator_kwargs={"filtered": True}, evaluation_kwargs={"use_tqdm": False, "batch_size": 256},
                       random_seed=seed, device="cpu")
     metrics = result.metric_results
     return {"seconds": time.perf_counter() - start,

@@ -21,6 +21,7 @@ _COMMANDS = (
     "gnnkit.cli.rec",
     "gnnkit.cli.link",
     "gnnkit.cli.datasets",
+    "gnnkit.cli.kg",
 )
 # Modules that add a `gnnkit train TASK` command.
 _TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec", "gnnkit.cli.kg", "gnnkit.cli.link")

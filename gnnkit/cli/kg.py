@@ -1,8 +1,10 @@
-"""``gnnkit train kg``: knowledge-graph completion from the command line.
+"""``gnnkit train kg`` and ``gnnkit predict kg``: knowledge-graph completion from the command line.
 
 Parses arguments into a ``KGConfig``, the engine's configs and the model's
 hyper-parameters (``MODEL_DEFAULTS`` unless given), then runs
-``gnnkit.train.tasks.kg.KGTask`` on the engine. No training logic lives here.
+``gnnkit.train.tasks.kg.KGTask`` on the engine; ``predict kg`` answers a
+``(head, relation, ?)`` query by names from a finished checkpoint. No
+training logic lives here.
 """
 from __future__ import annotations
 
@@ -78,6 +80,34 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     p.set_defaults(handler=run_train)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``gnnkit predict kg`` (under the ``predict`` command when another
+    module made it already)."""
+    predict = sub.choices.get("predict")
+    if predict is None:
+        predict = sub.add_parser("predict", help="predict with a trained model",
+                                 description="Predict with a model saved by `gnnkit train ... --checkpoint`.")
+        tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)
+    else:
+        tasks = next(a for a in predict._actions if isinstance(a, argparse._SubParsersAction))
+    p = tasks.add_parser(
+        "kg", help="the best tails of a (head, relation, ?) query from a `gnnkit train kg` checkpoint",
+        description="Load a checkpoint written by `gnnkit train kg --checkpoint PATH` and print the K best tails "
+                    "of (HEAD, RELATION, ?), known facts marked. For the heads of (?, RELATION, TAIL) pass "
+                    "--head TAIL --relation RELATION_inverse (models trained with inverse triples).",
+    )
+    p.add_argument("--checkpoint", required=True, help="checkpoint written by gnnkit train kg --checkpoint")
+    p.add_argument("--dataset", required=True, help="the dataset the checkpoint was trained on")
+    p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
+                   "default data folder)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
+    p.add_argument("--head", required=True, help="entity name of the query's head")
+    p.add_argument("--relation", required=True, help="relation name of the query")
+    p.add_argument("--k", type=int, default=10, help="how many tails (default: 10)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=run_predict)
 
 
 # ----------------------------------------------------------------------- helpers
@@ -199,3 +229,22 @@ def _summary(args: argparse.Namespace, results: list[dict[str, Any]], seconds: f
                        "patience": args.patience, "eval_every": args.eval_every},
                hparams={**MODEL_DEFAULTS[args.model], **hparams})
     return out
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from gnnkit.train.tasks.kg import load_trained, predict_tails
+
+    kg = load_knowledge_graph(args.dataset, args.root, download=not args.no_download)
+    model, kg, ckpt = load_trained(args.checkpoint, kg)
+    rows = predict_tails(model, kg, args.head, args.relation, args.k)
+    kind = ckpt["model"]["kind"]
+    if args.json:
+        print(json.dumps({"head": args.head, "relation": args.relation, "model": kind, "dataset": kg.name,
+                          "tails": rows}, indent=2))
+        return 0
+    print(f"top {args.k} tails of ({args.head}, {args.relation}, ?) ({kind} on {kg.name}; * = known fact):")
+    for row in rows:
+        print(f"{row['rank']:3d}. {row['entity']:30s} score {row['score']:10.4f}{'  *' if row['known'] else ''}")
+    return 0

@@ -169,3 +169,49 @@ def test_kinships_loads_from_the_catalog(data_root, tmp_path, monkeypatch):
     assert (kg.num_entities, kg.num_relations, len(kg.train)) == (104, 25, 8544)
     again = load("kinships", root=data_root, download=False, progress=False)  # from the cache
     assert torch.equal(again.test.stack(), kg.test.stack()) and again.entities == kg.entities
+
+
+def test_predict_answers_a_query_by_names(tmp_path, capsys):
+    root = tmp_path / "data"
+    write_ring(root / "ring" / "raw")
+    ckpt = str(tmp_path / "ring.pt")
+    assert main(["train", "kg", "--dataset", "ring", "--root", str(root), "--model", "rotate", "--dim", "8",
+                 "--epochs", "30", "--batch-size", "8", "--checkpoint", ckpt, "--quiet", "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "kg", "--checkpoint", ckpt, "--dataset", "ring", "--root", str(root), "--head", "e3",
+                 "--relation", "next", "--k", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    tails = out["tails"]
+    assert [t["rank"] for t in tails] == [1, 2, 3, 4]
+    assert [t["score"] for t in tails] == sorted((t["score"] for t in tails), reverse=True)
+    known = [t["entity"] for t in tails if t["known"]]
+    assert known == ["e4"] or ("e4" not in [t["entity"] for t in tails] and not known)
+    # heads of (?, next, e5) through the inverse relation: e4 is the known one
+    assert main(["predict", "kg", "--checkpoint", ckpt, "--dataset", "ring", "--root", str(root), "--head", "e5",
+                 "--relation", "next_inverse", "--k", "24"]) == 0
+    table = capsys.readouterr().out
+    assert "top 24 tails of (e5, next_inverse, ?)" in table
+    assert [line.split()[1] for line in table.splitlines()[1:] if line.endswith("*")] == ["e4"]
+
+
+def test_predict_bad_input(tmp_path, capsys):
+    root = tmp_path / "data"
+    write_ring(root / "ring" / "raw")
+    ckpt = str(tmp_path / "ring.pt")
+    assert main(["train", "kg", "--dataset", "ring", "--root", str(root), "--model", "distmult", "--dim", "4",
+                 "--epochs", "1", "--checkpoint", ckpt, "--quiet"]) == 0
+    base = ["predict", "kg", "--checkpoint", ckpt, "--dataset", "ring", "--root", str(root)]
+    capsys.readouterr()
+    assert main(base + ["--head", "e33x", "--relation", "next"]) == 2
+    assert "unknown entity 'e33x'; did you mean 'e3'" in capsys.readouterr().err
+    assert main(base + ["--head", "e3", "--relation", "nxt"]) == 2
+    assert "unknown relation 'nxt'; did you mean 'next'" in capsys.readouterr().err
+    # a checkpoint of another task
+    from gnnkit.train.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(ckpt)
+    state["task"] = "node"
+    save_checkpoint(tmp_path / "node.pt", state)
+    assert main(["predict", "kg", "--checkpoint", str(tmp_path / "node.pt"), "--dataset", "ring", "--root",
+                 str(root), "--head", "e3", "--relation", "next"]) == 2
+    assert "checkpoint of `gnnkit train node`, not of `gnnkit train kg`" in capsys.readouterr().err

@@ -327,3 +327,60 @@ class KGTask(Task):
         return {"entities": list(kg.entities), "relations": list(kg.relations[:kg.num_base_relations]),
                 "inverse": kg.inverse, "known": kg.known_triples().stack().cpu()}
 
+
+
+# --------------------------------------------------------------------------- queries
+def load_trained(path: Any, kg: KnowledgeGraph) -> tuple[KGEModel, KnowledgeGraph, dict[str, Any]]:
+    """The model of a finished ``gnnkit train kg`` checkpoint, with the weights
+    its test metrics were measured with, over ``kg`` (made ``with_inverse`` as
+    that run did).
+
+    Raises:
+        ValueError: the file is not a knowledge-graph checkpoint, did not
+            finish, or was trained on other data.
+    """
+    from gnnkit.io import load_verified
+    from gnnkit.train.engine import trained_weights
+
+    ckpt = load_verified(path)
+    task = ckpt.get("task")
+    if task != KGTask.name:
+        raise ValueError(f"{path} is a checkpoint of `gnnkit train {task}`, not of `gnnkit train kg`; pass a "
+                         f"checkpoint written by `gnnkit train kg --checkpoint PATH`")
+    if not ckpt.get("finished"):
+        raise ValueError(f"checkpoint {path} is of an unfinished run; finish it with `gnnkit train kg ... "
+                         f"--resume {path}` first")
+    if ckpt["config"].get("inverse", True):
+        kg = kg.with_inverse()
+    signature = {"name": kg.name, "num_entities": kg.num_entities, "num_relations": kg.num_base_relations,
+                 "num_train": len(kg.train), "num_valid": len(kg.valid), "num_test": len(kg.test)}
+    if ckpt["data"] != signature:
+        raise ValueError(f"checkpoint {path} was trained on {ckpt['data']} but the dataset given is {signature}; "
+                         f"pass the dataset the run was trained on")
+    spec = dict(ckpt["model"])
+    model = build_model(spec.pop("kind"), kg, **spec)
+    model.load_state_dict(trained_weights(ckpt))
+    model.eval()
+    return model, kg, ckpt
+
+
+@torch.no_grad()
+def predict_tails(model: KGEModel, kg: KnowledgeGraph, head: str, relation: str, k: int = 10) -> list[dict[str, Any]]:
+    """The ``k`` best tails of ``(head, relation, ?)`` by name, best first, each
+    with its score and whether ``(head, relation, tail)`` is a known triple.
+    A relation name ending in ``"_inverse"`` asks for heads instead (with
+    inverse triples)."""
+    h, r = kg.entity_id(head), kg.relation_id(relation)  # ValueError suggesting close names
+    if not 1 <= k <= kg.num_entities:
+        raise ValueError(f"k must be between 1 and the {kg.num_entities} entities, got {k}")
+    device = next(model.parameters()).device
+    scores = model.score_tails(torch.tensor([h], device=device), torch.tensor([r], device=device))[0].float().cpu()
+    known = kg.known_triples()
+    r0 = kg.num_base_relations
+    if r < r0:
+        true = set(known.tail[(known.head == h) & (known.relation == r)].tolist())
+    else:  # (h, r⁻¹, ?) asks for the heads x of (x, r, h)
+        true = set(known.head[(known.tail == h) & (known.relation == r - r0)].tolist())
+    best = scores.topk(k)
+    return [{"rank": rank, "entity": kg.entities[e], "score": float(s), "known": e in true}
+            for rank, (s, e) in enumerate(zip(best.values.tolist(), best.indices.tolist()), start=1)]
