@@ -165,5 +165,9 @@ def test_sparse_features_stay_sparse_and_match_dense_ones():
     assert isinstance(given.x, CSR) and given.x.nnz == int((graph.x != 0).sum())
     assert torch.allclose(given.x.to_dense(), dense.x, atol=1e-6)  # the same row normalisation
     assert "sparse features" in given.description
-    with pytest.raises(ValueError, match="sage reads dense features"):
-        link_features(split, "sage", LinkConfig(), x=sparse_features(graph.x))
+    from gnnkit.nn.models.gae import SparseProjection
+
+    sage = build_model("sage", given, graph.num_nodes)
+    assert isinstance(sage.encoder, SparseProjection)  # CSR × W first, then the dense SAGE layers
+    z, _ = sage(given.x, split.graph.edge_index)
+    assert z.shape == (graph.num_nodes, 32)

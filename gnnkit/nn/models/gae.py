@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.conv import GCNConv
+from gnnkit.nn.features import linear
 from gnnkit.nn.models._input import check_input
 from gnnkit.ops.sparse import CSR
 
@@ -275,6 +276,31 @@ class VGAE(GAE):
         return z, kl_penalty(mu, logstd)
 
 
+class SparseProjection(nn.Module):
+    r"""A linear projection of (sparse) node features, then ``encoder``:
+    :math:`Z = \mathrm{encoder}(X W)`.
+
+    For encoders whose first layer reads dense input (``GraphSAGE``): with
+    ``X`` a ``CSR`` the product costs ``nnz(X) · out_channels`` and memory
+    follows the non-zeros instead of ``N · F``.
+
+    Args:
+        in_channels: input features per node.
+        out_channels: width of the projection (the encoder's input).
+        encoder: a module ``encoder(h, edge_index, edge_weight)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, encoder: nn.Module) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.lin = nn.Linear(in_channels, out_channels, bias=False)
+        self.encoder = encoder
+
+    def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        check_input(x, self.in_channels, "SparseProjection")
+        return self.encoder(linear(x, self.lin), edge_index, edge_weight)
+
+
 class LinkPredictor(nn.Module):
     """Any node encoder followed by a pair decoder, trained with BCE on sampled negatives.
 
@@ -311,5 +337,5 @@ class LinkPredictor(nn.Module):
         return self.decoder(z, pairs)
 
 
-__all__ = ["DECODERS", "GAE", "dropout", "VGAE", "DotDecoder", "HadamardDecoder", "LinkPredictor", "MLPDecoder",
+__all__ = ["DECODERS", "GAE", "dropout", "VGAE", "DotDecoder", "HadamardDecoder", "LinkPredictor", "MLPDecoder", "SparseProjection",
            "dense_recon_loss", "kl_penalty", "link_bce_loss", "make_decoder"]

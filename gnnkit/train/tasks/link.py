@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn.models import GCN, GAE, VGAE, GraphSAGE, LinkPredictor
 from gnnkit.nn.models._input import LearnedFeatures
-from gnnkit.nn.models.gae import DECODERS, dense_recon_loss, link_bce_loss
+from gnnkit.nn.models.gae import DECODERS, SparseProjection, dense_recon_loss, link_bce_loss
 from gnnkit.ops.sparse import CSR, build_csr
 from gnnkit.sampling import EdgeSet, LinkNeighborLoader, LinkSplit, negative_sampling
 from gnnkit.train.config import MiniBatchConfig
@@ -152,7 +152,7 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
         model: one of ``MODEL_KINDS`` (``sage`` cannot read a sparse identity).
         config: ``LinkConfig`` (``features``, ``feature_norm``).
         sparse: store the features as a ``CSR`` (``None``: when under 10 %
-            non-zero and the model reads sparse input; never for ``sage``).
+            non-zero).
         x: node features to use instead of ``split.graph.x``, e.g. a ``CSR``
             from ``gnnkit.datasets.formats.musae.read_musae_features`` for a
             graph whose features would not fit densely; a ``CSR`` stays
@@ -167,9 +167,6 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
         if given.num_rows != graph.num_nodes:
             raise ValueError(f"the sparse features have {given.num_rows} rows but the graph has {graph.num_nodes} "
                              f"nodes; pass one row per node")
-        if model == "sage":
-            raise ValueError("sage reads dense features (SAGEConv has no sparse-input path); use --model gae, vgae "
-                             "or gcn for sparse features, or pass them dense")
         what = f"given: {given.num_cols} sparse features ({given.nnz} non-zeros)"
         if config.feature_norm == "row":
             value = given.value.float() if given.value is not None else torch.ones(given.nnz, device=given.device)
@@ -197,7 +194,7 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
     if config.feature_norm == "row" and mode == "given":  # structural columns are standardised already
         x, what = row_normalize(x), what + ", row-normalised"
     if sparse is None:
-        sparse = model != "sage" and float((x != 0).float().mean()) < 0.1
+        sparse = float((x != 0).float().mean()) < 0.1
     if sparse:
         x, what = sparse_features(x), what + " (sparse)"
     return LinkFeatures(x, mode, what)
@@ -211,7 +208,8 @@ def build_model(kind: str, features: LinkFeatures, num_nodes: int, seed: int = 0
 
     Args:
         kind: ``"gae"``, ``"vgae"``, ``"gcn"`` (``LinkPredictor`` over ``GCN``)
-            or ``"sage"`` (``LinkPredictor`` over ``GraphSAGE``).
+            or ``"sage"`` (``LinkPredictor`` over ``GraphSAGE``; sparse
+            features go through a ``SparseProjection`` to the hidden width first).
         features: from ``link_features`` (its width sizes the first layer).
         num_nodes: number of nodes (for a learnable embedding).
         seed: seeds the initial weights.
@@ -238,6 +236,9 @@ def build_model(kind: str, features: LinkFeatures, num_nodes: int, seed: int = 0
         return (GAE if kind == "gae" else VGAE)(features.width, hidden, out, dropout)
     if features.x is None:
         encoder = LearnedFeatures(num_nodes, embedding_dim, GraphSAGE(embedding_dim, hidden, out, 2, dropout))
+    elif kind == "sage" and isinstance(features.x, CSR):
+        # SAGEConv reads dense input: sparse features are projected to the hidden width first (CSR × W).
+        encoder = SparseProjection(features.width, hidden, GraphSAGE(hidden, hidden, out, 2, dropout))
     elif kind == "sage":
         encoder = GraphSAGE(features.width, hidden, out, 2, dropout)
     else:
