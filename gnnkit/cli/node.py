@@ -90,18 +90,12 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    """Seeds, device, outputs and mini-batch options of `train node`."""
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
-    p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
+    """The shared run options, mixed precision, TensorBoard and the mini-batch options of `train node`."""
+    from gnnkit.cli.output import add_run_options
+
+    add_run_options(p, checkpoint_every=10)
     p.add_argument("--amp", choices=("bf16", "fp16", "none"), default="none",
                    help="mixed precision autocast (default: none; bf16 works on CPU and recent GPUs)")
-    p.add_argument("--checkpoint", default=None, help="write the training state here (atomically); with several "
-                   "seeds seed k writes PATH-seedK")
-    p.add_argument("--checkpoint-every", type=int, default=10, help="epochs between checkpoints (default: 10)")
-    p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every "
-                   "option must equal the run that wrote it, except --epochs (raise it to train on)")
-    p.add_argument("--log-csv", default=None, help="write per-epoch metrics to this CSV file (PATH-seedK with several seeds)")
     p.add_argument("--tensorboard", default=None, help="write TensorBoard scalars to this folder (needs tensorboard)")
     p.add_argument("--mode", choices=("full", "minibatch"), default="full",
                    help="full: the whole graph every step (default); minibatch: sampled neighbourhoods around "
@@ -113,8 +107,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "nodes, so memory stays bounded (default: 4096)")
     p.add_argument("--fanout", default="15,10", help="minibatch: neighbours sampled per node at each hop, one "
                    "number per layer, comma-separated; -1 takes all (default: 15,10)")
-    p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -165,7 +157,8 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         patience=patience or None, early_stopping=d["early_stopping"],
         normalize_features=not args.no_normalize_features, features=args.features, split=tuple(args.split),
         per_class=args.per_class, device=args.device, amp=None if args.amp == "none" else args.amp,
-        quiet=args.quiet, tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every, dataset=args.dataset,
+        quiet=args.quiet, tensorboard=args.tensorboard, profile=args.profile, checkpoint_every=args.checkpoint_every,
+        dataset=args.dataset,
         mode=args.mode, batch_size=args.batch_size, fanout=_fanout(args.fanout),
         inference_batch_size=args.inference_batch_size,
     )

@@ -78,3 +78,30 @@ def seed_path(path: str | None, k: int, seeds: int) -> str | None:
         return path
     p = Path(path)
     return str(p.with_name(f"{p.stem}-seed{k}{p.suffix}"))
+
+
+def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs") -> None:
+    """The options every ``gnnkit train TASK`` shares: seeds, device, the
+    outputs (checkpoint, CSV log, JSON), resume, progress and profiling.
+
+    Args:
+        p: the task's ``argparse`` parser.
+        checkpoint_every: the task's default number of epochs between checkpoints.
+        resumable: the options that may change on ``--resume`` (for the help text).
+    """
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
+    p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--checkpoint", default=None, help="write the training state here (atomically, with a digest); "
+                   "with several seeds seed k writes PATH-seedK")
+    p.add_argument("--checkpoint-every", type=int, default=checkpoint_every,
+                   help=f"epochs between checkpoints (default: {checkpoint_every})")
+    p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every option "
+                   f"must equal the run that wrote it, except {resumable}")
+    p.add_argument("--log-csv", default=None, help="write per-epoch metrics to this CSV file (PATH-seedK with "
+                   "several seeds)")
+    p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout: only the "
+                   "JSON document goes there, the summary goes to stderr)")
+    p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
+                   "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")

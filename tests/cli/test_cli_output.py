@@ -53,3 +53,11 @@ def test_corrupted_checkpoint_is_one_clear_error(tmp_path, capsys):
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         main(["--debug", "train", "node", "--dataset", "karate", "--resume", str(tmp_path / "nope.pt"), "--quiet"])
+
+
+def test_train_node_profile_writes_a_trace_naming_gnnkit_regions(tmp_path, capsys):
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "8", "--patience", "0", "--quiet",
+                 "--profile", str(tmp_path / "prof")]) == 0
+    traces = list((tmp_path / "prof").glob("*.pt.trace.json"))
+    assert len(traces) == 1 and "gnnkit.train_epoch" in traces[0].read_text()
+    assert "operators by self time" in capsys.readouterr().err
