@@ -53,8 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def train(kind: str, data, args: argparse.Namespace) -> tuple[RecommendationTrainer, dict]:
     torch.manual_seed(args.seed)
     model = build_model(kind, data.num_users, data.num_items, embedding_dim=args.dim, num_layers=args.layers)
-    # patience counts validation rankings; 20 without a better recall@20 ends a run
-    config = RecTrainConfig(epochs=args.epochs, patience=20, device=args.device, seed=args.seed, progress=True)
+    # each model's own defaults (those of `gnnkit train rec --model KIND`): learning rate, L2, validation
+    # every 5 epochs, 5 validations without a better recall@20 end a run
+    config = RecTrainConfig.for_model(kind, epochs=args.epochs, device=args.device, seed=args.seed, progress=True)
     trainer = RecommendationTrainer(model, data, config)
     return trainer, trainer.fit()
 
