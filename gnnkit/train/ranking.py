@@ -23,8 +23,14 @@ def _flat_ranges(starts: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
 
 def masked_top_k(scores: Tensor, users: Tensor, k: int, exclude: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """``[B, k]`` the ``k`` best of ``scores`` ``[B, I]`` (the rows of ``users``),
-    best first, after setting each user's ``exclude`` items (``(rowptr, items)``)
-    to ``-inf`` in place."""
+    best first, after setting each user's ``exclude`` items to ``-inf`` in place.
+
+    Args:
+        scores: ``[B, I]`` scores, modified in place.
+        users: ``[B]`` the user of each row.
+        k: how many items.
+        exclude: ``(rowptr, items)`` per-user items never to return first.
+    """
     num_items = scores.size(1)
     if not 1 <= k <= num_items:
         raise ValueError(f"k = {k} must be between 1 and the number of items ({num_items})")

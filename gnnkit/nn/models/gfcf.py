@@ -128,7 +128,11 @@ class GFCF(nn.Module):
         return self.num_items <= self.dense_item_limit
 
     def fit(self, interactions: Tensor) -> GFCF:
-        """Build the filter from ``[2, n]`` (user row, item row) interactions (duplicates merged)."""
+        """Build the filter from the interactions (duplicates merged).
+
+        Args:
+            interactions: ``[2, n]`` (user row, item row).
+        """
         nu, ni = self.num_users, self.num_items
         key = torch.unique(interactions[0].long() * ni + interactions[1].long())
         users, items = key // ni, key % ni
@@ -176,7 +180,11 @@ class GFCF(nn.Module):
         return _csr(crow, cols, torch.ones(cols.numel(), device=users.device), (users.numel(), self.num_items))
 
     def scores(self, users: Tensor) -> Tensor:
-        """``[B, I]`` filtered scores of ``users`` (their own items not masked)."""
+        """``[B, I]`` filtered scores of ``users`` (their own items not masked).
+
+        Args:
+            users: ``[B]`` user ids.
+        """
         if not self.fitted:
             raise RuntimeError("GFCF.scores needs the interactions first: call fit(interactions)")
         x = self._rows(users.long())
@@ -190,6 +198,7 @@ class GFCF(nn.Module):
         return out
 
     def forward(self, users: Tensor) -> Tensor:
+        """``scores(users)``."""
         return self.scores(users)
 
     def export(self) -> dict[str, Tensor | float | int]:
@@ -202,8 +211,12 @@ class GFCF(nn.Module):
 
     @classmethod
     def from_export(cls, state: dict, dense: bool = False) -> GFCF:
-        """Rebuild a fitted model from ``export()`` without a new SVD
-        (``dense``: also build the dense filter when the items allow it)."""
+        """Rebuild a fitted model from ``export()`` without a new SVD.
+
+        Args:
+            state: what ``export()`` returned.
+            dense: also build the dense filter when the items allow it (default ``False``).
+        """
         model = cls(int(state["num_users"]), int(state["num_items"]), int(state["k"]), float(state["alpha"]))
         nu, ni = model.num_users, model.num_items
         model.rowptr, model.cols, model.item_scale = state["rowptr"], state["cols"], state["item_scale"]

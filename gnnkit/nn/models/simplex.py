@@ -76,7 +76,12 @@ class SimpleX(nn.Module):
         nn.init.eye_(self.mix.weight)
 
     def set_history(self, users: Tensor, items: Tensor) -> SimpleX:
-        """Each user's training items, for the behaviour aggregation (``[n]`` user and item ids)."""
+        """Each user's training items, for the behaviour aggregation.
+
+        Args:
+            users: ``[n]`` user ids.
+            items: ``[n]`` item ids.
+        """
         self.history = (users.long(), items.long())
         return self
 
@@ -94,7 +99,12 @@ class SimpleX(nn.Module):
         return F.normalize(user, dim=1), F.normalize(item, dim=1)
 
     def loss(self, pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
-        """``cosine_contrastive_loss`` with this model's margin and weight."""
+        """``cosine_contrastive_loss`` with this model's margin and weight.
+
+        Args:
+            pos_scores: ``[B]`` cosines of the positives.
+            neg_scores: ``[B, N]`` cosines of the negatives.
+        """
         return cosine_contrastive_loss(pos_scores, neg_scores, self.margin, self.negative_weight)
 
     def extra_repr(self) -> str:
