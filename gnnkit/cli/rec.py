@@ -19,7 +19,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
         "rec",
         help="train LightGCN / MF / NGCF (BPR) or SimpleX (cosine contrastive loss), or build GF-CF or the popularity baseline, on user-item interactions",
         description=(
-            "Train a recommender with the BPR loss, early-stopped on validation recall@20 (validation carved "
+            "Train a recommender with the BPR loss (SimpleX: its cosine contrastive loss), early-stopped on "
+            "validation recall@20 (validation carved "
             "from train when the dataset has none), and rank all items for every test user. GF-CF (a graph "
             "filter) and popularity have nothing to train. Each trained model has its own defaults for the "
             f"options marked 'per model' ({_defaults_help()})."
