@@ -93,8 +93,15 @@ def test_sampled_negatives_and_their_filter():
     assert margin.metrics["test_mrr"] > 0
 
 
+@pytest.mark.parametrize("inverse", [True, False])
+def test_one_vs_all_per_triple(inverse):
+    engine, result = fit("complex", KGConfig(per_triple=True, inverse=inverse, batch_size=16), epochs=3)
+    assert not hasattr(engine.task, "queries")
+    assert result.metrics["test_mrr"] > 0 and result.history[0]["loss"] > result.history[-1]["loss"]
+
+
 def test_one_vs_all_without_inverse_trains_heads_too():
-    engine, result = fit("complex", KGConfig(inverse=False), epochs=3)
+    engine, result = fit("complex", KGConfig(per_triple=False, inverse=False), epochs=3)
     assert {side for side, *_ in engine.task.queries} == {"tail", "head"}
     assert result.metrics["test_head_mrr"] > 0
 
@@ -148,7 +155,7 @@ def test_cli_errors(tmp_path, capsys):
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_default_rotate_on_nations(data_root, tmp_path, monkeypatch):
+def test_default_model_on_nations(data_root, tmp_path, monkeypatch):
     dataset_dir(data_root, "nations")
     monkeypatch.setenv("GNNKIT_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "n.json"

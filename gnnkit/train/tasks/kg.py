@@ -11,7 +11,8 @@ Two ways to train (``KGConfig.loss``):
 * **1-vs-all** (LCWA; ``"ce"``, the default, or ``"bce"``): the training
   triples are grouped by their ``(h, r)`` query; each step scores every
   entity as the tail of a batch of queries and pushes the true tails up
-  (Dettmers et al., 2018; Lacroix et al., 2018). With inverse triples
+  (Dettmers et al., 2018); with ``per_triple`` each training triple is a
+  row whose one tail is the target (Lacroix et al., 2018). With inverse triples
   (``KGConfig.inverse``, default) head prediction is the tail prediction of
   the inverse relation, so one score function covers both; without them the
   ``(?, r, t)`` queries are trained with ``score_heads`` too.
@@ -45,7 +46,8 @@ MODEL_KINDS = ("rotate", "complex", "distmult", "transe", "rgcn")
 LOSSES = ("ce", "bce", "nssa", "margin")
 
 #: Hyper-parameters of each model when not given. One recipe for every
-#: dataset (1-vs-all cross-entropy, inverse triples, Adam lr 0.01, batch 256);
+#: dataset (1-vs-all cross-entropy per training triple, inverse triples,
+#: label smoothing 0.1, Adam lr 0.01, batch 1024);
 #: the bilinear models get the N3 penalty of Lacroix et al. (2018).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "rotate": {"dim": 512},
@@ -71,8 +73,12 @@ class KGConfig:
         loss: ``"ce"`` (default) or ``"bce"`` 1-vs-all; ``"nssa"``
             (self-adversarial negative sampling) or ``"margin"`` with sampled
             negatives.
+        per_triple: 1-vs-all rows are training triples with their one tail as
+            the target (Lacroix et al., 2018) instead of ``(h, r)`` queries
+            with all their true tails (default ``True``: better MRR and Hits@10
+            on Kinships and Nations, at about the same cost per epoch).
         inverse: train on inverse triples too (default ``True``).
-        batch_size: queries (1-vs-all) or triples (sampled) per step (default 256).
+        batch_size: triples (or queries, without ``per_triple``) per step (default 1024).
         label_smoothing: 1-vs-all target smoothing (default 0.1).
         num_negatives: corruptions per triple with sampled negatives (default 64).
         margin: ``γ`` of the ``nssa`` / ``margin`` losses (default 9).
@@ -83,8 +89,9 @@ class KGConfig:
     """
 
     loss: str = "ce"
+    per_triple: bool = True
     inverse: bool = True
-    batch_size: int = 256
+    batch_size: int = 1024
     label_smoothing: float = 0.1
     num_negatives: int = 64
     margin: float = 9.0
@@ -183,7 +190,7 @@ class KGTask(Task):
         # true tails of every training (h, r) query: the 1-vs-all targets, and the negatives to filter
         self.train_filter = TripleFilter(tr.head, tr.relation, tr.tail, kg.num_entities, kg.num_relations)
         self.generator = torch.Generator(device=device).manual_seed(self.seed)
-        if self.config.one_vs_all:
+        if self.config.one_vs_all and not self.config.per_triple:
             sides = [("tail", tr.head, tr.relation)]
             if not kg.inverse:
                 sides.append(("head", tr.tail, tr.relation))
@@ -199,7 +206,8 @@ class KGTask(Task):
     def train_epoch(self, engine: Engine) -> float:
         """One pass over the training queries (1-vs-all) or triples (sampled
         negatives) in shuffled batches. Returns the mean loss."""
-        batches = self._one_vs_all_batches() if self.config.one_vs_all else self._triple_batches()
+        cfg = self.config
+        batches = self._one_vs_all_batches() if cfg.one_vs_all and not cfg.per_triple else self._triple_batches()
         total, steps = torch.zeros((), device=self.device), 0
         for batch in batches:
             loss = self._loss(engine, *batch)
@@ -222,12 +230,15 @@ class KGTask(Task):
     def _triple_batches(self) -> list[tuple[str, Tensor, Tensor, Tensor]]:
         tr, bs, g = self.kg_dev.train, self.config.batch_size, self.generator
         perm = torch.randperm(len(tr), generator=g, device=self.device)
-        return [("triples", tr.head[idx], tr.relation[idx], tr.tail[idx])
+        kind = "rows" if self.config.one_vs_all else "triples"
+        return [(kind, tr.head[idx], tr.relation[idx], tr.tail[idx])
                 for idx in (perm[s:s + bs] for s in range(0, perm.numel(), bs))]
 
     def _loss(self, engine: Engine, side: str, *batch: Tensor) -> Tensor:
         if side == "triples":
             return self._sampled_loss(engine, *batch)
+        if side == "rows":
+            return self._per_triple_loss(engine, *batch)
         cfg, model = self.config, self.model
         anchor, rel = batch
         ent = model.entity_representations()
@@ -242,6 +253,23 @@ class KGTask(Task):
         # the penalty covers the batch's true triples
         h, t = (anchor[rows], cols) if side == "tail" else (cols, anchor[rows])
         return loss + model.regularization(h, rel[rows], t, ent)
+
+    def _per_triple_loss(self, engine: Engine, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
+        cfg, model = self.config, self.model
+        ent = model.entity_representations()
+        rows = torch.arange(head.numel(), device=self.device)
+        with engine.autocast():
+            scores = model.score_tails(head, rel, ent)
+        targets = torch.zeros_like(scores, dtype=torch.float32)
+        targets[rows, tail] = 1.0
+        loss = lcwa_loss(scores.float(), targets, cfg.loss, cfg.label_smoothing)
+        if not self.kg.inverse:  # the head side with the model's own head score
+            with engine.autocast():
+                scores = model.score_heads(rel, tail, ent)
+            targets = torch.zeros_like(scores, dtype=torch.float32)
+            targets[rows, head] = 1.0
+            loss = (loss + lcwa_loss(scores.float(), targets, cfg.loss, cfg.label_smoothing)) / 2
+        return loss + model.regularization(head, rel, tail, ent)
 
     def _sampled_loss(self, engine: Engine, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
         cfg, model, k = self.config, self.model, self.config.num_negatives
