@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from gnnkit.nn.models.lightgcn import _check_ids
 
 
-def cosine_contrastive_loss(pos_scores: Tensor, neg_scores: Tensor, margin: float = 0.8,
+def cosine_contrastive_loss(pos_scores: Tensor, neg_scores: Tensor, margin: float = 0.9,
                             negative_weight: float | None = None) -> Tensor:
     r"""The cosine contrastive loss (CCL) of SimpleX, averaged over the batch:
 
@@ -18,7 +18,7 @@ def cosine_contrastive_loss(pos_scores: Tensor, neg_scores: Tensor, margin: floa
     Args:
         pos_scores: ``[B]`` cosine of each (user, positive item).
         neg_scores: ``[B, N]`` cosine of the user with ``N`` negative items.
-        margin: ``m``, negatives scored below it cost nothing (default 0.8).
+        margin: ``m``, negatives scored below it cost nothing (default 0.9).
         negative_weight: ``w`` (default ``N``: every negative counts fully).
     """
     w = float(neg_scores.size(1)) if negative_weight is None else negative_weight
@@ -44,8 +44,8 @@ class SimpleX(nn.Module):
         num_users: number of users (ids ``0 .. num_users - 1``).
         num_items: number of items (ids ``0 .. num_items - 1``).
         embedding_dim: size of every embedding (default 64).
-        num_negatives: negatives per positive (default 100).
-        margin: CCL margin (default 0.8).
+        num_negatives: negatives per positive (default 10).
+        margin: CCL margin (default 0.9).
         negative_weight: CCL weight of the negatives (default ``num_negatives``).
         gamma: ``g``, the weight of the user's own embedding (default 0.5).
 
@@ -54,8 +54,8 @@ class SimpleX(nn.Module):
         both rows of unit length.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_negatives: int = 100,
-                 margin: float = 0.8, negative_weight: float | None = None, gamma: float = 0.5) -> None:
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_negatives: int = 10,
+                 margin: float = 0.9, negative_weight: float | None = None, gamma: float = 0.5) -> None:
         super().__init__()
         _check_ids(num_users, num_items, embedding_dim)
         if num_negatives < 1:
