@@ -49,6 +49,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None, help="save the training state here after every validation, and resume from it when it exists (every option must equal that run's, except --epochs and --max-minutes)")
     p.add_argument("--log-csv", "--csv", dest="csv", default=None, help="write one row of metrics per epoch to this CSV file (--csv is the old spelling)")
     p.add_argument("--json", default=None, help="write the final metrics here as JSON ('-' for stdout; the summary line then goes to stderr)")
+    p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
+                   "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_train)
 
@@ -86,7 +88,7 @@ def run_train(args: argparse.Namespace) -> int:
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}
     config = RecTrainConfig(
         **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=args.seed,
-        checkpoint=args.checkpoint, csv=args.csv, progress=not args.quiet,
+        checkpoint=args.checkpoint, csv=args.csv, progress=not args.quiet, profile=args.profile,
         max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
     )
     data = _load_interactions(args.dataset, args.root)

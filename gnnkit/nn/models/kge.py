@@ -37,7 +37,8 @@ class KGEModel(nn.Module):
     """Entity and relation embedding tables with a score function (base of the models below).
 
     Args:
-        num_entities, num_relations: table sizes.
+        num_entities: rows of the entity table.
+        num_relations: rows of the relation table.
         entity_dim, relation_dim: widths of the rows (twice the complex
             dimension for complex models).
         encoder: optional module mapping the entity table ``[E, entity_dim]``
@@ -143,7 +144,8 @@ class TransE(KGEModel):
     L2 norm after every step (``post_step``).
 
     Args:
-        num_entities, num_relations: table sizes.
+        num_entities: rows of the entity table.
+        num_relations: rows of the relation table.
         dim: embedding dimension (default 50).
         p: the norm, 1 (default) or 2.
         normalize_entities: keep entity rows on the unit sphere (default ``True``).
@@ -188,7 +190,8 @@ class DistMult(KGEModel):
     on the batch's embeddings.
 
     Args:
-        num_entities, num_relations: table sizes.
+        num_entities: rows of the entity table.
+        num_relations: rows of the relation table.
         dim: embedding dimension (default 256).
         regularizer: ``"none"``, ``"l2"`` (default, as published) or ``"n3"``.
         regularization: penalty weight (default 0).
@@ -240,7 +243,8 @@ class ComplEx(KGEModel):
     with 1-vs-all training does better.
 
     Args:
-        num_entities, num_relations: table sizes.
+        num_entities: rows of the entity table.
+        num_relations: rows of the relation table.
         dim: complex dimension (default 256; 512 reals per row).
         regularizer: ``"none"``, ``"l2"`` or ``"n3"`` (default).
         regularization: penalty weight (default 0).
@@ -294,7 +298,8 @@ class RotatE(KGEModel):
     the loss (``self_adversarial_loss``), not the score.
 
     Args:
-        num_entities, num_relations: table sizes.
+        num_entities: rows of the entity table.
+        num_relations: rows of the relation table.
         dim: complex dimension (default 256; 512 reals per entity row).
         p: 2 (default) or 1, see above.
         init_scale: entity coordinates start uniform in ``±init_scale``
