@@ -221,7 +221,8 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
     for k in range(args.seeds):
         seed = args.seed + k
         split = split_edges(graph, val=config.val, test=config.test, undirected=undirected, seed=seed)
-        features = link_features(split, args.model, config, x=sparse_x)
+        # mini-batches slice dense rows of x; the full mode keeps sparse features sparse
+        features = link_features(split, args.model, config, sparse=False if minibatch else None, x=sparse_x)
         model = build_model(args.model, features, split.num_nodes, seed=seed, **hparams)
         task = LinkTask(split, model, features, config, minibatch=minibatch, seed=seed,
                         spec={"kind": args.model, **hparams, "num_nodes": split.num_nodes,

@@ -279,8 +279,9 @@ class LinkTask(Task):
             raise ValueError("loss='dense' scores all N² pairs of the whole graph; it does not combine with "
                              "mini-batches (use loss='sampled')")
         if minibatch is not None and not isinstance(features.x, Tensor):
-            raise ValueError("mini-batch link prediction needs dense node features (features 'given' or "
-                             "'structural', not sparse ones or a per-node embedding); use the full mode")
+            raise ValueError("mini-batch link prediction needs dense node features: build them with "
+                             "link_features(..., sparse=False) (--mode minibatch does), and for a graph without "
+                             "features use features='structural' (a per-node embedding trains in the full mode only)")
         for part in ("val", "test"):
             if getattr(split, f"{part}_pos").size(1) == 0:
                 raise ValueError(f"the split has no {part} edges: nothing to "
