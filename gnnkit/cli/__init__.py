@@ -1,10 +1,11 @@
 """The ``gnnkit`` command line: parses arguments and calls the library.
 
 Each sub-command lives in its own module: ``register(subparsers)`` adds
-top-level commands (``gnnkit demo``, ``gnnkit datasets``, ``gnnkit predict``,
-``gnnkit recommend``), ``register_train(subparsers)`` adds a ``gnnkit train``
-task (``node``, ``rec``). The parsed arguments go to the ``handler`` the module
-set. No logic lives here.
+top-level commands (``gnnkit demo``, ``gnnkit datasets``, ``gnnkit recommend``,
+``gnnkit suggest-friends``), ``register_train(subparsers)`` adds a
+``gnnkit train`` task (``node``, ``rec``, ``link``, ``kg``) and
+``register_predict(subparsers)`` a ``gnnkit predict`` task (``node``, ``kg``).
+The parsed arguments go to the ``handler`` the module set. No logic lives here.
 """
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import sys
 # Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
     "gnnkit.cli.demo",
-    "gnnkit.cli.node",
     "gnnkit.cli.rec",
     "gnnkit.cli.link",
     "gnnkit.cli.datasets",
-    "gnnkit.cli.kg",
 )
 # Modules that add a `gnnkit train TASK` command.
 _TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec", "gnnkit.cli.kg", "gnnkit.cli.link")
+# Modules that add a `gnnkit predict TASK` command.
+_PREDICT_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.kg")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
     for name in _TRAIN_COMMANDS:
         importlib.import_module(name).register_train(tasks)
+    predict = sub.add_parser("predict", help="predict with a trained model (one task per sub-command)",
+                             description="Predict with a model saved by `gnnkit train TASK --checkpoint`.")
+    predict_tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in _PREDICT_COMMANDS:
+        importlib.import_module(name).register_predict(predict_tasks)
     for name in _COMMANDS:
         importlib.import_module(name).register(sub)
     return parser

@@ -87,16 +87,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_train)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``gnnkit predict kg`` (under the ``predict`` command when another
-    module made it already)."""
-    predict = sub.choices.get("predict")
-    if predict is None:
-        predict = sub.add_parser("predict", help="predict with a trained model",
-                                 description="Predict with a model saved by `gnnkit train ... --checkpoint`.")
-        tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)
-    else:
-        tasks = next(a for a in predict._actions if isinstance(a, argparse._SubParsersAction))
+def register_predict(tasks: argparse._SubParsersAction) -> None:
+    """Add ``gnnkit predict kg``."""
     p = tasks.add_parser(
         "kg", help="the best tails of a (head, relation, ?) query from a `gnnkit train kg` checkpoint",
         description="Load a checkpoint written by `gnnkit train kg --checkpoint PATH` and print the K best tails "

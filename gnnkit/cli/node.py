@@ -109,10 +109,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "number per layer, comma-separated; -1 takes all (default: 15,10)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="predict with a trained model (node classification)",
-                       description="Predict with a model saved by `gnnkit train ... --checkpoint`.")
-    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+def register_predict(tasks: argparse._SubParsersAction) -> None:
     node = tasks.add_parser(
         "node", help="per-node class predictions from a node-classification checkpoint",
         description="Load a checkpoint written by `gnnkit train node --checkpoint PATH`, prepare the dataset as that "
