@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gnnkit.cli.output import add_run_options
+
 _MODELS = ("rotate", "complex", "distmult", "transe", "rgcn")
 
 
@@ -70,20 +72,9 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "stopping; 0 disables early stopping (default: 10)")
     p.add_argument("--eval-every", type=int, default=2, help="epochs between validations (default: 2)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
-    p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; 1 is "
                    "often fastest for these small graphs on a busy machine)")
-    p.add_argument("--checkpoint", default=None, help="write the training state here (atomically); with several "
-                   "seeds seed k writes PATH-seedK")
-    p.add_argument("--checkpoint-every", type=int, default=10, help="epochs between checkpoints (default: 10)")
-    p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every option "
-                   "must equal the run that wrote it, except --epochs and --max-minutes")
-    p.add_argument("--log-csv", default=None, help="write per-epoch metrics to this CSV file (PATH-seedK with "
-                   "several seeds)")
-    p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    add_run_options(p, checkpoint_every=10, resumable="--epochs and --max-minutes")
     p.set_defaults(handler=run_train)
 
 
@@ -180,7 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
         run = RunConfig(seed=seed, device=args.device, progress=not args.quiet,
                         checkpoint=seed_path(args.checkpoint, k, args.seeds),
                         checkpoint_every=args.checkpoint_every, resume=seed_path(args.resume, k, args.seeds),
-                        log_csv=seed_path(args.log_csv, k, args.seeds))
+                        log_csv=seed_path(args.log_csv, k, args.seeds), profile=args.profile)
         seed_everything(seed)  # the model's initial weights
         model = build_model(args.model, kg, **hparams)
         task = KGTask(model, kg, config, seed=seed, spec={"kind": args.model, **MODEL_DEFAULTS[args.model], **hparams})
