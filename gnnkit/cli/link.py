@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gnnkit.cli.output import add_run_options
+
 _MODELS = ("gae", "vgae", "gcn", "sage")
 _REPORTED = ("test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap")
 
@@ -75,9 +77,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="row-normalise the features or not (default per model)")
     p.add_argument("--patience", type=int, default=0, help="validations without a better validation AUC/AP "
                    "before stopping; 0 trains every epoch (default: 0; the best epoch is kept either way)")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds; reports mean ± std (default: 1)")
-    p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
+    add_run_options(p, checkpoint_every=50)
     p.add_argument("--amp", choices=("bf16", "fp16", "none"), default="none",
                    help="mixed precision autocast (default: none)")
     p.add_argument("--mode", choices=("full", "minibatch"), default="full",
@@ -86,15 +86,6 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=1024, help="minibatch: training edges per step (default: 1024)")
     p.add_argument("--fanout", default="15,10", help="minibatch: neighbours per node at each hop, one number per "
                    "layer; -1 takes all (default: 15,10)")
-    p.add_argument("--checkpoint", default=None, help="write the training state here (atomically); with several "
-                   "seeds seed k writes PATH-seedK. `gnnkit suggest-friends` reads it")
-    p.add_argument("--checkpoint-every", type=int, default=50, help="epochs between checkpoints (default: 50)")
-    p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every option "
-                   "must equal the run that wrote it, except --epochs")
-    p.add_argument("--log-csv", default=None, help="write per-epoch metrics to this CSV file (PATH-seedK with "
-                   "several seeds)")
-    p.add_argument("--json", default=None, help="write the results as JSON to this file ('-' for stdout)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     p.set_defaults(handler=run_train)
 
 
@@ -230,7 +221,7 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
         run = RunConfig(seed=seed, device=args.device, amp=None if args.amp == "none" else args.amp,
                         progress=not args.quiet, checkpoint=_seed_path(args.checkpoint, k, args.seeds),
                         checkpoint_every=args.checkpoint_every, resume=_seed_path(args.resume, k, args.seeds),
-                        log_csv=_seed_path(args.log_csv, k, args.seeds))
+                        log_csv=_seed_path(args.log_csv, k, args.seeds), profile=args.profile)
         t0 = time.perf_counter()
         fit = Engine(task, optim, stop, run).fit()
         m = fit.metrics
