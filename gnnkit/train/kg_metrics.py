@@ -93,8 +93,9 @@ def filtered_ranks(scores: Tensor, target: Tensor, filter_rows: Tensor | None = 
     Args:
         scores: ``[B, E]`` score of every candidate entity per query.
         target: ``[B]`` the true entity of each query.
-        filter_rows, filter_cols: ``(query, entity)`` pairs to leave out
-            (other true answers); they may include the target itself.
+        filter_rows: query index of each ``(query, entity)`` pair to leave out
+            (other true answers; they may include the target itself).
+        filter_cols: entity of each pair to leave out.
 
     Returns:
         ``(optimistic, pessimistic)``, float ``[B]`` each; the realistic rank
@@ -138,7 +139,9 @@ def evaluate_ranking(score_tails: ScoreFn, score_heads: ScoreFn, head: Tensor, r
     Args:
         score_tails: ``(head [B], relation [B]) → [B, E]`` scores of every tail.
         score_heads: ``(relation [B], tail [B]) → [B, E]`` scores of every head.
-        head, relation, tail: ``[N]`` the triples to rank.
+        head: ``[N]`` head entity of each triple to rank.
+        relation: ``[N]`` relation of each triple.
+        tail: ``[N]`` tail entity of each triple.
         known: the true triples to filter (``TripleFilter`` of train ∪ valid ∪ test).
         batch_size: queries scored at once (memory ``batch_size × E`` floats).
         ks: the k of Hits@k.
