@@ -31,7 +31,7 @@ def gcn_norm(
         ``(edge_index, edge_weight)`` of ``Â``, loops appended at the end.
     """
     n = int(edge_index.max()) + 1 if num_nodes is None and edge_index.numel() else int(num_nodes or 0)
-    if edge_index.numel() and int(edge_index.max()) >= n:
+    if not torch.compiler.is_compiling() and edge_index.numel() and int(edge_index.max()) >= n:
         raise ValueError(f"gcn_norm: edge_index refers to node {int(edge_index.max())} but num_nodes is {n}; "
                          f"pass num_nodes > every node id (or leave it out)")
     if edge_weight is None:
@@ -49,9 +49,11 @@ def gcn_norm(
 
 def _inverse_sqrt_degree(deg: Tensor) -> Tensor:
     """``d^{-1/2}`` (0 for degree 0). A negative weighted degree has no real
-    square root: a ``ValueError`` naming the node instead of a silent NaN."""
+    square root: a ``ValueError`` naming the node instead of a silent NaN.
+    Under ``torch.compile`` the check is left out (it would break the graph
+    on every call); run the model once eagerly to have the weights checked."""
     negative = deg < 0
-    if bool(negative.any()):
+    if not torch.compiler.is_compiling() and bool(negative.any()):
         node = int(negative.nonzero()[0])
         raise ValueError(f"the GCN normalisation needs non-negative weighted degrees, but node {node} has degree "
                          f"{float(deg[node]):.4g} (negative edge weights); use non-negative weights, or "
