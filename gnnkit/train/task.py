@@ -19,7 +19,7 @@ For checkpoints it gives ``model_spec()`` (how to rebuild the model),
 ``data_signature()`` (what the model was trained on), ``settings()`` (its own
 options, compared on resume), ``check_checkpoint`` (clear errors for a
 checkpoint of another model or dataset), ``state_dict``/``load_state_dict``
-(its own random generators) and ``export()`` (what inference commands read
+(its own random generators, via ``generators()``) and ``export()`` (what inference commands read
 from a finished checkpoint).
 """
 from __future__ import annotations
@@ -96,11 +96,17 @@ class Task:
             raise ValueError(f"checkpoint {path} was written for data {ckpt.get('data')} but this run has "
                              f"{self.data_signature()}; use another --checkpoint path")
 
-    def state_dict(self) -> dict[str, Any]:
+    def generators(self) -> dict[str, torch.Generator]:
+        """The task's own random generators (sampling, shuffling), saved in
+        checkpoints and restored on resume; the engine saves the global RNG."""
         return {}
 
+    def state_dict(self) -> dict[str, Any]:
+        return {name: g.get_state() for name, g in self.generators().items()}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        pass
+        for name, g in self.generators().items():
+            g.set_state(state[name])
 
     def export(self) -> dict[str, Any] | None:
         return None

@@ -394,11 +394,8 @@ class LinkTask(Task):
         values["minibatch"] = None if self.minibatch is None else dataclasses.asdict(self.minibatch)
         return values
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.set_state(state["generator"])
+    def generators(self) -> dict[str, torch.Generator]:
+        return {"generator": self.generator}
 
     def export(self) -> dict[str, Any]:
         """What ``gnnkit suggest-friends`` reads: the embeddings of the tested

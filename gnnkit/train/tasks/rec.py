@@ -326,11 +326,8 @@ class RecTask(Task):
     def settings(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.set_state(state["generator"])
+    def generators(self) -> dict[str, torch.Generator]:
+        return {"generator": self.generator}
 
     def export(self) -> dict[str, Any]:
         """What ``gnnkit recommend`` reads: the final embeddings (of the tested
