@@ -46,9 +46,9 @@ def load_dataset(name: str, root: str | None, download: bool = True, **options):
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from gnnkit.datasets import catalog
+    from gnnkit.datasets import list_datasets
 
-    rows = catalog(args.root)
+    rows = list_datasets(args.root)
     width = max(len(r["name"]) for r in rows)
     print(f"{'name':<{width}}  {'task':<14}  {'format':<16}  {'present':<7}  size")
     for r in rows:

@@ -9,6 +9,9 @@ the raw files.
 """
 from __future__ import annotations
 
+import sys
+import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -346,7 +349,7 @@ def get(name: str) -> DatasetInfo:
         ) from None
 
 
-def catalog(root: str | Path | None = None) -> list[dict]:
+def list_datasets(root: str | Path | None = None) -> list[dict]:
     """One row per dataset: name, task, format, size, licence, citation,
     canonical URLs, sha256 known or not, raw directory, and whether its files
     are present under ``root`` (default: ``gnnkit.settings.data_root()``)."""
@@ -360,3 +363,16 @@ def catalog(root: str | Path | None = None) -> list[dict]:
             "raw_dir": str(e.raw_dir(root)) if e.files else None, "present": e.present(root),
         })
     return out
+
+
+class _CatalogModule(types.ModuleType):
+    """``gnnkit.datasets.catalog`` is this module; calling it as the function it
+    used to shadow it with still works, with a deprecation warning."""
+
+    def __call__(self, root: str | Path | None = None) -> list[dict]:
+        warnings.warn("gnnkit.datasets.catalog() is deprecated: call gnnkit.datasets.list_datasets()",
+                      DeprecationWarning, stacklevel=2)
+        return list_datasets(root)
+
+
+sys.modules[__name__].__class__ = _CatalogModule

@@ -164,7 +164,7 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
     """Load a catalogued dataset by name.
 
     Args:
-        name: a catalog name (``gnnkit.datasets.catalog()``), e.g. ``"cora"``.
+        name: a catalog name (``gnnkit.datasets.list_datasets()``), e.g. ``"cora"``.
         root: data root holding ``<name>/raw/<files>``; default
             ``gnnkit.settings.data_root()`` ($GNNKIT_DATA, the checkout's
             ``datasets/``, or ``~/.cache/gnnkit/data``). Never written to

@@ -1,6 +1,8 @@
 """``gnnkit datasets list / info``."""
 from __future__ import annotations
 
+import pytest
+
 from gnnkit.cli import main
 
 
@@ -20,3 +22,14 @@ def test_info_and_unknown(tmp_path, capsys):
     assert "ind.cora.x [missing]" in out and "23cfa55d" in out and str(tmp_path / "cora" / "raw") in out
     assert main(["datasets", "info", "nope"]) == 2
     assert "unknown dataset 'nope'" in capsys.readouterr().err
+
+
+def test_catalog_is_the_module_and_the_old_call_still_works_with_a_warning():
+    import types
+
+    import gnnkit.datasets as datasets
+
+    assert isinstance(datasets.catalog, types.ModuleType) and datasets.catalog.get("cora").name == "cora"
+    with pytest.warns(DeprecationWarning, match="list_datasets"):
+        rows = datasets.catalog()
+    assert rows == datasets.list_datasets()

@@ -15,7 +15,7 @@ import torch
 from gnnkit.datasets import download, load
 from gnnkit.datasets.download import ChecksumError, DownloadError, fetch, recorded_digest, sha256_file
 
-catalog_mod = importlib.import_module("gnnkit.datasets.catalog")  # the package attribute is the catalog() function
+catalog_mod = importlib.import_module("gnnkit.datasets.catalog")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

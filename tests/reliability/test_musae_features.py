@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 
 from gnnkit.cli import main
-from gnnkit.datasets import catalog, load
+from gnnkit.datasets import list_datasets, load
 from gnnkit.datasets.catalog import NO_FEATURES, get
 from gnnkit_testing import dataset_dir
 
 
 def test_every_musae_entry_says_whether_it_has_features():
-    for row in catalog():
+    for row in list_datasets():
         if row["format"] != "musae":
             continue
         info = get(row["name"])
