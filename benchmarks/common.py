@@ -35,9 +35,10 @@ def sync(device: str) -> None:
 
 
 def time_alternating(fns: dict[str, Callable[[], None]], repeats: int = 7, warmup: int = 1,
-                     device: str = "cpu") -> dict[str, float]:
-    """Median seconds of each function, run in alternation (a, b, c, a, b, c, ...)
-    so that machine noise hits every contender alike."""
+                     device: str = "cpu", with_min: bool = False) -> dict:
+    """Median seconds of each function (``(median, min)`` with ``with_min``),
+    run in alternation (a, b, c, a, b, c, ...) so that machine noise hits
+    every contender alike."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -49,6 +50,8 @@ def time_alternating(fns: dict[str, Callable[[], None]], repeats: int = 7, warmu
             fn()
             sync(device)
             times[name].append(time.perf_counter() - start)
+    if with_min:
+        return {name: (statistics.median(ts), min(ts)) for name, ts in times.items()}
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

@@ -24,14 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, sync, table  # noqa: E402
+from benchmarks.common import environment, peak_rss_during, run_isolated, skewed_graph, table, time_alternating  # noqa: E402
 
 LAYERS = ("gcn", "sage", "gat", "sage-max", "sage-bip", "appnp", "gcn2")
 CONTENDERS = ("gnnkit", "pyg", "pyg-csr")
@@ -93,21 +91,6 @@ def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tenso
     return step
 
 
-def time_alternating(fns: dict, repeats: int, device: str) -> dict[str, tuple[float, float]]:
-    """``(median, min)`` seconds of each function, run in alternation after one warm-up each."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            sync(device)
-            start = time.perf_counter()
-            fn()
-            sync(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(ts), min(ts)) for name, ts in times.items()}
-
-
 def worker(args: argparse.Namespace) -> None:
     """Measure one contender's peak memory in this (fresh) process; print JSON."""
     torch.set_num_threads(args.threads or torch.get_num_threads())
@@ -157,7 +140,7 @@ def main() -> None:
     rows, results = [], []
     for layer in args.layers.split(","):
         fns = {c: step_fn(layer, c, x, ei, args.heads) for c in CONTENDERS}
-        times = time_alternating(fns, repeats=args.repeats, device=args.device)
+        times = time_alternating(fns, repeats=args.repeats, device=args.device, with_min=True)
         memory = {}
         if not args.no_memory:
             common = ["--nodes", str(args.nodes), "--edges", str(args.edges), "--features", str(args.features),
