@@ -34,11 +34,16 @@ def test_train_writes_metrics_json_and_csv(trained):
 
 def test_recommend_json_excludes_seen_items_and_has_titles(trained, capsys):
     capsys.readouterr()
-    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--user", "5", "--k", "7", "--json"]) == 0
+    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--index", "5", "--k", "7", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    state = load_checkpoint(trained / "ml.pt")["export"]
+    ckpt = load_checkpoint(trained / "ml.pt")
+    state, source = ckpt["export"], ckpt["source"]
     seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
-    items = [row["item"] for row in out["items"]]
+    # the user's test items are excluded too: held out from training, but already theirs
+    held = set(source["held_out_items"][source["held_out_rowptr"][5]:source["held_out_rowptr"][6]].tolist())
+    assert held and not held & seen
+    seen |= held
+    items = [row["index"] for row in out["items"]]
     assert len(items) == 7 and len(set(items)) == 7 and not seen & set(items)
     assert out["already_seen"] == len(seen) > 0
     scores = [row["score"] for row in out["items"]]
@@ -53,20 +58,78 @@ def test_recommend_json_excludes_seen_items_and_has_titles(trained, capsys):
 
 
 def test_recommend_table(trained, capsys):
-    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--user", "0"]) == 0
+    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--user", "1"]) == 0
     text = capsys.readouterr().out
-    assert "top 10 for user 0" in text and len(text.strip().splitlines()) == 11
+    assert "top 10 for user 1 (index 0)" in text and len(text.strip().splitlines()) == 11
+
+
+def _u_item_titles(data_root) -> dict[int, str]:
+    """MovieLens item id -> title, read from u.item here (not through gnnkit)."""
+    lines = (data_root / "ml-100k" / "raw" / "u.item").read_bytes().decode("latin-1").splitlines()
+    return {int(line.split("|")[0]): line.split("|")[1] for line in lines if line}
+
+
+def test_recommend_takes_and_prints_the_datasets_own_ids(trained, data_root, capsys):
+    """--user 1 is MovieLens user 1 (u.data), the items are u.item's ids with their titles."""
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--user", "1", "--k", "5", "--json"]) == 0
+    by_id = json.loads(capsys.readouterr().out)
+    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--index", "0", "--k", "5", "--json"]) == 0
+    by_index = json.loads(capsys.readouterr().out)
+    assert by_id == by_index and by_id["user"] == 1 and by_id["index"] == 0
+    titles = _u_item_titles(data_root)
+    for row in by_id["items"]:
+        assert row["item"] == row["index"] + 1  # ml-100k numbers its 1682 items 1..1682
+        assert row["title"] == titles[row["item"]]
+    # user 1 rated these in u.data, so none may be recommended back
+    rated = {int(f[1]) for f in (line.split("\t") for line in
+             (data_root / "ml-100k" / "raw" / "u.data").read_text().splitlines()) if f[0] == "1"}
+    assert len(rated) == 272 and not rated & {row["item"] for row in by_id["items"]}
+    state = load_checkpoint(trained / "ml.pt")
+    assert state["source"]["dataset"] == "ml-100k" and state["source"]["root"] == str(data_root.resolve())
+    assert state["source"]["user_ids"][:3].tolist() == [1, 2, 3]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--user", "943"], "user 943 is not in the dataset: expected 0 <= user < 943"),
-    (["--user", "-1"], "user -1 is not in the dataset"),
-    (["--user", "0", "--k", "5000"], "--k 5000 must be between 1 and the"),
-    (["--user", "0", "--k", "0"], "--k 0 must be between 1"),
+    (["--user", "0"], "user 0 is not in ml-100k: ml-100k's user ids run 1, 2, 3 … 943 (as in its files); pass one "
+                      "of them, or --index N"),
+    (["--user", "944"], "user 944 is not in ml-100k"),
+    (["--user", "one"], "--user 'one' is not an integer id; ml-100k's user ids run 1, 2, 3"),
+    (["--index", "943"], "--index 943 is not a user index of ml-100k: expected 0 <= index < 943"),
+    (["--index", "-1"], "--index -1 is not a user index"),
+    (["--user", "1", "--k", "5000"], "--k 5000 must be between 1 and the"),
+    (["--user", "1", "--k", "0"], "--k 0 must be between 1"),
 ])
 def test_recommend_bad_input(trained, capsys, args, message):
     assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), *args]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("gnnkit: error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_recommend_reads_the_ids_from_the_dataset_for_a_checkpoint_without_them(trained, data_root, tmp_path,
+                                                                                capsys):
+    """A checkpoint written by the Python API has no "source": --user loads the dataset it names."""
+    from gnnkit.io import save_verified
+
+    state = load_checkpoint(trained / "ml.pt")
+    del state["source"]
+    save_verified(tmp_path / "api.pt", state, kind="gnnkit.rec")
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(tmp_path / "api.pt"), "--user", "2", "--k", "3", "--json",
+                 "--root", str(data_root)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["user"] == 2 and out["index"] == 1 and [r["item"] for r in out["items"]] == \
+        [r["index"] + 1 for r in out["items"]]
+    # the wrong data: the sizes differ, so the ids would be wrong; an error says so
+    assert main(["recommend", "--checkpoint", str(tmp_path / "api.pt"), "--user", "2", "--root",
+                 str(tmp_path / "nothing")]) == 2
+    assert "gnnkit: error:" in capsys.readouterr().err
+
+
+def test_recommend_user_and_index_exclude_each_other(trained, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--user", "1", "--index", "0"])
+    assert exit_.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 
 
 def test_recommend_missing_checkpoint(tmp_path, capsys):
@@ -114,11 +177,11 @@ def test_gfcf_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
     summary = json.loads((tmp_path / "g.json").read_text())
     assert summary["epochs_run"] == 0 and summary["recall@20"] > 0.25  # popularity: ~0.17
     capsys.readouterr()
-    assert main(["recommend", "--checkpoint", str(tmp_path / "g.pt"), "--user", "5", "--k", "4", "--json"]) == 0
+    assert main(["recommend", "--checkpoint", str(tmp_path / "g.pt"), "--index", "5", "--k", "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     state = load_checkpoint(tmp_path / "g.pt")["export"]
     seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
-    items = [row["item"] for row in out["items"]]
+    items = [row["index"] for row in out["items"]]
     assert out["model"] == "gfcf" and len(set(items)) == 4 and not seen & set(items)
     scores = [row["score"] for row in out["items"]]
     assert scores == sorted(scores, reverse=True)
@@ -130,9 +193,9 @@ def test_recommend_refuses_a_user_without_interactions(trained, tmp_path, capsys
     state = load_checkpoint(trained / "ml.pt")
     state["export"]["seen_rowptr"][1] = 0  # user 0's items now count as user 1's
     save_verified(tmp_path / "cold.pt", state, kind="gnnkit.rec")
-    assert main(["recommend", "--checkpoint", str(tmp_path / "cold.pt"), "--user", "0"]) == 2
+    assert main(["recommend", "--checkpoint", str(tmp_path / "cold.pt"), "--user", "1"]) == 2
     err = capsys.readouterr().err
-    assert "user 0 has no training interactions" in err and "--model pop" in err
+    assert "user 1 (index 0) has no training interactions" in err and "--model pop" in err
 
 
 def test_recommend_refuses_a_checkpoint_of_another_task(tmp_path, capsys):
