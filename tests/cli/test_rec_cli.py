@@ -206,3 +206,20 @@ def test_recommend_refuses_a_checkpoint_of_another_task(tmp_path, capsys):
     assert main(["recommend", "--checkpoint", str(tmp_path / "node.pt"), "--user", "0"]) == 2
     err = capsys.readouterr().err
     assert "`gnnkit train node`" in err and "not by `gnnkit train rec`" in err
+
+
+def test_recommend_on_lastfm_takes_the_files_one_based_ids(data_root, tmp_path, capsys):
+    """lastfm numbers users and items from 1 (data1.txt): --user 1 is the first user, items print 1-based."""
+    dataset_dir(data_root, "lastfm")
+    assert main(["train", "rec", "--dataset", "lastfm", "--root", str(data_root), "--model", "pop",
+                 "--checkpoint", str(tmp_path / "fm.pt"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(tmp_path / "fm.pt"), "--user", "1", "--k", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["user"] == 1 and out["index"] == 0
+    assert [r["item"] for r in out["items"]] == [r["index"] + 1 for r in out["items"]]
+    mine = {int(f[1]) for f in (line.split() for line in
+            (data_root / "lastfm" / "raw" / "data1.txt").read_text().splitlines()) if f and f[0] == "1"}
+    assert mine and not mine & {r["item"] for r in out["items"]}  # user 1's own artists are left out
+    assert main(["recommend", "--checkpoint", str(tmp_path / "fm.pt"), "--user", "0"]) == 2
+    assert "user 0 is not in lastfm: lastfm's user ids run 1, 2, 3 … 1892" in capsys.readouterr().err

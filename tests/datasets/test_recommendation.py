@@ -54,6 +54,11 @@ def test_lastfm_sizes_and_social_graph(data_root, raw_dir):
     assert pairs == {(b, a) for a, b in pairs} and all(a != b for a, b in pairs)
     first = open(raw_dir("lastfm") / "trustnetwork.txt").readline().split()
     assert (int(first[0]) - 1, int(first[1]) - 1) in pairs  # 1-based ids shifted to 0-based
+    # the files' own ids are kept: the first row of data1.txt is (user_ids[u], item_ids[i]) of the first pair
+    row = [int(t) for t in open(raw_dir("lastfm") / "data1.txt").readline().split()]
+    u, i = d.train_interactions[:, 0].tolist()
+    assert (int(d.user_ids[u]), int(d.item_ids[i])) == (row[0], row[1]) and (u, i) == (row[0] - 1, row[1] - 1)
+    assert d.user_ids.tolist() == list(range(1, 1893)) and len(d.item_ids) == 4489
 
 
 @pytest.mark.data

@@ -164,9 +164,10 @@ def read_lastfm(folder: str | Path, *, name: str = "") -> InteractionDataset:
     rows; ``trustnetwork.txt`` user–user pairs).
 
     ``num_users`` is the largest user id over the three files, ``num_items``
-    the largest item id; interactions are deduplicated like the LightGCN
-    format (``dedup_splits``); the trust network is symmetrised,
-    deduplicated and stripped of self-loops.
+    the largest item id; user ``u`` and item ``i`` are the files' ids
+    ``u + 1`` and ``i + 1`` (``user_ids`` / ``item_ids``); interactions are
+    deduplicated like the LightGCN format (``dedup_splits``); the trust
+    network is symmetrised, deduplicated and stripped of self-loops.
     """
     folder = Path(folder)
     train, _ = _triples(folder / "data1.txt", (2, 3))
@@ -190,4 +191,6 @@ def read_lastfm(folder: str | Path, *, name: str = "") -> InteractionDataset:
         train_interactions=torch.from_numpy(splits["train"].T.copy()),
         test_interactions=torch.from_numpy(splits["test"].T.copy()),
         social_graph=social, name=name,
+        # the files number from 1: keep their ids, so that user 1 of data1.txt is `--user 1`
+        user_ids=torch.arange(1, num_users + 1), item_ids=torch.arange(1, num_items + 1),
     )
