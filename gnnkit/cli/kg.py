@@ -80,6 +80,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
 
 def register_predict(tasks: argparse._SubParsersAction) -> None:
     """Add ``gnnkit predict kg``."""
+    from gnnkit.cli.source import ROOT_HELP
+
     p = tasks.add_parser(
         "kg", help="the best tails of a (head, relation, ?) query from a `gnnkit train kg` checkpoint",
         description="Load a checkpoint written by `gnnkit train kg --checkpoint PATH` and print the K best tails "
@@ -87,9 +89,9 @@ def register_predict(tasks: argparse._SubParsersAction) -> None:
                     "--head TAIL --relation RELATION_inverse (models trained with inverse triples).",
     )
     p.add_argument("--checkpoint", required=True, help="checkpoint written by gnnkit train kg --checkpoint")
-    p.add_argument("--dataset", required=True, help="the dataset the checkpoint was trained on")
-    p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
-                   "default data folder)")
+    p.add_argument("--dataset", default=None, help="the dataset the checkpoint was trained on (default: the one "
+                   "recorded in the checkpoint)")
+    p.add_argument("--root", default=None, help=ROOT_HELP)
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--head", required=True, help="entity name of the query's head")
     p.add_argument("--relation", required=True, help="relation name of the query")
@@ -140,6 +142,7 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import note, say, seed_path, write_json
+    from gnnkit.cli.source import record_source
     from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
     from gnnkit.train.engine import Engine
     from gnnkit.train.runtime import seed_everything
@@ -177,6 +180,7 @@ def run_train(args: argparse.Namespace) -> int:
         task = KGTask(model, kg, config, seed=seed, spec={"kind": args.model, **MODEL_DEFAULTS[args.model], **hparams})
         t0 = time.perf_counter()
         fit = Engine(task, optim, stop, run).fit()
+        record_source(run.checkpoint, _recorded_name(args.dataset, args.root), args.root)  # for `predict kg`
         m = fit.metrics
         results.append({"seed": seed, **m, "best_epoch": fit.best_epoch, "epochs_run": fit.epochs_run,
                         "seconds": time.perf_counter() - t0})
@@ -219,12 +223,32 @@ def _summary(args: argparse.Namespace, results: list[dict[str, Any]], seconds: f
     return out
 
 
+def _recorded_name(name: str, root: str | None) -> str:
+    """``--dataset`` as a later ``predict kg`` from another folder finds it:
+    a folder given by a relative path (not a catalog name, not under the
+    root) is made absolute."""
+    from gnnkit.datasets.catalog import names
+    from gnnkit.settings import data_root
+
+    if name in names() or (data_root(root) / name).is_dir() or not Path(name).is_dir():
+        return name
+    return str(Path(name).resolve())
+
+
 def run_predict(args: argparse.Namespace) -> int:
     import json
 
+    from gnnkit.cli.source import dataset_and_root
+    from gnnkit.io import load_verified
     from gnnkit.train.tasks.kg import load_trained, predict_tails
 
-    kg = load_knowledge_graph(args.dataset, args.root, download=not args.no_download)
+    ckpt = load_verified(args.checkpoint)
+    task = ckpt.get("task")
+    if task != "kg":  # before looking for its data
+        raise ValueError(f"{args.checkpoint} is a checkpoint of `gnnkit train {task}`, not of `gnnkit train kg`; "
+                         f"pass a checkpoint written by `gnnkit train kg --checkpoint PATH`")
+    dataset, root = dataset_and_root(ckpt, args.checkpoint, args, ckpt.get("data", {}).get("name"))
+    kg = load_knowledge_graph(dataset, root, download=not args.no_download)
     model, kg, ckpt = load_trained(args.checkpoint, kg)
     rows = predict_tails(model, kg, args.head, args.relation, args.k)
     kind = ckpt["model"]["kind"]

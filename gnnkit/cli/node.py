@@ -110,6 +110,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def register_predict(tasks: argparse._SubParsersAction) -> None:
+    from gnnkit.cli.source import ROOT_HELP
+
     node = tasks.add_parser(
         "node", help="per-node class predictions from a node-classification checkpoint",
         description="Load a checkpoint written by `gnnkit train node --checkpoint PATH`, prepare the dataset as that "
@@ -118,8 +120,7 @@ def register_predict(tasks: argparse._SubParsersAction) -> None:
     node.add_argument("--checkpoint", required=True, help="checkpoint written by gnnkit train node --checkpoint")
     node.add_argument("--dataset", default=None, help="the dataset the checkpoint was trained on (default: the "
                       "one recorded in the checkpoint)")
-    node.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
-                      "default data folder)")
+    node.add_argument("--root", default=None, help=ROOT_HELP)
     node.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     node.add_argument("--output", default=None, help="write the CSV here instead of printing it")
     node.set_defaults(handler=run_predict)
@@ -208,6 +209,7 @@ def run_train(args: argparse.Namespace) -> int:
 def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparams: dict[str, Any]) -> tuple[list, bool]:
     """Train one model per seed; ``(results, whether this process reports)``."""
     from gnnkit.cli.output import note, seed_path
+    from gnnkit.cli.source import record_source
     from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 
     results = []
@@ -221,6 +223,8 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
         result = trainer.fit()
         results.append(result)
         main = trainer.dist.is_main
+        if main:  # `gnnkit predict node` then finds the data without --dataset / --root
+            record_source(config.checkpoint, args.dataset, args.root)
         if not args.quiet and main:
             note(f"seed {config.seed}: test accuracy {result.test_accuracy:.2%}, val {result.val_accuracy:.2%}, "
                  f"best epoch {result.best_epoch}/{result.epochs_run} ({result.seconds:.1f} s)")
@@ -250,13 +254,14 @@ def _summary(args: argparse.Namespace, results: list, fields: dict[str, Any], hp
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from gnnkit.cli.source import dataset_and_root
     from gnnkit.io import atomic_write_text
     from gnnkit.train.metrics import accuracy
     from gnnkit.train.node import load_trained, predict
 
-    recorded = _checkpoint_dataset(args.checkpoint)  # refuses another task's checkpoint by name, first
-    dataset = args.dataset or recorded
-    graph = load_node_dataset(dataset, args.root, download=not args.no_download)
+    ckpt = _node_checkpoint(args.checkpoint)  # refuses another task's checkpoint by name, first
+    dataset, root = dataset_and_root(ckpt, args.checkpoint, args, ckpt.get("data", {}).get("dataset"))
+    graph = load_node_dataset(dataset, root, download=not args.no_download)
     model, prepared, _ = load_trained(args.checkpoint, graph, dataset=dataset)
     pred = predict(model, prepared)
     lines = ["node,prediction"] + [f"{i},{int(c)}" for i, c in enumerate(pred.tolist())]
@@ -270,9 +275,9 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checkpoint_dataset(path: str) -> str:
-    """The dataset a node checkpoint was trained on; a checkpoint of another
-    task is refused by name before any data is loaded."""
+def _node_checkpoint(path: str) -> dict[str, Any]:
+    """A node-classification checkpoint; one of another task is refused by
+    name before any data is loaded."""
     from gnnkit.io import load_verified
 
     ckpt = load_verified(path)
@@ -281,7 +286,4 @@ def _checkpoint_dataset(path: str) -> str:
         raise ValueError(f"{path} is a {task!r} checkpoint (written by `gnnkit train {task}`), not a "
                          f"node-classification one; `gnnkit predict node` needs a checkpoint from "
                          f"`gnnkit train node --checkpoint`")
-    name = ckpt.get("data", {}).get("dataset")
-    if not name:
-        raise ValueError(f"checkpoint {path} does not record its dataset; pass --dataset NAME")
-    return str(name)
+    return ckpt

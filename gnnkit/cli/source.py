@@ -33,9 +33,11 @@ def record_source(checkpoint: str | None, dataset: str, root: str | None, **extr
 
     if checkpoint is None or not Path(checkpoint).is_file():
         return
+    folder = data_root(root)
     with exclusive_lock(checkpoint):  # a run that starts writing it now gets an error, not a mix
         state = load_verified(checkpoint)
-        state["source"] = {"dataset": dataset, "root": str(data_root(root).resolve()), **extra}
+        # a root that does not exist (a built-in dataset needs none) is not worth remembering
+        state["source"] = {"dataset": dataset, "root": str(folder.resolve()) if folder.is_dir() else None, **extra}
         save_verified(checkpoint, state, kind=f"gnnkit.{state['task']}")
 
 
@@ -52,15 +54,20 @@ def dataset_and_root(ckpt: dict[str, Any], path: str, args: argparse.Namespace,
     name = getattr(args, "dataset", None) or source.get("dataset") or recorded_name
     if not name:
         raise ValueError(f"checkpoint {path} does not record its dataset; pass --dataset NAME")
-    if args.root is not None:
-        return str(name), args.root
     root = source.get("root")
-    if root is None:
-        return str(name), None
+    if args.root is not None or root is None or _needs_no_root(str(name)):
+        return str(name), args.root
     if not Path(root).is_dir():
         raise ValueError(f"checkpoint {path} was trained on data under {root}, which no longer exists; pass "
                          f"--root DIR with the folder that now holds {name}/raw/")
     return str(name), root
+
+
+def _needs_no_root(name: str) -> bool:
+    """A catalogued dataset with no files (karate), or a dataset given by its absolute path."""
+    from gnnkit.datasets.catalog import get, names
+
+    return (name in names() and not get(name).files) or Path(name).is_absolute()
 
 
 __all__ = ["ROOT_HELP", "dataset_and_root", "record_source"]

@@ -141,3 +141,39 @@ def test_missing_data_root_speaks_cli(tmp_path, capsys):
     assert main(["train", "node", "--dataset", "cora", "--root", str(tmp_path / "none"), "--no-download"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pass --root DIR / set GNNKIT_DATA=DIR" in err and "root=" not in err
+
+
+@pytest.mark.data
+def test_predict_reads_the_data_root_from_the_checkpoint(tmp_path, capsys, data_root, monkeypatch):
+    """Trained with --root A: predict needs no --root, says so when A is gone, and takes --root B."""
+    import shutil
+
+    shutil.copytree(dataset_dir(data_root, "cora"), tmp_path / "a" / "cora" / "raw")
+    monkeypatch.setenv("GNNKIT_DATA", str(tmp_path / "empty"))  # the default root holds nothing
+    monkeypatch.setenv("GNNKIT_CACHE", str(tmp_path / "cache"))
+    ck, out = tmp_path / "ck.pt", tmp_path / "pred.csv"
+    assert main(["train", "node", "--dataset", "cora", "--root", str(tmp_path / "a"), "--epochs", "3",
+                 "--checkpoint", str(ck), "--quiet", "--no-download"]) == 0
+    assert main(["predict", "node", "--checkpoint", str(ck), "--no-download", "--output", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 2709
+    (tmp_path / "a").rename(tmp_path / "b")
+    capsys.readouterr()
+    assert main(["predict", "node", "--checkpoint", str(ck), "--no-download"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"gnnkit: error: checkpoint {ck} was trained on data under {tmp_path / 'a'}, which no longer "
+                   f"exists; pass --root DIR with the folder that now holds cora/raw/\n")
+    out.unlink()
+    assert main(["predict", "node", "--checkpoint", str(ck), "--no-download", "--root", str(tmp_path / "b"),
+                 "--output", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 2709
+
+
+def test_predict_of_a_built_in_dataset_needs_no_root(tmp_path, monkeypatch):
+    """karate has no files: a recorded root that has gone since does not matter."""
+    (tmp_path / "root").mkdir()
+    ck, out = tmp_path / "ck.pt", tmp_path / "pred.csv"
+    assert main(["train", "node", "--dataset", "karate", "--root", str(tmp_path / "root"), "--epochs", "2",
+                 "--checkpoint", str(ck), "--quiet"]) == 0
+    (tmp_path / "root").rmdir()
+    assert main(["predict", "node", "--checkpoint", str(ck), "--output", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 35

@@ -1,0 +1,68 @@
+"""``gnnkit predict kg`` finds the dataset and data root its checkpoint recorded."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gnnkit.cli import main
+
+
+def write_ring(folder: Path, n: int = 12) -> Path:
+    """Entities e0..e{n-1} on a ring: (e_i, next, e_i+1) and (e_i, prev, e_i-1); two `next` facts held out."""
+    facts = [(f"e{i}", "next", f"e{(i + 1) % n}") for i in range(n)] + \
+            [(f"e{i}", "prev", f"e{(i - 1) % n}") for i in range(n)]
+    held = {"valid": [facts[3]], "test": [facts[7]]}
+    splits = {"train": [f for f in facts if f not in held["valid"] + held["test"]], **held}
+    folder.mkdir(parents=True)
+    for name, rows in splits.items():
+        (folder / f"{name}.txt").write_text("".join("\t".join(r) + "\n" for r in rows))
+    return folder
+
+
+def _train(argv: list[str]) -> None:
+    assert main(["train", "kg", "--model", "distmult", "--dim", "4", "--epochs", "2", "--batch-size", "8",
+                 "--quiet", "--threads", "1", *argv]) == 0
+
+
+def _query(ckpt: Path, *extra: str) -> list[str]:
+    return ["predict", "kg", "--checkpoint", str(ckpt), "--head", "e3", "--relation", "next", "--k", "3", "--json",
+            *extra]
+
+
+def test_predict_kg_reads_dataset_and_root_from_the_checkpoint(tmp_path, capsys, monkeypatch):
+    write_ring(tmp_path / "a" / "ring" / "raw")
+    monkeypatch.setenv("GNNKIT_DATA", str(tmp_path / "empty"))
+    ckpt = tmp_path / "ring.pt"
+    _train(["--dataset", "ring", "--root", str(tmp_path / "a"), "--checkpoint", str(ckpt)])
+    capsys.readouterr()
+    assert main(_query(ckpt)) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "ring" and len(out["tails"]) == 3
+    (tmp_path / "a").rename(tmp_path / "b")
+    assert main(_query(ckpt)) == 2
+    err = capsys.readouterr().err
+    assert err == (f"gnnkit: error: checkpoint {ckpt} was trained on data under {tmp_path / 'a'}, which no longer "
+                   f"exists; pass --root DIR with the folder that now holds ring/raw/\n")
+    assert main(_query(ckpt, "--root", str(tmp_path / "b"))) == 0
+    assert json.loads(capsys.readouterr().out)["tails"] == out["tails"]
+
+
+def test_predict_kg_finds_a_folder_given_by_a_relative_path_from_elsewhere(tmp_path, capsys, monkeypatch):
+    write_ring(tmp_path / "work" / "my-ring")
+    monkeypatch.setenv("GNNKIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.chdir(tmp_path / "work")
+    ckpt = tmp_path / "ring.pt"
+    _train(["--dataset", "my-ring", "--checkpoint", str(ckpt)])
+    monkeypatch.chdir(tmp_path)  # `my-ring` is no longer a relative path that exists
+    capsys.readouterr()
+    assert main(_query(ckpt)) == 0
+    assert json.loads(capsys.readouterr().out)["dataset"] == "my-ring"
+
+
+def test_predict_kg_refuses_another_tasks_checkpoint_before_looking_for_data(tmp_path, capsys):
+    from gnnkit.io import save_verified
+
+    save_verified(tmp_path / "node.pt", {"task": "node", "data": {"dataset": "cora"}}, kind="gnnkit.node")
+    assert main(_query(tmp_path / "node.pt")) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint of `gnnkit train node`, not of `gnnkit train kg`" in err and err.count("\n") == 1
