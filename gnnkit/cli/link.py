@@ -97,7 +97,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(in any part of the split).",
     )
     p.add_argument("--checkpoint", required=True, help="checkpoint of a finished `gnnkit train link` run")
-    p.add_argument("--node", type=int, required=True, help="the node id to suggest neighbours for")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--node", help="the node to suggest neighbours for, by its id as the dataset writes it (an "
+                     "edge-list file's own ids, sparse ones included; a catalog graph's ids from 0)")
+    who.add_argument("--index", type=int, help="instead of --node: the node's internal index, 0 .. num_nodes-1")
     p.add_argument("-k", "--top", type=int, default=10, help="number of suggestions (default: 10)")
     p.add_argument("--json", default=None, help="write the suggestions as JSON to this file ('-' for stdout)")
     p.set_defaults(handler=run_suggest)
@@ -121,6 +124,18 @@ def load_graph(name: str, root: str | None, download: bool = True, directed: boo
         return read_edge_list(name, undirected=not directed, relabel=True)
     graphs = [n for n in names() if get(n).task == "node"]
     raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(graphs)}) and not an edge-list file")
+
+
+def file_node_ids(path: str):
+    """The ids an edge-list file writes, in the order ``read_edge_list(...,
+    relabel=True)`` numbers them (increasing): ``ids[i]`` is node ``i``'s own id."""
+    import numpy as np
+    import torch
+
+    from gnnkit.datasets.formats.edgelist import _from_file  # the reader's own parser, so the ids agree
+
+    ids = _from_file(Path(path), "#%")[0]
+    return torch.from_numpy(np.unique(ids))
 
 
 def sparse_features_of(name: str, root: str | None, graph):
@@ -177,6 +192,7 @@ def run_train(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         sparse_x = sparse_features_of(args.dataset, args.root, graph) if args.features in ("auto", "given") else None
         results, features = _train_seeds(args, graph, fields, hparams, engine, sparse_x)
+        _record_sources(args)
         summary = _summary(args, results, time.perf_counter() - start, fields, hparams, engine, features)
         say(f"{args.dataset} {args.model}: test AUC {100 * summary['test_auc_mean']:.2f} ± "
             f"{100 * summary['test_auc_std']:.2f}, AP {100 * summary['test_ap_mean']:.2f} ± "
@@ -184,6 +200,21 @@ def run_train(args: argparse.Namespace) -> int:
             f"({summary['seconds']:.1f} s; features: {features})", args.json)
         write_json(summary, args.json)
     return 0
+
+
+def _record_sources(args: argparse.Namespace) -> None:
+    """Record the dataset, its root and, for an edge-list file, its own node
+    ids in each seed's checkpoint (``suggest-friends`` takes and prints those ids)."""
+    from gnnkit.cli.source import record_source
+    from gnnkit.datasets.catalog import names
+
+    if args.checkpoint is None:
+        return
+    is_file = args.dataset not in names() and Path(args.dataset).is_file()
+    dataset = str(Path(args.dataset).resolve()) if is_file else args.dataset
+    node_ids = file_node_ids(args.dataset) if is_file else None
+    for k in range(args.seeds):
+        record_source(_seed_path(args.checkpoint, k, args.seeds), dataset, args.root, node_ids=node_ids)
 
 
 def _seed_path(path: str | None, k: int, seeds: int) -> str | None:
@@ -262,16 +293,45 @@ def run_suggest(args: argparse.Namespace) -> int:
     if "export" not in ckpt:
         raise ValueError(f"{args.checkpoint} is from an unfinished run (no exported embeddings); finish it with "
                          f"`gnnkit train link ... --resume {args.checkpoint}`")
-    nodes, scores = suggest(ckpt, args.node, args.top)
-    items = [{"node": int(v), "probability": float(torch.sigmoid(s))} for v, s in zip(nodes, scores)]
+    num_nodes = ckpt["export"]["embeddings"].size(0)
+    ids = (ckpt.get("source") or {}).get("node_ids")  # None: the nodes' own ids are their indices
+    ids = torch.arange(num_nodes) if ids is None else ids
+    if args.node is not None:
+        index = _node_index(args.node, ids, ckpt.get("data", {}).get("dataset", "the graph"))
+    elif not 0 <= args.index < num_nodes:
+        raise ValueError(f"--index {args.index} is outside the graph: expected 0 <= index < {num_nodes} (or pass "
+                         f"--node ID with the node's own id)")
+    else:
+        index = args.index
+    nodes, scores = suggest(ckpt, index, args.top)
+    node_id = int(ids[index])
+    items = [{"node": int(ids[v]), "index": int(v), "probability": float(torch.sigmoid(s))}
+             for v, s in zip(nodes, scores)]
+    document = {"node": node_id, "index": index, "suggestions": items}
     if args.json == "-":
-        write_json({"node": args.node, "suggestions": items}, "-")
+        write_json(document, "-")
         return 0
-    say(f"top {len(items)} new neighbours of node {args.node}:", args.json)
+    say(f"top {len(items)} new neighbours of node {node_id}" + (f" (index {index})" if node_id != index else "")
+        + ":", args.json)
     for rank, item in enumerate(items, 1):
         say(f"{rank:3d}. node {item['node']}  p = {item['probability']:.3f}", args.json)
-    write_json({"node": args.node, "suggestions": items}, args.json)
+    write_json(document, args.json)
     return 0
+
+
+def _node_index(raw: str, ids, dataset: str) -> int:
+    """The index of the node whose own id is ``raw``; an unknown id is an error naming valid ones."""
+    examples = ", ".join(str(int(v)) for v in ids[:3].tolist())
+    hint = (f"the node ids of {dataset} run {examples} … {int(ids[-1])} ({len(ids)} nodes); pass one of them, or "
+            f"--index N for the internal 0-based index")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"--node {raw!r} is not an integer id; {hint}") from None
+    hit = (ids == value).nonzero()
+    if hit.numel() == 0:
+        raise ValueError(f"node {value} is not in the graph: {hint}")
+    return int(hit[0, 0])
 
 
 __all__ = ["load_graph", "register", "register_train"]

@@ -80,7 +80,34 @@ def test_checkpoint_then_suggest_friends(tmp_path, capsys):
     karate_friends_of_0 = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 17, 19, 21, 31}
     assert not {s["node"] for s in result["suggestions"]} & (karate_friends_of_0 | {0})
     assert main(["suggest-friends", "--checkpoint", str(ckpt), "--node", "34"]) == 2
-    assert "node 34 is outside the graph: ids run from 0 to 33" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == ("gnnkit: error: node 34 is not in the graph: the node ids of karate run 0, 1, 2 … 33 (34 nodes); "
+                   "pass one of them, or --index N for the internal 0-based index\n")
+    assert main(["suggest-friends", "--checkpoint", str(ckpt), "--index", "34"]) == 2
+    assert "--index 34 is outside the graph: expected 0 <= index < 34" in capsys.readouterr().err
+
+
+def test_suggest_friends_takes_and_prints_an_edge_list_files_own_ids(tmp_path, capsys):
+    """Sparse ids (0, 2, ..., 18 and 101, 103, ..., 119) are relabelled for training, not for the user."""
+    edges = tmp_path / "friends.txt"
+    rows = [(a, b) for a in range(0, 20, 2) for b in range(a + 2, 20, 2)]
+    rows += [(a, b) for a in range(101, 121, 2) for b in range(a + 2, 121, 2)] + [(0, 101)]
+    edges.write_text("\n".join(f"{a} {b}" for a, b in rows) + "\n")
+    ckpt = tmp_path / "link.pt"
+    assert main(["train", "link", "--dataset", str(edges), "--epochs", "5", "--checkpoint", str(ckpt),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["suggest-friends", "--checkpoint", str(ckpt), "--node", "101", "-k", "30", "--json", "-"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    own = set(range(0, 20, 2)) | set(range(101, 121, 2))
+    friends_of_101 = {b for a, b in rows if a == 101} | {a for a, b in rows if b == 101}
+    suggested = {s["node"] for s in result["suggestions"]}
+    assert result["node"] == 101 and result["index"] == 10  # the 11th distinct id
+    # every other node that is not a friend: ids from the file, none of them 101's friends
+    assert suggested == own - friends_of_101 - {101} and len(suggested) == 9
+    assert all(s["node"] == sorted(own)[s["index"]] for s in result["suggestions"])
+    assert main(["suggest-friends", "--checkpoint", str(ckpt), "--node", "1"]) == 2
+    assert "node 1 is not in the graph: the node ids of " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
