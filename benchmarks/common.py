@@ -77,11 +77,41 @@ def peak_rss_during(fn: Callable[[], None]) -> int:
     return max(0, _read_status("VmHWM:") - before)
 
 
-def run_isolated(script: str, args: list[str]) -> dict:
-    """Run ``script`` with ``args`` in a fresh interpreter and parse the JSON it prints last."""
+def run_isolated(script: str, args: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run ``script`` with ``args`` in a fresh interpreter and parse the JSON it prints last.
+
+    ``env`` adds (or overrides) environment variables for the child, e.g.
+    ``OMP_NUM_THREADS``. A child that fails raises ``subprocess.CalledProcessError``
+    (its ``stderr`` holds the child's error output)."""
     out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                         env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parse_count(text: str) -> int:
+    """``"0.25M"`` → 250000, ``"2k"`` → 2000, ``"16000000"`` → 16000000 (suffixes k, M, G)."""
+    text = text.strip()
+    scale = {"k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "g": 10**9, "G": 10**9}.get(text[-1:], 1)
+    number = text[:-1] if scale > 1 else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise ValueError(f"expected a count such as 250000, 0.25M or 2k, got {text!r}") from None
+    if value < 1 or value != int(value):
+        raise ValueError(f"expected a positive whole count, got {text!r}")
+    return int(value)
+
+
+def fit_loglog_slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ``log y`` against ``log x``: the exponent ``b`` in
+    ``y ≈ a · x^b`` (1 is linear growth). Needs two or more distinct ``x``."""
+    import math
+
+    if len(xs) != len(ys) or len(set(xs)) < 2 or min(xs) <= 0 or min(ys) <= 0:
+        raise ValueError(f"need >= 2 distinct positive x and as many positive y, got {xs} and {ys}")
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
 
 
 def environment() -> str:
