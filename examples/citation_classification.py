@@ -19,25 +19,20 @@ import json
 import statistics
 from pathlib import Path
 
-try:
-    import matplotlib
-except ModuleNotFoundError:  # the one optional dependency of the examples
-    raise SystemExit('this example draws figures with matplotlib: pip install "gnnkit[plot]" '
-                     '(or, in a checkout, .venv/bin/pip install -e ".[plot]")') from None
+import torch
+from _plotting import figures, pyplot
+from tqdm.auto import tqdm
 
-matplotlib.use("Agg")  # headless: figures go to files only
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from gnnkit import datasets  # noqa: E402
-from gnnkit.train.node import (  # noqa: E402
+from gnnkit import datasets
+from gnnkit.train.node import (
     PAPER_DEFAULTS,
     NodeClassificationTrainer,
     NodeTrainConfig,
     build_model,
     prepare_graph,
 )
+
+plt = pyplot()  # None without matplotlib: everything but the figures still runs
 
 MODELS = {"mlp": "MLP", "gcn": "GCN", "sage": "GraphSAGE", "gat": "GAT"}
 # PAPER_DEFAULTS mixes model and trainer settings; these keys go to the model.
@@ -102,6 +97,8 @@ def confusion(true: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch
 
 
 def plot_accuracy(table: dict, models: list[str], path: Path, subtitle: str) -> None:
+    if plt is None:
+        return
     names = list(table)
     width = 0.8 / len(models)
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
@@ -125,6 +122,8 @@ def plot_accuracy(table: dict, models: list[str], path: Path, subtitle: str) -> 
 
 
 def plot_confusion(matrix: torch.Tensor, title: str, path: Path) -> None:
+    if plt is None:
+        return
     n = matrix.size(0)
     rates = matrix.float() / matrix.sum(1, keepdim=True).clamp(min=1)
     fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=100)
@@ -202,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                        f"{100 * table[dataset][best]['std']:.1f} % test accuracy{gain}")
     print("Summary")
     print("\n".join(summary))
-    print(f"  figures and tables in {out}/ (accuracy.png, " + ", ".join(f"confusion_{d}.png" for d in args.datasets)
-          + ", results.md, results.json)")
+    pngs = ["accuracy.png"] + [f"confusion_{d}.png" for d in args.datasets]
+    print(f"  tables in {out}/ (results.md, results.json); {figures(plt, pngs)}")
     return 0
 
 

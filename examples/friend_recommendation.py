@@ -31,24 +31,19 @@ import json
 import time
 from pathlib import Path
 
-try:
-    import matplotlib
-except ModuleNotFoundError:  # the one optional dependency of the examples
-    raise SystemExit('this example draws figures with matplotlib: pip install "gnnkit[plot]" '
-                     '(or, in a checkout, .venv/bin/pip install -e ".[plot]")') from None
+import numpy as np
+import scipy.sparse as sp
+import torch
+from _plotting import figures, pyplot
 
-matplotlib.use("Agg")  # headless: figures go to files only
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-import torch  # noqa: E402
+from gnnkit import datasets
+from gnnkit.sampling import split_edges
+from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
+from gnnkit.train.engine import Engine
+from gnnkit.train.link_metrics import average_precision, roc_auc
+from gnnkit.train.tasks.link import MODEL_DEFAULTS, LinkConfig, LinkTask, build_model, link_features
 
-from gnnkit import datasets  # noqa: E402
-from gnnkit.sampling import split_edges  # noqa: E402
-from gnnkit.train.config import OptimConfig, RunConfig, StopConfig  # noqa: E402
-from gnnkit.train.engine import Engine  # noqa: E402
-from gnnkit.train.link_metrics import average_precision, roc_auc  # noqa: E402
-from gnnkit.train.tasks.link import MODEL_DEFAULTS, LinkConfig, LinkTask, build_model, link_features  # noqa: E402
+plt = pyplot()  # None without matplotlib: everything but the figures still runs
 
 KS = list(range(1, 21))
 
@@ -106,6 +101,23 @@ def train_link_model(graph, split, model: str, epochs: int | None, seed: int, **
     stop = StopConfig(epochs=epochs or d["epochs"])
     fit = Engine(task, OptimConfig(lr=d["lr"]), stop, RunConfig(seed=seed, device="cpu", progress=True)).fit()
     return task, fit, features.description
+
+
+def plot_precision(curves: dict[str, np.ndarray], title: str, path: Path) -> None:
+    if plt is None:
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
+    for (name, curve), style in zip(curves.items(), ("-o", "--s", ":^")):
+        ax.plot(KS, 100 * curve, style, markersize=4, label=name)
+    ax.set_xlabel("k (suggestions per user)")
+    ax.set_ylabel("precision@k (%): suggestions that are held-out friends")
+    ax.set_title(title)
+    ax.set_xticks([1, 5, 10, 15, 20])
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -178,17 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in table:
         table[name].update({f"precision@{k}": float(curves[name][k - 1]) for k in (1, 5, 10, 20)})
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
-    for (name, curve), style in zip(curves.items(), ("-o", "--s", ":^")):
-        ax.plot(KS, 100 * curve, style, markersize=4, label=name)
-    ax.set_xlabel("k (suggestions per user)")
-    ax.set_ylabel("precision@k (%): suggestions that are held-out friends")
-    ax.set_title(f"{args.dataset}: friend suggestions for {len(users)} users")
-    ax.set_xticks([1, 5, 10, 15, 20])
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "precision_at_k.png")
+    plot_precision(curves, f"{args.dataset}: friend suggestions for {len(users)} users", out / "precision_at_k.png")
 
     lines = ["| method | test AUC % | test AP % | P@1 % | P@5 % | P@10 % | P@20 % |", "|---|---|---|---|---|---|---|"]
     for name, r in table.items():
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Summary: on {args.dataset}, {gnn_name} reaches test AUC {100 * table[gnn_name]['auc']:.2f} % "
           f"(Adamic–Adar {100 * table['Adamic–Adar']['auc']:.2f} %, common neighbours "
           f"{100 * table['common neighbours']['auc']:.2f} %); best precision@10: {winner}. "
-          f"Figure and tables in {out}/")
+          f"Tables in {out}/ (results.md, results.json); {figures(plt, ['precision_at_k.png'])}")
 
 
 if __name__ == "__main__":

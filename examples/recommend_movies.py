@@ -18,16 +18,14 @@ import argparse
 import json
 from pathlib import Path
 
-import matplotlib
+import torch
+from _plotting import figures, pyplot
+from tqdm.auto import tqdm
 
-matplotlib.use("Agg")  # headless: figures go to files only
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import torch  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+from gnnkit import datasets
+from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model, top_k
 
-from gnnkit import datasets  # noqa: E402
-from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model, top_k  # noqa: E402
+plt = pyplot()  # None without matplotlib: everything but the figure still runs
 
 LABELS = {"lightgcn": "LightGCN", "mf": "MF (BPR)", "pop": "Popularity"}
 
@@ -42,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None, help="most epochs per model (default 300, --quick 3)")
     p.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
     p.add_argument("--layers", type=int, default=3, help="LightGCN propagation layers (default 3)")
-    p.add_argument("--users", type=int, nargs="+", default=[0, 1, 2], help="users (0-based ids) to show recommendations for")
+    p.add_argument("--users", type=int, nargs="+", default=[1, 2, 3],
+                   help="users to show recommendations for, by the dataset's own ids (MovieLens: from 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, sampling and validation split")
     args = p.parse_args(argv)
     if args.epochs is None:
@@ -84,6 +83,10 @@ def recommendations(trainer: RecommendationTrainer, data, users: list[int], k: i
 
 
 def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
+    if plt is None:
+        return
+    from matplotlib.ticker import MaxNLocator
+
     fig, (ax_loss, ax_rec) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
     for kind, history in histories.items():
         epochs = [row["epoch"] for row in history]
@@ -112,9 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     data = datasets.load(args.dataset, root=args.root)
     print(data)
-    bad = [u for u in args.users if not 0 <= u < data.num_users]
+    own_ids = data.user_ids.tolist() if data.user_ids is not None else list(range(data.num_users))
+    bad = [u for u in args.users if u not in own_ids]
     if bad:
-        raise SystemExit(f"--users {bad} out of range: {args.dataset} has users 0..{data.num_users - 1}")
+        raise SystemExit(f"--users {bad}: not user ids of {args.dataset}, whose ids run {own_ids[0]}, {own_ids[1]} "
+                         f"… {own_ids[-1]}")
+    index = {u: own_ids.index(u) for u in args.users}  # the dataset's own id -> gnnkit's 0-based index
 
     results, trainers = {}, {}
     for kind in tqdm(["pop", "mf", "lightgcn"], desc="models", unit="model"):
@@ -127,11 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(lines)
     print(f"\n{args.dataset}, test split, full ranking over all {data.num_items} items:\n{table}\n")
 
-    recs = recommendations(trainers["lightgcn"], data, args.users)
+    recs = recommendations(trainers["lightgcn"], data, [index[u] for u in args.users])
     blocks = []
     for user in args.users:
-        liked = "\n".join(f"    {t}" for t in liked_titles(data, user))
-        top = "\n".join(f"    {k + 1:2d}. {t}" for k, t in enumerate(recs[user]))
+        liked = "\n".join(f"    {t}" for t in liked_titles(data, index[user]))
+        top = "\n".join(f"    {k + 1:2d}. {t}" for k, t in enumerate(recs[index[user]]))
         blocks.append(f"user {user}\n  rated highly:\n{liked}\n  LightGCN's top 10 (unseen films):\n{top}")
     print("\n\n".join(blocks))
 
@@ -141,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         {"dataset": args.dataset, "quick": args.quick,
          "models": {k: {m: v for m, v in r.items() if m != "history"} for k, r in results.items()},
          "history": {k: r["history"] for k, r in results.items()},
-         "recommendations": {str(u): recs[u] for u in args.users}}, indent=2))
+         "recommendations": {str(u): recs[index[u]] for u in args.users}}, indent=2))
 
     lg, mf, pop = results["lightgcn"], results["mf"], results["pop"]
     print("\nSummary")
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({100 * (lg['recall@20'] / mf['recall@20'] - 1):+.0f} % over MF)" if mf["recall@20"] > 0 else "")
     print(f"  LightGCN ndcg@20 {lg['ndcg@20']:.4f} vs MF {mf['ndcg@20']:.4f}; "
           f"{lg['epochs_run']} and {mf['epochs_run']} epochs")
-    print(f"  figures and tables in {out}/ (training_curves.png, results.md, results.json)")
+    print(f"  tables in {out}/ (results.md, results.json); {figures(plt, ['training_curves.png'])}")
     return 0
 
 

@@ -30,24 +30,19 @@ import argparse
 import json
 from pathlib import Path
 
-try:
-    import matplotlib
-except ModuleNotFoundError:  # the one optional dependency of the examples
-    raise SystemExit('this example draws figures with matplotlib: pip install "gnnkit[plot]" '
-                     '(or, in a checkout, .venv/bin/pip install -e ".[plot]")') from None
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import spearmanr
+from _plotting import figures, pyplot
+from tqdm.auto import tqdm
 
-matplotlib.use("Agg")  # headless: figures go to files only
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-import torch  # noqa: E402
-from scipy.sparse.csgraph import connected_components  # noqa: E402
-from scipy.stats import spearmanr  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+from gnnkit import datasets
+from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 
-from gnnkit import datasets  # noqa: E402
-from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph  # noqa: E402
+plt = pyplot()  # None without matplotlib: everything but the figures still runs
 
 MODELS = {"mlp": "MLP", "gcn": "GCN"}
 
@@ -114,6 +109,8 @@ def network_statistics(a: sp.csr_matrix) -> tuple[dict, np.ndarray, np.ndarray]:
 
 
 def plot_degrees(deg: np.ndarray, local: np.ndarray, name: str, path: Path) -> None:
+    if plt is None:
+        return
     fig, (ax_d, ax_c) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
     values, counts = np.unique(deg[deg > 0].astype(int), return_counts=True)
     ax_d.loglog(values, counts, ".", alpha=0.6, label="nodes with degree k")
@@ -195,6 +192,8 @@ def lda_2d(h: torch.Tensor, y: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
 
 def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, shown: torch.Tensor, accs: dict[str, float],
                     name: str, path: Path, seed: int, note: str, max_points: int = 2000) -> None:
+    if plt is None:
+        return
     g = torch.Generator().manual_seed(seed)
     # test nodes only (the projection was fitted on training nodes); a sample keeps the plot readable
     keep = shown[torch.randperm(shown.numel(), generator=g)[:max_points]]
@@ -257,6 +256,8 @@ def ari(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def plot_communities(comm: np.ndarray, y: np.ndarray, name: str, scores: dict, path: Path, shown: int = 15) -> None:
+    if plt is None:
+        return
     classes = sorted(set(y.tolist()))
     ids, sizes = np.unique(comm, return_counts=True)
     order = ids[np.argsort(-sizes)][:shown]
@@ -373,8 +374,8 @@ def main(argv: list[str] | None = None) -> int:
           f"node(s); Spearman {rho_pr:.2f}")
     print(f"  communities: {scores['communities']} Louvain communities (modularity {modularity:.2f}), NMI with the "
           f"classes {scores['nmi']:.2f}, purity {purity:.2f} (majority class alone: {scores['class_majority']:.2f})")
-    print(f"  figures and tables in {out}/ (degree_distribution.png, embedding_map.png, communities.png, "
-          f"results.md, results.json)")
+    pngs = ["degree_distribution.png", "embedding_map.png", "communities.png"]
+    print(f"  tables in {out}/ (results.md, results.json); {figures(plt, pngs)}")
     return 0
 
 
