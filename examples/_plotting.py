@@ -4,6 +4,7 @@
 go to files only), or, when matplotlib is not installed, prints one line
 saying which extra to install and gives ``None``: the example then does all
 its other work (training, tables, JSON) and skips the figures.
+``class_labels()`` names a dataset's classes on a figure.
 """
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def class_labels(dataset: str, num_classes: int) -> list[str]:
+    """How figures name the classes: the catalog's names where the source has them
+    (Cora, CiteSeer, karate), else ``class 0``, ``class 1`` ..."""
+    from gnnkit.datasets.catalog import get, names
+
+    known = get(dataset).class_names if dataset in names() else ()
+    if len(known) != num_classes:
+        return [f"class {c}" for c in range(num_classes)]
+    return [name.replace("_", " ") for name in known]
 
 
 def figures(plt, names: list[str]) -> str:

@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 
 import torch
-from _plotting import figures, pyplot
+from _plotting import class_labels, figures, pyplot
 from tqdm.auto import tqdm
 
 from gnnkit import datasets
@@ -121,19 +121,19 @@ def plot_accuracy(table: dict, models: list[str], path: Path, subtitle: str) -> 
     plt.close(fig)
 
 
-def plot_confusion(matrix: torch.Tensor, title: str, path: Path) -> None:
+def plot_confusion(matrix: torch.Tensor, labels: list[str], title: str, path: Path) -> None:
     if plt is None:
         return
     n = matrix.size(0)
     rates = matrix.float() / matrix.sum(1, keepdim=True).clamp(min=1)
-    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.2, 6.0), dpi=100)
     im = ax.imshow(rates.numpy(), cmap="Blues", vmin=0, vmax=1)
     for t in range(n):
         for p in range(n):
             ax.text(p, t, int(matrix[t, p]), ha="center", va="center", fontsize=8,
                     color="white" if rates[t, p] > 0.5 else "black")
-    ax.set_xticks(range(n))
-    ax.set_yticks(range(n))
+    ax.set_xticks(range(n), labels, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(n), labels, fontsize=8)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title, fontsize=9)
@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.md").write_text(f"Test accuracy (%), mean ± std over {args.seeds} seed(s)\n\n{text}\n")
     (out / "results.json").write_text(json.dumps(
         {"seeds": args.seeds, "quick": args.quick, "table": table,
+         "class_names": {d: class_labels(d, int(graphs[d].y.max()) + 1) for d in args.datasets},
          "runs": {d: {m: [{k: v for k, v in r.items() if k not in ("pred", "true")} for r in rs]
                       for m, rs in pm.items()} for d, pm in runs.items()}}, indent=2))
 
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         typical = rs[len(rs) // 2]
         k = int(graphs[dataset].y.max()) + 1
         matrix = confusion(typical["true"], typical["pred"], k)
-        plot_confusion(matrix, f"{dataset}: {MODELS[best]} (seed {typical['seed']}, "
+        plot_confusion(matrix, class_labels(dataset, k), f"{dataset}: {MODELS[best]} (seed {typical['seed']}, "
                                f"test acc {100 * typical['test_accuracy']:.1f}%)\n{run_label(args)}",
                        out / f"confusion_{dataset}.png")
         mlp = table[dataset].get("mlp")

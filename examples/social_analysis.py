@@ -36,7 +36,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import spearmanr
-from _plotting import figures, pyplot
+from _plotting import class_labels, figures, pyplot
 from tqdm.auto import tqdm
 
 from gnnkit import datasets
@@ -198,13 +198,14 @@ def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, shown: torch
     # test nodes only (the projection was fitted on training nodes); a sample keeps the plot readable
     keep = shown[torch.randperm(shown.numel(), generator=g)[:max_points]]
     classes = sorted(set(y[y >= 0].tolist()))
+    label = class_labels(name, int(y.max()) + 1)
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     fig, axes = plt.subplots(1, len(maps), figsize=(5.2 * len(maps), 4.8), dpi=100, squeeze=False)
     for ax, (kind, xy) in zip(axes[0], maps.items()):
         pts, lab = xy[keep].numpy(), y[keep].numpy()
         for k, c in enumerate(classes):
             sel = lab == c
-            ax.scatter(pts[sel, 0], pts[sel, 1], s=3, alpha=0.5, color=cmap(k % cmap.N), label=f"class {c}")
+            ax.scatter(pts[sel, 0], pts[sel, 1], s=3, alpha=0.5, color=cmap(k % cmap.N), label=label[c])
         # a few far-out hubs would squash the rest into a corner: zoom to the central 99 %
         lo, hi = np.percentile(pts, [0.5, 99.5], axis=0)
         pad = 0.05 * (hi - lo)
@@ -214,7 +215,7 @@ def plot_embeddings(maps: dict[str, torch.Tensor], y: torch.Tensor, shown: torch
         ax.set_ylabel("discriminant 2")
         ax.set_title(f"{MODELS[kind]} embeddings (test acc {100 * accs[kind]:.1f}%)", fontsize=10)
         ax.grid(alpha=0.2)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=cmap(k % cmap.N), label=f"class {c}")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=cmap(k % cmap.N), label=label[c])
                for k, c in enumerate(classes)]
     fig.legend(handles=handles, loc="center right", fontsize=8, title="class", markerscale=1.2)
     fig.suptitle(f"{name}: learned node embeddings, 2-D linear discriminant fitted on the training nodes "
@@ -259,6 +260,7 @@ def plot_communities(comm: np.ndarray, y: np.ndarray, name: str, scores: dict, p
     if plt is None:
         return
     classes = sorted(set(y.tolist()))
+    label = class_labels(name, int(y.max()) + 1)
     ids, sizes = np.unique(comm, return_counts=True)
     order = ids[np.argsort(-sizes)][:shown]
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
@@ -266,7 +268,7 @@ def plot_communities(comm: np.ndarray, y: np.ndarray, name: str, scores: dict, p
     bottom = np.zeros(len(order))
     for k, c in enumerate(classes):
         counts = np.array([((comm == o) & (y == c)).sum() for o in order])
-        ax.bar(range(len(order)), counts, bottom=bottom, color=cmap(k % cmap.N), label=f"class {c}")
+        ax.bar(range(len(order)), counts, bottom=bottom, color=cmap(k % cmap.N), label=label[c])
         bottom += counts
     ax.set_xticks(range(len(order)), [str(k + 1) for k in range(len(order))])
     ax.set_xlabel(f"Louvain community (the {len(order)} largest of {len(ids)}, by size)")

@@ -67,6 +67,8 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"  homepage: {e.homepage}")
     if e.description:
         print(f"  about:    {e.description}")
+    if e.class_names:
+        print(f"  classes:  {', '.join(f'{c} {n}' for c, n in enumerate(e.class_names))}")
     if not e.files:
         print("  files:    none (built in, no download)")
         return 0

@@ -26,3 +26,12 @@ def test_datasets_list_root_after_the_action(tmp_path, capsys):
 def test_datasets_info_root_after_the_name(tmp_path, capsys):
     assert main(["datasets", "info", "cora", "--root", str(tmp_path)]) == 0
     assert f"raw dir:  {tmp_path / 'cora' / 'raw'} (missing)" in capsys.readouterr().out
+
+
+def test_datasets_info_names_the_classes(capsys):
+    assert main(["datasets", "info", "cora"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  classes:")]
+    assert lines == ["  classes:  0 Theory, 1 Reinforcement_Learning, 2 Genetic_Algorithms, 3 Neural_Networks, "
+                     "4 Probabilistic_Methods, 5 Case_Based, 6 Rule_Learning"]
+    assert main(["datasets", "info", "facebook"]) == 0
+    assert "classes:" not in capsys.readouterr().out  # names unknown: no line rather than made-up ones

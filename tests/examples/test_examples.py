@@ -58,6 +58,9 @@ def test_citation_classification(data_root: Path, tmp_path: Path):
     # even 15 epochs show the graph's worth: the best graph model beats the MLP on Cora
     assert max(table[m]["mean"] for m in ("gcn", "sage", "gat")) > table["mlp"]["mean"]
     assert "| GCN |" in (out / "results.md").read_text()
+    # the confusion matrix names Cora's classes (the catalog's names), not 0..6
+    assert result["class_names"]["cora"] == ["Theory", "Reinforcement Learning", "Genetic Algorithms",
+                                             "Neural Networks", "Probabilistic Methods", "Case Based", "Rule Learning"]
     assert "cora: best is" in stdout
 
 
@@ -177,6 +180,17 @@ def test_friend_recommendation_without_matplotlib_still_ranks_and_reports(data_r
     result = json.loads((out / "results.json").read_text())
     assert result["users"] == 50 and len(result["table"]) == 3
     assert not list(out.glob("*.png")) and "no figures (matplotlib is not installed)" in proc.stdout
+
+
+def test_class_labels_name_known_classes_and_number_the_rest(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "examples"))
+    from _plotting import class_labels
+
+    assert class_labels("citeseer", 6) == ["AI", "ML", "IR", "DB", "Agents", "HCI"]
+    assert class_labels("karate", 2) == ["Mr. Hi", "Officer"]
+    assert class_labels("facebook", 4) == ["class 0", "class 1", "class 2", "class 3"]  # names unknown
+    assert class_labels("my_edges", 2) == ["class 0", "class 1"]  # a CSV of the user's own
+    assert class_labels("cora", 3) == ["class 0", "class 1", "class 2"]  # labels that do not fit the names
 
 
 def test_embedding_map_projection_separates_what_is_separable():
