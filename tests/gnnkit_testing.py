@@ -52,3 +52,17 @@ def random_graph(num_nodes: int = 30, num_edges: int = 120, seed: int = 0, weigh
         ei = torch.cat([ei, ei[:, :10]], dim=1)
     w = torch.rand(ei.size(1), generator=g) + 0.1 if weighted else None
     return ei, w
+
+
+def write_ring_triples(folder: Path, n: int = 12) -> Path:
+    """A knowledge graph as triple files in ``folder``: entities e0..e{n-1} on a
+    ring, (e_i, next, e_i+1) and (e_i, prev, e_i-1), with one ``next`` fact in
+    valid.txt and one in test.txt."""
+    facts = [(f"e{i}", "next", f"e{(i + 1) % n}") for i in range(n)] + \
+            [(f"e{i}", "prev", f"e{(i - 1) % n}") for i in range(n)]
+    held = {"valid": [facts[3]], "test": [facts[7]]}
+    splits = {"train": [f for f in facts if f not in held["valid"] + held["test"]], **held}
+    folder.mkdir(parents=True)
+    for name, rows in splits.items():
+        (folder / f"{name}.txt").write_text("".join("\t".join(r) + "\n" for r in rows))
+    return folder

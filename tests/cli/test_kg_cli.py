@@ -5,18 +5,7 @@ import json
 from pathlib import Path
 
 from gnnkit.cli import main
-
-
-def write_ring(folder: Path, n: int = 12) -> Path:
-    """Entities e0..e{n-1} on a ring: (e_i, next, e_i+1) and (e_i, prev, e_i-1); two `next` facts held out."""
-    facts = [(f"e{i}", "next", f"e{(i + 1) % n}") for i in range(n)] + \
-            [(f"e{i}", "prev", f"e{(i - 1) % n}") for i in range(n)]
-    held = {"valid": [facts[3]], "test": [facts[7]]}
-    splits = {"train": [f for f in facts if f not in held["valid"] + held["test"]], **held}
-    folder.mkdir(parents=True)
-    for name, rows in splits.items():
-        (folder / f"{name}.txt").write_text("".join("\t".join(r) + "\n" for r in rows))
-    return folder
+from gnnkit_testing import write_ring_triples as write_ring
 
 
 def _train(argv: list[str]) -> None:
