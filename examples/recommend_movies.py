@@ -23,6 +23,7 @@ from _plotting import figures, pyplot
 from tqdm.auto import tqdm
 
 from gnnkit import datasets
+from gnnkit.datasets.interactions import positives_csr
 from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model, top_k
 
 plt = pyplot()  # None without matplotlib: everything but the figure still runs
@@ -74,10 +75,14 @@ def liked_titles(data, user: int, n: int = 6) -> list[str]:
 
 
 def recommendations(trainer: RecommendationTrainer, data, users: list[int], k: int = 10) -> dict[int, list[str]]:
-    """Top-``k`` unseen items per user from the trained model's final embeddings."""
+    """Top-``k`` unseen items per user from the trained model's final embeddings:
+    every film the user rated is left out, the held-out test ratings included."""
     user_emb, item_emb = trainer.embeddings(trainer.full_graph)
     ids = torch.tensor(users, device=user_emb.device)
-    ranked = top_k(user_emb, item_emb, ids, k, exclude=trainer.all_seen).cpu()
+    splits = [t for t in (data.train_interactions, data.val_interactions, data.test_interactions) if t is not None]
+    rated = torch.cat(splits, dim=1)
+    exclude = positives_csr(rated[0], rated[1], data.num_users, data.num_items)
+    ranked = top_k(user_emb, item_emb, ids, k, exclude=tuple(t.to(user_emb.device) for t in exclude)).cpu()
     titles = data.item_titles or [f"item {i}" for i in range(data.num_items)]
     return {u: [titles[i] for i in row.tolist()] for u, row in zip(users, ranked)}
 

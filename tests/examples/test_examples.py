@@ -81,6 +81,12 @@ def test_recommend_movies(data_root: Path, tmp_path: Path):
     assert "Star Wars (1977)" in stdout or "(19" in stdout  # real titles with years, not item ids
     assert "LightGCN's top 10" in stdout and "rated highly" in stdout
     assert "user 1\n  rated highly:" in stdout  # MovieLens's own user id, not gnnkit's index
+    # nothing user 1 rated (u.data, any split) is recommended back
+    titles = {int(line.split("|")[0]): line.split("|")[1] for line in
+              (data_root / "ml-100k" / "raw" / "u.item").read_bytes().decode("latin-1").splitlines() if line}
+    rated = {titles[int(f[1])] for f in (line.split("\t") for line in
+             (data_root / "ml-100k" / "raw" / "u.data").read_text().splitlines()) if f[0] == "1"}
+    assert len(rated) > 200 and not rated & set(recs["1"])
 
 
 def test_social_analysis(data_root: Path, tmp_path: Path):
