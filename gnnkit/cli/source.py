@@ -29,8 +29,11 @@ def record_source(checkpoint: str | None, dataset: str, root: str | None, **extr
         **extra: more entries (tensors, numbers, strings, containers).
     """
     from gnnkit.io import exclusive_lock, load_verified, save_verified
-    from gnnkit.settings import data_root
+    from gnnkit.settings import data_root, distributed_env
 
+    env = distributed_env()
+    if env is not None and env[0] != 0:  # under torchrun rank 0 alone writes the checkpoint
+        return
     if checkpoint is None or not Path(checkpoint).is_file():
         return
     folder = data_root(root)

@@ -55,3 +55,21 @@ def test_predict_kg_refuses_another_tasks_checkpoint_before_looking_for_data(tmp
     assert main(_query(tmp_path / "node.pt")) == 2
     err = capsys.readouterr().err
     assert "checkpoint of `gnnkit train node`, not of `gnnkit train kg`" in err and err.count("\n") == 1
+
+
+def test_only_rank_0_records_the_source(tmp_path, monkeypatch):
+    """Under torchrun the other ranks leave rank 0's checkpoint alone."""
+    from gnnkit.cli.source import record_source
+    from gnnkit.io import load_verified, save_verified
+
+    ckpt = tmp_path / "c.pt"
+    save_verified(ckpt, {"task": "kg"}, kind="gnnkit.kg")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    record_source(str(ckpt), "ring", str(tmp_path))
+    assert "source" not in load_verified(ckpt)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    record_source(str(ckpt), "ring", str(tmp_path))
+    assert load_verified(ckpt)["source"] == {"dataset": "ring", "root": str(tmp_path.resolve())}
