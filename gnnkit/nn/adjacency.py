@@ -21,6 +21,7 @@ from typing import Any, Callable, Hashable
 import torch
 from torch import Tensor
 
+from gnnkit.ops.norm import scale_values
 from gnnkit.ops.sparse import CSR, build_csr
 
 
@@ -71,15 +72,43 @@ class AdjacencyCache:
 class Block:
     """Rows of a layer's graph operator: the in-edges of some target nodes.
 
+    The operator is ``out_i = t_i · (Σ_j a_ij · s_j · x_j + loop_i · t_i · x_i)``
+    with ``a_ij`` the CSR's values (all ones when ``None``), ``s`` / ``t``
+    optional source / target scalings (GCN's ``d^{-1/2}``, kept apart from
+    the edge values so that no normalised per-edge weight is stored) and
+    ``loop`` an optional implicit self-loop per target. For a target ``i``,
+    ``t_i`` is also its scaling as a source (the scalings are per node), so
+    the loop's weight is ``t_i² · loop_i``.
+
     Attributes:
-        csr: target-major ``[R, S]`` CSR; its values are the per-edge weights
-            handed to ``message`` (``None``: all ones).
-        loop: optional ``[R]`` weight of an implicit loop ``i → i`` per target
-            (GCN's self-loop diagonal), applied to the target's own features.
+        csr: target-major ``[R, S]`` CSR.
+        loop: optional ``[R]`` weight of an implicit loop ``i → i`` per target,
+            applied to the target's own features.
+        src_scale: optional ``[S]`` scaling of the sources (with ``dst_scale``).
+        dst_scale: optional ``[R]`` scaling of the targets.
     """
 
     csr: CSR
     loop: Tensor | None = None
+    src_scale: Tensor | None = None
+    dst_scale: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if (self.src_scale is None) != (self.dst_scale is None):
+            raise ValueError("Block: give both src_scale and dst_scale, or neither")
+
+    @property
+    def scaled(self) -> bool:
+        return self.src_scale is not None
+
+    def weighted(self) -> Block:
+        """The same operator with the scalings multiplied into the edge and
+        loop weights: ``csr.value[k] = t_i a_ij s_j``, ``loop_i = t_i² loop_i``."""
+        if not self.scaled:
+            return self
+        csr = scale_values(self.csr, self.src_scale, self.dst_scale)
+        loop = None if self.loop is None else self.loop * self.dst_scale * self.dst_scale
+        return Block(csr, loop)
 
 
 def as_csr(edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int,

@@ -126,7 +126,11 @@ def blocks(full: Block, batch_size: int, device: torch.device) -> Iterator[tuple
     for start, end in row_ranges(adj.num_rows, batch_size):
         csr, src = row_block(adj, start, end, compact)
         loop = None if full.loop is None else full.loop[start:end].to(device)
-        yield start, end, Block(csr.to(device) if compact else csr, loop), src
+        src_scale = dst_scale = None
+        if full.scaled:
+            src_scale = (full.src_scale if src is None else full.src_scale.index_select(0, src)).to(device)
+            dst_scale = full.dst_scale[start:end].to(device)
+        yield start, end, Block(csr.to(device) if compact else csr, loop, src_scale, dst_scale), src
 
 
 def gather(x: Tensor, index: Tensor | None, device: torch.device) -> Tensor:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr
 from gnnkit.ops.scatter import scatter
-from gnnkit.ops.sparse import CSR, spmm
+from gnnkit.ops.sparse import CSR, spmm, symmetric_scaled_spmm
 
 AGGREGATIONS = ("sum", "mean", "max", "min")
 
@@ -95,21 +95,33 @@ class MessagePassing(nn.Module):
         sources, targets = num_nodes if isinstance(num_nodes, tuple) else (num_nodes, None)
         return Block(self.adjacency(edge_index, edge_weight, sources, targets))
 
-    def propagate(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR,
+    def propagate(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR | Block,
                   edge_weight: Tensor | None = None, loop_weight: Tensor | None = None) -> Tensor:
         """Run message → aggregate → update over the graph.
 
         Args:
             x: ``[N, *]`` node features, or ``(x_src, x_dst)`` for a
                 bipartite graph or a block of target rows.
-            edge_index: ``[2, E]`` (row 0 sources) or a target-major ``CSR``
-                (its values are the edge weights).
+            edge_index: ``[2, E]`` (row 0 sources), a target-major ``CSR``
+                (its values are the edge weights), or a ``Block`` (a CSR with
+                its loops and scalings; then no ``edge_weight`` or
+                ``loop_weight``).
             edge_weight: optional ``[E]`` weights, in edge order.
             loop_weight: optional ``[T]`` weights of implicit loops ``i → i``
                 whose message reads ``x_dst[i]`` (GCN's self-loops): a
                 diagonal on the fused path, ordinary edges otherwise.
         """
         x_src, x_dst = x if isinstance(x, tuple) else (x, x)
+        if isinstance(edge_index, Block):
+            if edge_weight is not None or loop_weight is not None:
+                raise ValueError("propagate: a Block carries its own weights and loops; pass edge_weight and "
+                                 "loop_weight only with an edge_index or a CSR")
+            block = edge_index
+            if block.scaled and self._fused() and self.aggr == "sum":
+                return self.update(self._scaled_sum(block, x_src, x_dst), x_dst)
+            # Every other path hands per-edge weights to message(): multiply the scalings out.
+            block = block.weighted()
+            edge_index, loop_weight = block.csr, block.loop
         if isinstance(edge_index, CSR) and edge_weight is None:
             csr = as_csr(edge_index, None, x_src.size(0), x_dst.size(0))  # nothing to build or cache
         else:
@@ -123,22 +135,44 @@ class MessagePassing(nn.Module):
         return self.update(aggr, x_dst)
 
     def _fused_sum(self, csr: CSR, x_src: Tensor, x_dst: Tensor, loop: Tensor | None) -> Tensor:
-        """The default message and sum/mean aggregation as one sparse product."""
-        value = csr.value
-        if self.aggr == "mean":
-            dtype = torch.promote_types(x_src.dtype, torch.float32)  # at least fp32, fp64 for fp64 input
-            if value is not None:
-                dtype = torch.promote_types(dtype, value.dtype)
-            count = csr.degree() + (0 if loop is None else 1)
-            inv = count.clamp(min=1).to(dtype).reciprocal()
-            value = inv.index_select(0, csr.row()) * (1.0 if value is None else value.to(dtype))
-            loop = None if loop is None else loop * inv
+        """The default message and sum/mean aggregation as one sparse product;
+        the mean divides the rows by the in-degree afterwards (a row scaling,
+        so no per-edge ``1 / d_i`` weight is built)."""
         shape = tuple(x_src.shape[1:])
         width = math.prod(shape)  # not -1: a graph with no nodes has nothing to infer it from
-        out = spmm(csr.with_value(value), x_src.reshape(x_src.size(0), width))
+        out = spmm(csr, x_src.reshape(x_src.size(0), width))
         if loop is not None:
-            out = out + loop.to(out.dtype).unsqueeze(1) * x_dst.reshape(x_dst.size(0), width)
+            # In place on the product's own output (its backward does not read it): one [T, F] less.
+            out = out.addcmul_(loop.to(out.dtype).unsqueeze(1), x_dst.reshape(x_dst.size(0), width))
+        if self.aggr == "mean":
+            count = csr.degree() + (0 if loop is None else 1)
+            out = out.mul_(count.clamp(min=1).to(out.dtype).reciprocal().unsqueeze(1))
         return out.view((csr.num_rows,) + shape)
+
+    def _scaled_sum(self, block: Block, x_src: Tensor, x_dst: Tensor) -> Tensor:
+        """``t ⊙ (A (s ⊙ x_src) + loop ⊙ t ⊙ x_dst)``: a separable operator
+        as two row scalings around one product with ``A`` as stored (see
+        ``Block``), computed in at least float32 and returned in ``x_src``'s dtype."""
+        dtype = torch.promote_types(x_src.dtype, block.dst_scale.dtype)
+        shape = tuple(x_src.shape[1:])
+        width = math.prod(shape)
+        differentiated = [t for t in (block.src_scale, block.dst_scale, block.loop, block.csr.value)
+                          if t is not None and t.requires_grad]
+        if x_src is x_dst and block.src_scale is block.dst_scale and not differentiated:
+            # One node set, one scaling, nothing but x to differentiate: the fused op.
+            out = symmetric_scaled_spmm(block.csr, x_src.reshape(x_src.size(0), width).to(dtype),
+                                        block.src_scale, block.loop)
+            return out.to(x_src.dtype).view((block.csr.num_rows,) + shape)
+        src = x_src.reshape(x_src.size(0), width).to(dtype) * block.src_scale.to(dtype).unsqueeze(1)
+        out = spmm(block.csr, src)
+        dst_scale = block.dst_scale.to(dtype).unsqueeze(1)
+        if block.loop is not None:
+            # In place on the product's own output (its backward does not read it): one [T, F] less.
+            dst = x_dst.reshape(x_dst.size(0), width).to(dtype)
+            out = out.addcmul_(block.loop.to(dtype).unsqueeze(1) * dst_scale, dst)
+        # In place unless the scaling is differentiated (trainable edge weights), whose gradient reads `out`.
+        out = out * dst_scale if dst_scale.requires_grad else out.mul_(dst_scale)
+        return out.to(x_src.dtype).view((block.csr.num_rows,) + shape)
 
     def _fused_extreme(self, csr: CSR, x_src: Tensor, loop: Tensor | None) -> bool:
         """Whether max/min can run as torch's reducing CSR product: CPU, fp32/fp64,

@@ -133,6 +133,76 @@ def _values(csr: CSR, dtype: torch.dtype | None) -> Tensor:
     return csr.value if dtype is None else csr.value.to(torch.promote_types(csr.value.dtype, dtype))
 
 
+def _split_loops(csr: CSR, fill_value: float, dtype: torch.dtype) -> tuple[CSR, Tensor]:
+    """``(off-diagonal CSR, loop [N])``: the loop weights of
+    ``self_loops_weights``, with the loop entries removed from the structure
+    (once per graph, cached) instead of zeroed, so an unweighted CSR stays
+    unweighted and nothing edge-sized is computed per call."""
+    loops = csr.self_loops()
+    adj = csr.off_diagonal()
+    if adj.value is not None:
+        adj = adj.with_value(_values(adj, dtype))
+    value_dtype = dtype if adj.value is None else adj.value.dtype
+    loop = torch.full((csr.num_rows,), fill_value, dtype=value_dtype, device=csr.device)
+    if loops is None:
+        return adj, loop
+    node = csr.col.index_select(0, loops).to(torch.int64)
+    weight = torch.ones(loops.numel(), dtype=value_dtype, device=csr.device) if csr.value is None \
+        else csr.value.index_select(0, loops).to(value_dtype)
+    # Existing loops keep their own weight (several: their sum) instead of the fill value.
+    loop = loop.index_fill(0, node, 0.0).index_add(0, node, weight)
+    return adj, loop
+
+
+def gcn_norm_factors(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0,
+                     dtype: torch.dtype | None = None) -> tuple[CSR, Tensor | None, Tensor]:
+    """GCN's normalisation in separable form: ``Â = D^{-1/2} (A + L) D^{-1/2}``
+    as the off-diagonal ``A``, the loop diagonal ``L`` and ``d^{-1/2}``.
+
+    The product ``Â X`` is then a row scaling, a product with ``A`` *as
+    given* (unweighted stays unweighted), a diagonal, and another row scaling:
+    ``Â X = s ⊙ (A (s ⊙ X) + L ⊙ (s ⊙ X))`` with ``s = d^{-1/2}``, so no
+    normalised per-edge weight is computed or stored (DGL's ``norm='both'``).
+    ``d_i = Σ_j A_ij + L_i`` is the weighted in-degree with the loop. Existing
+    loops keep their own weight (moved into ``L``, their entries zeroed);
+    nodes without one get ``fill_value`` when ``add_self_loops``.
+
+    Args:
+        csr: ``[N, N]`` target-major adjacency ``A_ij = e_ij``.
+        add_self_loops: use ``A + I`` (default ``True``); when ``False``,
+            existing loops stay in ``A`` and ``L`` is ``None``.
+        fill_value: weight of an added loop (default 1; 2 is GCN's "improved").
+        dtype: dtype of the degrees (and of the values, which are promoted
+            to it); default float32.
+
+    Returns:
+        ``(csr, loop, dinv)``: the adjacency without its loops (values
+        ``None`` when ``csr`` had none and no loop had to be removed),
+        ``loop [N]`` or ``None``, and ``dinv [N] = d^{-1/2}`` (0 where ``d = 0``).
+    """
+    dtype = dtype or (csr.value.dtype if csr.value is not None else torch.float32)
+    if add_self_loops:
+        adj, loop = _split_loops(csr, fill_value, dtype)
+    else:
+        adj, loop = (csr if csr.value is None else csr.with_value(_values(csr, dtype))), None
+    if adj.value is None:
+        deg = adj.degree().to(dtype)
+    else:
+        deg = segment(adj.value, adj.rowptr, reduce="sum")
+    if loop is not None:
+        deg = deg + loop
+    return adj, loop, _inverse_sqrt_degree(deg)
+
+
+def scale_values(csr: CSR, src_scale: Tensor, dst_scale: Tensor, dtype: torch.dtype | None = None) -> CSR:
+    """``csr`` with values ``dst_scale[i] · a_ij · src_scale[j]`` (``a_ij = 1``
+    when it has none): the separable factors multiplied out."""
+    value = dst_scale.index_select(0, csr.row()) * src_scale.index_select(0, csr.col.to(torch.int64))
+    if csr.value is not None:
+        value = value * csr.value
+    return csr.with_value(value if dtype is None else value.to(dtype))
+
+
 def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0, normalize: bool = True,
                  dtype: torch.dtype | None = None) -> tuple[CSR, Tensor | None]:
     """``gcn_norm`` on a target-major CSR, without changing its structure.
@@ -141,7 +211,8 @@ def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0,
     product is ``spmm(norm, x) + diag[:, None] * x`` and no loop entries have
     to be inserted into the CSR. Existing loops keep their own weight (they are
     moved into ``diag``); without ``add_self_loops`` ``diag`` is ``None`` and
-    existing loops stay in the CSR.
+    existing loops stay in the CSR. The layers use the separable form
+    (``gcn_norm_factors``) instead, which stores no per-edge weight.
 
     Args:
         csr: ``[N, N]`` adjacency ``A_ij = e_ij``.
@@ -156,16 +227,12 @@ def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0,
         ``(norm_csr, diag)``: ``norm_csr.value[k] = d_i^{-1/2} e_ij d_j^{-1/2}``,
         ``diag[i] = d_i^{-1} · loop_i``.
     """
-    if add_self_loops:
-        value, diag = self_loop_weights(csr, fill_value, dtype)
-    else:
-        value, diag = _values(csr, dtype), None
     if not normalize:
+        if add_self_loops:
+            value, diag = self_loop_weights(csr, fill_value, dtype)
+        else:
+            value, diag = _values(csr, dtype), None
         return csr.with_value(value), diag
-    row, col = csr.row(), csr.col.to(torch.int64)
-    deg = segment(value, csr.rowptr, reduce="sum")
-    if diag is not None:
-        deg = deg + diag
-    dinv = _inverse_sqrt_degree(deg)
-    norm = dinv.index_select(0, row) * value * dinv.index_select(0, col)
-    return csr.with_value(norm), (None if diag is None else dinv * dinv * diag)
+    adj, loop, dinv = gcn_norm_factors(csr, add_self_loops, fill_value, dtype)
+    norm = scale_values(adj, dinv, dinv)
+    return norm, (None if loop is None else dinv * dinv * loop)

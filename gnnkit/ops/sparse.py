@@ -126,6 +126,40 @@ class CSR:
         """``[num_rows]`` number of entries per row."""
         return self.rowptr[1:] - self.rowptr[:-1]
 
+    def self_loops(self) -> Tensor | None:
+        """``[L]`` positions of the entries on the diagonal (``row == col``),
+        or ``None`` when there are none (cached; most graphs have no loops,
+        and then nothing is kept)."""
+        if "loops" not in self._cache:
+            row = self._cache.get("row")
+            if row is None:  # not cached for this alone: it is edge-sized
+                row = torch.repeat_interleave(torch.arange(self.num_rows, device=self.device), self.degree(),
+                                              output_size=self.nnz)
+            loops = (row == self.col.to(torch.int64)).nonzero().view(-1)
+            self._cache["loops"] = loops if loops.numel() else None
+        return self._cache["loops"]
+
+    def off_diagonal(self) -> CSR:
+        """This matrix without its diagonal entries (``self`` when it has
+        none); ``perm`` still points into the original edge list. The
+        structure is built once and cached, with its own caches."""
+        loops = self.self_loops()
+        if loops is None:
+            return self
+        if "offdiag" not in self._cache:
+            keep = torch.ones(self.nnz, dtype=torch.bool, device=self.device)
+            keep[loops] = False
+            kept = torch.zeros(self.num_rows, dtype=torch.int64, device=self.device)
+            kept.index_add_(0, self.col.to(torch.int64)[loops], torch.ones_like(loops))  # loops per row
+            rowptr = torch.zeros_like(self.rowptr)
+            torch.cumsum(self.degree() - kept.to(self.rowptr.dtype), 0, out=rowptr[1:])
+            keep_idx = keep.nonzero().view(-1)
+            structure = CSR(rowptr, self.col.index_select(0, keep_idx), None, self.perm.index_select(0, keep_idx),
+                            self.num_rows, self.num_cols, _check=False)
+            self._cache["offdiag"] = (structure, keep_idx)
+        structure, keep_idx = self._cache["offdiag"]
+        return structure if self.value is None else structure.with_value(self.value.index_select(0, keep_idx))
+
     def with_value(self, value: Tensor | None) -> CSR:
         """The same sparsity pattern with new values, sharing the cached
         structure (row indices, transpose)."""
@@ -299,6 +333,21 @@ def _use_triton(x: Tensor, value: Tensor | None) -> bool:
     return True
 
 
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """``n`` ones, a prefix of one shared buffer per dtype and device (grown
+    to the largest ``n`` asked for): torch's CSR kernels need values even for
+    an unweighted matrix, and a fresh ``[nnz]`` tensor per product would
+    double the edge-sized memory of every unweighted layer call."""
+    key = (dtype, device)
+    buf = _ONES.get(key)
+    if buf is None or buf.numel() < n:
+        buf = _ONES[key] = torch.ones(n, dtype=dtype, device=device)
+    return buf[:n]  # contiguous: the kernels take it without a copy
+
+
 def _kernel_dtype(dtype: torch.dtype) -> torch.dtype:
     # Half precision is computed (and accumulated) in fp32 and cast back.
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
@@ -312,12 +361,21 @@ def _product(rowptr: Tensor, col: Tensor, value: Tensor | None, shape: tuple[int
         return triton_ops.spmm(rowptr, col, value, x, shape[0])
     compute = _kernel_dtype(x.dtype)
     xc = x.to(compute).contiguous()
-    v = torch.ones(col.numel(), dtype=compute, device=x.device) if value is None else value.to(compute)
+    v = _ones(col.numel(), compute, x.device) if value is None else value.to(compute)
     try:
         # Autocast would cast the operands back to half precision, which the
         # sparse kernels do not take; the product runs in `compute` precision.
         with torch.autocast(x.device.type, enabled=False):
-            out = torch.sparse.mm(_torch_csr(rowptr, col, v, shape), xc)
+            adj = _torch_csr(rowptr, col, v, shape)
+            if x.device.type == "cpu":
+                # addmm into its own uninitialised output with beta = 0 (the
+                # output's contents are ignored, NaN included) is one MKL call;
+                # torch.sparse.mm zero-fills a result, multiplies into a temporary
+                # and adds it: twice the time on a 2M-edge graph.
+                out = torch.empty(shape[0], xc.size(1), dtype=compute, device=x.device)
+                torch.addmm(out, adj, xc, beta=0.0, out=out)
+            else:
+                out = torch.sparse.mm(adj, xc)
     except (RuntimeError, NotImplementedError) as err:  # dtype/device the kernel lacks
         _warn_once((x.device.type, compute), f"spmm: sparse kernel unavailable for {x.device.type}/{compute} "
                                              f"({err}); using the gather/scatter path")
@@ -397,7 +455,10 @@ def _sddmm_fake(row, col, a, b, rowptr=None):
 
 def _spmm_setup_context(ctx, inputs, output) -> None:
     rowptr, col, value, x, t_rowptr, t_col, t_perm, row = inputs
-    ctx.save_for_backward(rowptr, col, value, x, t_rowptr, t_col, t_perm, row)
+    # x is read only by the gradient of the values: without that gradient it
+    # is not kept alive until the backward (often a temporary, e.g. D^-1/2 X).
+    value_grad = value is not None and value.requires_grad
+    ctx.save_for_backward(rowptr, col, value, x if value_grad else None, t_rowptr, t_col, t_perm, row)
 
 
 def _spmm_backward(ctx, grad_out: Tensor):
@@ -451,3 +512,65 @@ def spmm(csr: CSR, x: Tensor) -> Tensor:
         row = csr.row()
     out = torch.ops.gnnkit.spmm(rowptr, col, value, x, t_rowptr, t_col, t_perm, row)
     return out.squeeze(1) if squeeze else out
+
+
+class _SymmetricScaledSpmm(torch.autograd.Function):
+    """``s ⊙ (A (s ⊙ x) + loop ⊙ s ⊙ x)`` with a gradient for ``x`` only, in
+    at most two ``[N, F]`` temporaries each way (autograd's composition of
+    the same steps keeps four alive in the backward)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, scale: Tensor, loop: Optional[Tensor], rowptr: Tensor, col: Tensor,
+                value: Optional[Tensor], t_rowptr: Optional[Tensor], t_col: Optional[Tensor],
+                t_perm: Optional[Tensor]) -> Tensor:
+        s = scale.unsqueeze(1)
+        g = x * s
+        out = torch.ops.gnnkit.spmm(rowptr, col, value, g, None, None, None, None)
+        if loop is not None:
+            out.addcmul_(loop.unsqueeze(1), g)
+        del g
+        ctx.save_for_backward(scale, loop, value, t_rowptr, t_col, t_perm)
+        return out.mul_(s)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        scale, loop, value, t_rowptr, t_col, t_perm = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return (None,) * 9
+        s = scale.unsqueeze(1)
+        e = grad * s
+        value_t = None if value is None else value.index_select(0, t_perm)
+        out = torch.ops.gnnkit.spmm(t_rowptr, t_col, value_t, e, None, None, None, None)
+        if loop is not None:
+            out.addcmul_(loop.unsqueeze(1), e)
+        del e
+        return (out.mul_(s),) + (None,) * 8
+
+
+def symmetric_scaled_spmm(csr: CSR, x: Tensor, scale: Tensor, loop: Tensor | None = None) -> Tensor:
+    """``s ⊙ ((A + diag(loop)) (s ⊙ x))`` for a square ``A``: GCN's
+    ``D^{-1/2} (A + L) D^{-1/2} X`` with ``s = d^{-1/2}``, without any
+    normalised per-edge weight and with few temporaries.
+
+    Differentiable for ``x`` only: ``scale``, ``loop`` and ``csr.value``
+    must not require grad (use the composition of ``spmm`` and row scalings
+    when they do). Computed in ``x``'s dtype (half precision accumulates in
+    fp32 inside the product).
+
+    Shapes:
+        csr ``[N, N]``, x ``[N, F]``, scale ``[N]``, loop ``[N]`` → ``[N, F]``.
+    """
+    if csr.num_rows != csr.num_cols or x.dim() != 2 or x.size(0) != csr.num_cols:
+        raise ValueError(f"symmetric_scaled_spmm needs a square CSR and x [N, F] with N = {csr.num_cols}, got a "
+                         f"{csr.num_rows} x {csr.num_cols} CSR and x {tuple(x.shape)}")
+    for name, t in (("scale", scale), ("loop", loop), ("csr.value", csr.value)):
+        if t is not None and t.requires_grad:
+            raise ValueError(f"symmetric_scaled_spmm: {name} requires grad, which this product does not "
+                             f"differentiate; compose spmm with row scalings instead")
+    rowptr, col = csr._kernel_indices()
+    t_rowptr = t_col = t_perm = None
+    if torch.is_grad_enabled() and x.requires_grad:
+        t_rowptr, t_col, t_perm = csr._kernel_indices_t()
+    scale = scale.to(x.dtype)
+    loop = None if loop is None else loop.to(x.dtype)
+    return _SymmetricScaledSpmm.apply(x, scale, loop, rowptr, col, csr.value, t_rowptr, t_col, t_perm)

@@ -73,8 +73,8 @@ def test_equals_torch_geometric_lightgcn():
 
 def test_normalisation_is_computed_once_per_graph(monkeypatch):
     calls = []
-    real = lg_conv_module.gcn_norm_csr
-    monkeypatch.setattr(lg_conv_module, "gcn_norm_csr", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = lg_conv_module.gcn_norm_factors
+    monkeypatch.setattr(lg_conv_module, "gcn_norm_factors", lambda *a, **k: calls.append(1) or real(*a, **k))
     nu, ni = 7, 9
     _, _, edge_index = _bipartite(nu, ni)
     model = LightGCN(nu, ni, embedding_dim=4, num_layers=3)

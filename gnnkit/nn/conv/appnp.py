@@ -68,12 +68,14 @@ class APPNP(MessagePassing):
     def step(self, block: Block, src: tuple[Tensor, Tensor], dst: tuple[Tensor, Tensor]) -> Tensor:
         """One step for ``block``'s targets: ``(1 - α) Â H + α X`` from ``src = (H, X)``
         of its sources and ``dst = (H, X)`` of its targets."""
-        csr, loop = block.csr, block.loop
         if self.training and self.dropout > 0:
+            # Dropping a normalised weight t_i a_ij s_j drops a_ij: the scalings stay apart.
+            csr, loop = block.csr, block.loop
             value = csr.value if csr.value is not None else src[0].new_ones(csr.nnz)
-            csr = csr.with_value(F.dropout(value, self.dropout, True))
-            loop = None if loop is None else F.dropout(loop, self.dropout, True)
-        out = self.propagate((src[0], dst[0]), csr, loop_weight=loop)
+            block = Block(csr.with_value(F.dropout(value, self.dropout, True)),
+                          None if loop is None else F.dropout(loop, self.dropout, True),
+                          block.src_scale, block.dst_scale)
+        out = self.propagate((src[0], dst[0]), block)
         return (1.0 - self.alpha) * out + self.alpha * dst[1]
 
     def forward_block(self, block: Block, src: tuple[Tensor, Tensor], dst: tuple[Tensor, Tensor]) -> Tensor:

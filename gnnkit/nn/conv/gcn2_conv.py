@@ -80,7 +80,7 @@ class GCN2Conv(MessagePassing):
     def forward_block(self, block: Block, src: tuple[Tensor, Tensor], dst: tuple[Tensor, Tensor]) -> Tensor:
         """Rows of ``block``'s targets from ``src = (H, H^{(0)})`` of its
         sources and ``dst`` of its targets."""
-        h = (1.0 - self.alpha) * self.propagate((src[0], dst[0]), block.csr, loop_weight=block.loop)
+        h = (1.0 - self.alpha) * self.propagate((src[0], dst[0]), block)
         x0 = self.alpha * dst[1]
         if self.weight2 is None:
             return self._identity_map(h + x0, self.weight1)

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from gnnkit.nn.adjacency import AdjacencyCache, Block, check_features
 from gnnkit.nn.features import dtype_of, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing
-from gnnkit.ops.norm import gcn_norm_csr
+from gnnkit.ops.norm import gcn_norm_csr, gcn_norm_factors
 from gnnkit.ops.sparse import CSR
 
 
@@ -73,7 +73,7 @@ class GCNConv(MessagePassing):
         return (linear(x, self.lin),)
 
     def forward_block(self, block: Block, src: tuple[Tensor], dst: tuple[Tensor]) -> Tensor:
-        out = self.propagate((src[0], dst[0]), block.csr, loop_weight=block.loop)
+        out = self.propagate((src[0], dst[0]), block)
         return out if self.bias is None else out + self.bias
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
@@ -89,15 +89,21 @@ def gcn_prepare(layer: MessagePassing, edge_index: Tensor | CSR, edge_weight: Te
                 dtype: torch.dtype, fill_value: float = 1.0) -> Block:
     """The ``Block`` of ``D^{-1/2} (A + fI) D^{-1/2}`` for a layer with GCN's
     options (``cached``, ``add_self_loops``, ``normalize`` and an
-    ``AdjacencyCache`` ``_normalized``): the off-diagonal CSR and the
-    self-loop diagonal, in ``dtype`` (at least float32); shared by
-    ``GCNConv``, ``APPNP`` and ``GCN2Conv``."""
+    ``AdjacencyCache`` ``_normalized``): the off-diagonal CSR with its edge
+    values as given, the self-loop diagonal, and ``d^{-1/2}`` as the row
+    scalings (so no normalised per-edge weight is built), in ``dtype`` (at
+    least float32); shared by ``GCNConv``, ``APPNP`` and ``GCN2Conv``."""
     dtype = torch.promote_types(dtype, torch.float32)
 
     def build() -> Block:
         adj = layer.adjacency(edge_index, edge_weight, num_nodes)
-        return Block(*gcn_norm_csr(adj, add_self_loops=layer.add_self_loops, fill_value=fill_value,
-                                   normalize=layer.normalize, dtype=dtype))
+        if not layer.normalize:
+            return Block(*gcn_norm_csr(adj, add_self_loops=layer.add_self_loops, fill_value=fill_value,
+                                       normalize=False, dtype=dtype))
+        # Separable: the degrees' d^{-1/2} scale the rows, the edge values stay as given.
+        adj, loop, dinv = gcn_norm_factors(adj, add_self_loops=layer.add_self_loops, fill_value=fill_value,
+                                           dtype=dtype)
+        return Block(adj, loop, dinv, dinv)
 
     if layer.cached:
         options = (dtype, layer.add_self_loops, layer.normalize, fill_value)

@@ -6,7 +6,7 @@ from torch import Tensor
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr
 from gnnkit.nn.message_passing import MessagePassing
-from gnnkit.ops.norm import gcn_norm_csr
+from gnnkit.ops.norm import gcn_norm_factors
 from gnnkit.ops.sparse import CSR
 
 
@@ -37,8 +37,10 @@ class LGConv(MessagePassing):
         dtype = torch.promote_types(dtype, torch.float32)
 
         def build() -> Block:
-            norm, _ = gcn_norm_csr(as_csr(edge_index, edge_weight, num_nodes), add_self_loops=False, dtype=dtype)
-            return Block(norm)
+            # Separable: d^{-1/2} scales the rows, the edge values stay as given (none: unweighted).
+            adj, _, dinv = gcn_norm_factors(as_csr(edge_index, edge_weight, num_nodes), add_self_loops=False,
+                                            dtype=dtype)
+            return Block(adj, None, dinv, dinv)
 
         return self._normalized.get(edge_index, edge_weight, num_nodes, build, (dtype,))
 
@@ -46,7 +48,7 @@ class LGConv(MessagePassing):
         return (x,)
 
     def forward_block(self, block: Block, src: tuple[Tensor], dst: tuple[Tensor]) -> Tensor:
-        return self.propagate((src[0], dst[0]), block.csr)
+        return self.propagate((src[0], dst[0]), block)
 
     def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() != 2:

@@ -1,0 +1,107 @@
+"""GCN's normalisation in separable form: D^-1/2 (A + L) D^-1/2 as row scalings
+around the adjacency as given, and the fused product that uses it."""
+import pytest
+import torch
+
+from gnnkit.nn import APPNP, GCNConv, LGConv
+from gnnkit.ops import build_csr, spmm
+from gnnkit.ops.norm import gcn_norm_factors
+from gnnkit.ops.sparse import symmetric_scaled_spmm
+
+
+def dense_gcn(ei, w, n, fill=1.0, loops=True):
+    """D^-1/2 (A + L) D^-1/2 in float64, existing loops keeping their weight."""
+    a = torch.zeros(n, n, dtype=torch.float64)
+    w = torch.ones(ei.size(1), dtype=torch.float64) if w is None else w.double()
+    a.index_put_((ei[1], ei[0]), w, accumulate=True)
+    if loops:
+        diag = a.diagonal().clone()
+        has = torch.zeros(n, dtype=torch.bool)
+        has[ei[0][ei[0] == ei[1]]] = True
+        a.diagonal().copy_(torch.where(has, diag, torch.full_like(diag, fill)))
+    deg = a.sum(1)
+    dinv = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))
+    return dinv[:, None] * a * dinv[None, :]
+
+
+GRAPHS = {
+    # no loops, unweighted: the CSR stays unweighted
+    "plain": (torch.tensor([[0, 1, 2, 3, 3, 4], [1, 2, 0, 0, 1, 2]]), None),
+    # a loop and a double loop on node 2, unweighted
+    "loops": (torch.tensor([[0, 1, 2, 2, 2, 3, 1], [1, 2, 0, 2, 2, 0, 1]]), None),
+    # weighted, with a loop of weight 0.5 and an isolated node 4
+    "weighted": (torch.tensor([[0, 1, 2, 3, 3], [1, 2, 0, 3, 1]]), torch.tensor([2.0, 0.5, 1.5, 0.5, 3.0])),
+}
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("fill", [1.0, 2.0])
+def test_factors_rebuild_the_dense_normalisation(name, fill):
+    ei, w = GRAPHS[name]
+    n = 5
+    csr = build_csr(ei, n, None if w is None else w.double())
+    adj, loop, dinv = gcn_norm_factors(csr, fill_value=fill, dtype=torch.float64)
+    if w is None:
+        assert adj.value is None  # nothing edge-sized is made for an unweighted graph
+    assert bool((adj.row() != adj.col).all())  # the loops left the structure
+    a = adj.to_dense().double() if adj.value is not None else adj.with_value(torch.ones(adj.nnz, dtype=torch.float64)).to_dense()
+    rebuilt = dinv[:, None] * (a + torch.diag(loop)) * dinv[None, :]
+    torch.testing.assert_close(rebuilt, dense_gcn(ei, w, n, fill), atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_symmetric_scaled_spmm_value_and_gradient(name):
+    ei, w = GRAPHS[name]
+    n = 5
+    csr = build_csr(ei, n, None if w is None else w.double())
+    adj, loop, dinv = gcn_norm_factors(csr, dtype=torch.float64)
+    x = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    expected = dense_gcn(ei, w, n)
+    torch.testing.assert_close(symmetric_scaled_spmm(adj, x, dinv, loop), expected @ x, atol=1e-12, rtol=1e-12)
+    torch.autograd.gradcheck(lambda t: symmetric_scaled_spmm(adj, t, dinv, loop), (x,))
+
+
+def test_symmetric_scaled_spmm_refuses_a_trainable_scale():
+    csr = build_csr(GRAPHS["plain"][0], 5)
+    scale = torch.ones(5, requires_grad=True)
+    with pytest.raises(ValueError, match="scale requires grad"):
+        symmetric_scaled_spmm(csr, torch.randn(5, 2), scale)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_gcn_with_trainable_weights_matches_dense_gradients(name):
+    """Trainable edge weights take the composed (differentiable) scalings."""
+    ei, w = GRAPHS[name]
+    w = torch.rand(ei.size(1), dtype=torch.float64) + 0.1 if w is None else w.double()
+    conv = GCNConv(3, 2).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    wa, wb = w.clone().requires_grad_(), w.clone().requires_grad_()
+    conv(x, ei, wa).square().sum().backward()
+    h = x @ conv.lin.weight.t()
+    (dense_gcn(ei, wb, 5) @ h + conv.bias).square().sum().backward()
+    torch.testing.assert_close(wa.grad, wb.grad, atol=1e-10, rtol=1e-10)
+
+
+def test_layers_keep_an_unweighted_graph_unweighted():
+    ei = GRAPHS["loops"][0]
+    for layer in (GCNConv(3, 3), APPNP(K=2, alpha=0.1), LGConv()):
+        block = layer.prepare(ei, None, 5, torch.float32)
+        assert block.csr.value is None and block.scaled, type(layer).__name__
+        # ... and the scaled block equals its weights multiplied out
+        x = torch.randn(5, 3)
+        weighted = block.weighted()
+        dense = weighted.csr.to_dense() + (0 if weighted.loop is None else torch.diag(weighted.loop))
+        torch.testing.assert_close(layer.propagate(x, block), dense @ x, atol=1e-6, rtol=1e-5)
+
+
+def test_cpu_product_rows_without_entries_are_zero_in_reused_memory():
+    """The CPU product writes into uninitialised memory (beta = 0): rows
+    without entries must still come out 0, never old contents."""
+    ei = torch.tensor([[0, 1, 2], [0, 0, 1]])  # rows 2..199 have no entries
+    csr = build_csr(ei, 200)
+    for _ in range(5):
+        garbage = torch.full((200, 16), float("nan"))
+        del garbage  # the allocator hands this block to the product next
+        out = spmm(csr, torch.ones(200, 16))
+        assert torch.equal(out[2:], torch.zeros(198, 16))
+        assert out[0].tolist() == [2.0] * 16 and out[1].tolist() == [1.0] * 16
