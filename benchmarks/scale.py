@@ -273,9 +273,14 @@ def plot(points: list[dict], path: Path) -> None:
     if edges:  # a slope-1 guide through the fastest point at the smallest size
         ref = min((p for p in points if p["edges"] == edges[0]), key=lambda p: p["epoch_s"])
         axes[0].plot(edges, [ref["epoch_s"] * e / edges[0] for e in edges], "k:", lw=1, label="slope 1 (linear)")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
     for ax, ylabel in zip(axes, ("seconds per epoch", "peak resident memory, GiB")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel("directed edges")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
