@@ -77,6 +77,25 @@ def peak_rss_during(fn: Callable[[], None]) -> int:
     return max(0, _read_status("VmHWM:") - before)
 
 
+def peak_allocated_during(fn: Callable[[], None]) -> int:
+    """Peak bytes allocated through torch's CPU allocator while ``fn`` ran,
+    above what was allocated before it (from the profiler's allocation
+    events, in time order). Unlike RSS this does not depend on when malloc
+    returns freed memory to the system, so it is the same from run to run;
+    it counts tensors only (not the interpreter or library code)."""
+    from torch.profiler import profile
+
+    with profile(profile_memory=True) as prof:
+        fn()
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                    if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU)
+    current = peak = 0
+    for _, nbytes in events:
+        current += nbytes
+        peak = max(peak, current)
+    return peak
+
+
 def run_isolated(script: str, args: list[str], env: dict[str, str] | None = None) -> dict:
     """Run ``script`` with ``args`` in a fresh interpreter and parse the JSON it prints last.
 

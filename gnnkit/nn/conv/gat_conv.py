@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_features
 from gnnkit.nn.features import feature_dropout, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing, split_input
-from gnnkit.ops.norm import softmax
+from gnnkit.ops.norm import attention_softmax
 from gnnkit.ops.scatter import scatter
 from gnnkit.ops.sparse import CSR, build_csr, spmm
 
@@ -219,23 +219,22 @@ class GATConv(MessagePassing):
                 edge_logits: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """The output rows of ``block`` with the residual and the bias, and the attention ``[nnz, H]``."""
         adj = block.csr
-        row, col = adj.row(), adj.col.to(torch.int64)
-        logits = src[1].index_select(0, col) + dst[2].index_select(0, row)
-        if edge_logits is not None:
-            logits = logits + edge_logits
-        alpha = softmax(F.leaky_relu(logits, self.negative_slope), ptr=adj.rowptr)  # over each target's edges
+        # [H, nnz]: each head's coefficients contiguous, the values of its own product
+        alpha = attention_softmax(src[1], dst[2], adj, self.negative_slope, edge_logits)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         h_src = src[0]
         if self.training and self.head_dropout > 0:
             h_src = F.dropout(h_src, p=self.head_dropout, training=True)
-        out = torch.stack([self.propagate((h_src[:, k], dst[0][:, k]), adj.with_value(alpha[:, k]))
-                           for k in range(self.heads)], dim=1)
+        # unbind, not [:, k]: its backward stacks the heads' gradients once instead of
+        # one zero-filled full-size gradient per head
+        per_head = zip(h_src.unbind(1), dst[0].unbind(1), alpha.unbind(0))
+        out = torch.stack([self.propagate((hs, hd), adj.with_value(a)) for hs, hd, a in per_head], dim=1)
         out = out.reshape(adj.num_rows, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         if self.res is not None:
             out = out + dst[3]
         if self.bias is not None:
             out = out + self.bias
-        return out, alpha
+        return out, alpha.t()
 
     def forward_block(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> Tensor:
         if self.lin_edge is not None:

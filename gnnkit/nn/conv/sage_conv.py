@@ -1,6 +1,7 @@
 """SAGEConv (Hamilton et al., NeurIPS 2017)."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -68,7 +69,12 @@ class SAGEConv(MessagePassing):
         elif self.lin_l.bias is not None:
             out = out + self.lin_l.bias
         if self.lin_r is not None:
-            out = out + self.lin_r(dst[-1])  # dst[-1]: the targets' input features
+            root = dst[-1]  # the targets' input features
+            if out.dtype == root.dtype == self.lin_r.weight.dtype and not torch.is_autocast_enabled(out.device.type):
+                # Added in place into this layer's own fresh output (nothing saved it): one [T, F] less.
+                out = out.addmm_(root, self.lin_r.weight.t())
+            else:
+                out = out + self.lin_r(root)
         return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
 
     def forward(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR,
