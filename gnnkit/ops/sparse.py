@@ -574,3 +574,58 @@ def symmetric_scaled_spmm(csr: CSR, x: Tensor, scale: Tensor, loop: Tensor | Non
     scale = scale.to(x.dtype)
     loop = None if loop is None else loop.to(x.dtype)
     return _SymmetricScaledSpmm.apply(x, scale, loop, rowptr, col, csr.value, t_rowptr, t_col, t_perm)
+
+
+class _MultiHeadSpmm(torch.autograd.Function):
+    """``out[:, k] = A_k @ x[:, k]`` for the heads ``k`` of one structure, the
+    values of ``A_k`` being ``value[k]``; the gradients of all heads are
+    written into one ``[H, nnz]`` and one ``[S, H, C]`` tensor (no per-head
+    pieces to stack)."""
+
+    @staticmethod
+    def forward(ctx, value: Tensor, x: Tensor, rowptr: Tensor, col: Tensor, t_rowptr: Optional[Tensor],
+                t_col: Optional[Tensor], t_perm: Optional[Tensor], row: Optional[Tensor]) -> Tensor:
+        heads, rows = value.size(0), rowptr.numel() - 1
+        out = x.new_empty(rows, heads, x.size(2))
+        for k in range(heads):
+            out[:, k] = torch.ops.gnnkit.spmm(rowptr, col, value[k], x[:, k], None, None, None, None)
+        ctx.save_for_backward(value, x, rowptr, col, t_rowptr, t_col, t_perm, row)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        value, x, rowptr, col, t_rowptr, t_col, t_perm, row = ctx.saved_tensors
+        grad_value = grad_x = None
+        if ctx.needs_input_grad[1]:
+            grad_x = torch.empty_like(x)
+            for k in range(value.size(0)):
+                grad_x[:, k] = torch.ops.gnnkit.spmm(t_rowptr, t_col, value[k].index_select(0, t_perm), grad[:, k],
+                                                     None, None, None, None)
+        if ctx.needs_input_grad[0]:
+            grad_value = torch.empty_like(value)
+            for k in range(value.size(0)):
+                grad_value[k] = torch.ops.gnnkit.sddmm(row, col, grad[:, k], x[:, k], rowptr)
+        return grad_value, grad_x, None, None, None, None, None, None
+
+
+def multi_head_spmm(csr: CSR, value: Tensor, x: Tensor) -> Tensor:
+    """One sparse product per head over a shared structure:
+    ``out[i, k] = Σ_j value[k, e_ij] · x[j, k]`` (GAT's aggregation with the
+    attention as values). Differentiable for ``value`` and ``x``.
+
+    Shapes:
+        csr ``[T, S]`` (its own values unused), value ``[H, nnz]`` (CSR
+        order), x ``[S, H, C]`` → ``[T, H, C]``.
+    """
+    if value.dim() != 2 or value.size(1) != csr.nnz or x.dim() != 3 or x.size(0) != csr.num_cols \
+            or x.size(1) != value.size(0):
+        raise ValueError(f"multi_head_spmm: expected value [H, {csr.nnz}] and x [{csr.num_cols}, H, C], got "
+                         f"value {tuple(value.shape)} and x {tuple(x.shape)}")
+    rowptr, col = csr._kernel_indices()
+    grad = torch.is_grad_enabled()
+    t_rowptr = t_col = t_perm = row = None
+    if grad and x.requires_grad:
+        t_rowptr, t_col, t_perm = csr._kernel_indices_t()
+    if grad and value.requires_grad:
+        row = csr.row()
+    return _MultiHeadSpmm.apply(value, x, rowptr, col, t_rowptr, t_col, t_perm, row)

@@ -138,3 +138,20 @@ def test_attention_softmax_matches_the_formula_and_its_gradient():
     torch.testing.assert_close(got.t(), expected, atol=1e-12, rtol=1e-12)
     torch.autograd.gradcheck(lambda s, d, x: attention_softmax(s, d, csr, 0.2, x.index_select(0, csr.perm)),
                              (a_src, a_dst, e))
+
+
+def test_multi_head_spmm_equals_one_product_per_head_with_gradients():
+    from gnnkit.ops.sparse import multi_head_spmm
+
+    torch.manual_seed(1)
+    ei = torch.tensor([[0, 1, 2, 3, 3, 1, 0], [1, 1, 0, 0, 2, 2, 2]])
+    csr = build_csr(ei, 4, num_cols=5)
+    value = torch.rand(3, csr.nnz, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(5, 3, 2, dtype=torch.float64, requires_grad=True)
+    out = multi_head_spmm(csr, value, x)
+    for k in range(3):
+        dense = csr.with_value(value[k].detach()).to_dense()
+        torch.testing.assert_close(out[:, k], dense @ x[:, k].detach(), atol=1e-12, rtol=1e-12)
+    torch.autograd.gradcheck(lambda v, t: multi_head_spmm(csr, v, t), (value, x))
+    with pytest.raises(ValueError, match="expected value"):
+        multi_head_spmm(csr, value[:, :3], x)

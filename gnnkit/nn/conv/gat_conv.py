@@ -12,7 +12,7 @@ from gnnkit.nn.features import feature_dropout, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing, split_input
 from gnnkit.ops.norm import attention_softmax
 from gnnkit.ops.scatter import scatter
-from gnnkit.ops.sparse import CSR, build_csr, spmm
+from gnnkit.ops.sparse import CSR, build_csr, multi_head_spmm, spmm
 
 
 _FILL = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
@@ -225,10 +225,14 @@ class GATConv(MessagePassing):
         h_src = src[0]
         if self.training and self.head_dropout > 0:
             h_src = F.dropout(h_src, p=self.head_dropout, training=True)
-        # unbind, not [:, k]: its backward stacks the heads' gradients once instead of
-        # one zero-filled full-size gradient per head
-        per_head = zip(h_src.unbind(1), dst[0].unbind(1), alpha.unbind(0))
-        out = torch.stack([self.propagate((hs, hd), adj.with_value(a)) for hs, hd, a in per_head], dim=1)
+        if self._fused() and not self.overrides("update"):
+            # the default steps: all heads in one op, their gradients written in place
+            out = multi_head_spmm(adj, alpha, h_src)
+        else:
+            # unbind, not [:, k]: its backward stacks the heads' gradients once instead of
+            # one zero-filled full-size gradient per head
+            per_head = zip(h_src.unbind(1), dst[0].unbind(1), alpha.unbind(0))
+            out = torch.stack([self.propagate((hs, hd), adj.with_value(a)) for hs, hd, a in per_head], dim=1)
         out = out.reshape(adj.num_rows, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         if self.res is not None:
             out = out + dst[3]
