@@ -9,6 +9,8 @@ on a synthetic power-law graph for
 * gnnkit, called with ``edge_index`` (the layer builds its CSR once per graph),
 * PyG called with ``edge_index`` (gather / scatter messages),
 * PyG called with a ``torch.sparse`` CSR adjacency (its SpMM path),
+* with ``--compile``, gnnkit's layer under ``torch.compile`` (inductor), given
+  the same ``edge_index`` after one eager call,
 
 runs the contenders in alternation (median and min of ``--repeats``), and measures each
 one's step peak memory in a fresh process, after one warm-up step has built
@@ -71,6 +73,9 @@ def graph_argument(contender: str, edge_index: torch.Tensor, size: tuple[int, in
 
 def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tensor, heads: int):
     torch.manual_seed(0)
+    compiled = contender == "gnnkit-compiled"
+    if compiled:
+        contender = "gnnkit"
     module = build(layer, contender, x.size(1), heads).to(x.device)
     n = x.size(0)
     if layer == "sage-bip":  # sources: every node; targets: the first quarter
@@ -83,13 +88,17 @@ def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tenso
         adj, inputs = graph_argument(contender, edge_index, (n, n)), (x,)
     if layer == "appnp":  # no parameters: time the gradient for x
         inputs = (x.detach().requires_grad_(),)
+    call = module
+    if compiled:
+        module(*inputs, adj)  # one eager call builds the layer's CSR, so the compiled call is one graph
+        call = torch.compile(module)
 
     def step() -> None:
         module.zero_grad(set_to_none=True)
         for t in inputs:
             if isinstance(t, torch.Tensor):
                 t.grad = None
-        module(*inputs, adj).sum().backward()
+        call(*inputs, adj).sum().backward()
 
     return step
 
@@ -125,6 +134,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     p.add_argument("--quick", action="store_true", help="10k nodes, 200k edges, 3 repeats")
+    p.add_argument("--compile", action="store_true",
+                   help="also time gnnkit's layer under torch.compile (inductor), given the same edge_index")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--worker", nargs=2, metavar=("LAYER", "CONTENDER"), help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -141,16 +152,17 @@ def main() -> None:
     ei = skewed_graph(args.nodes, args.edges, device=args.device)
     x = torch.randn(args.nodes, args.features, device=args.device)
     rows, results = [], []
+    contenders = CONTENDERS + (("gnnkit-compiled",) if args.compile else ())
     for layer in args.layers.split(","):
-        fns = {c: step_fn(layer, c, x, ei, args.heads) for c in CONTENDERS}
+        fns = {c: step_fn(layer, c, x, ei, args.heads) for c in contenders}
         times = time_alternating(fns, repeats=args.repeats, device=args.device, with_min=True)
         memory = {}
         if not args.no_memory:
             common = ["--nodes", str(args.nodes), "--edges", str(args.edges), "--features", str(args.features),
                       "--heads", str(args.heads), "--device", args.device, "--threads", str(args.threads)]
-            for c in CONTENDERS:
+            for c in contenders:
                 memory[c] = run_isolated(__file__, common + ["--worker", layer, c])["peak_bytes"]
-        for c in CONTENDERS:
+        for c in contenders:
             mem = memory.get(c)
             median, fastest = times[c]
             rows.append([

@@ -36,7 +36,9 @@ def _same(stored: tuple, current: Any) -> bool:
         return stored == (None,)
     if stored[0] is None or stored[0]() is not current:
         return False
-    return len(stored) == 1 or stored[1] == current._version
+    # Under torch.compile a version counter is a data-dependent value that would break
+    # the graph; the compiled code is specialised on the tensor's identity instead.
+    return len(stored) == 1 or torch.compiler.is_compiling() or stored[1] == current._version
 
 
 class AdjacencyCache:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnnkit.nn import GCNConv, GraphConv, LGConv, SAGEConv
+from gnnkit.nn import APPNP, GATConv, GCNConv, GraphConv, LGConv, SAGEConv
 from gnnkit.ops import build_csr, spmm
 from gnnkit.ops.sparse import get_spmm_backend, set_spmm_backend
 
@@ -81,6 +81,33 @@ def test_layer_has_no_graph_break(make_layer):
     torch.testing.assert_close(out, eager)
     (gx,) = torch.autograd.grad(out.square().sum(), x)
     (rx,) = torch.autograd.grad(layer(x, csr).square().sum(), x)
+    torch.testing.assert_close(gx, rx)
+
+
+@pytest.mark.parametrize("make_layer", [
+    lambda: GCNConv(8, 4),
+    lambda: SAGEConv(8, 4),
+    lambda: GATConv(8, 4, heads=2),
+    lambda: GraphConv(8, 4),
+    lambda: APPNP(K=2, alpha=0.1),
+], ids=["gcn", "sage", "gat", "graph", "appnp"])
+def test_layer_given_edge_index_has_no_graph_break(make_layer):
+    """A raw edge_index: the layer's cached CSR is found by the tensor's identity,
+    so after one eager call (which builds it) the compiled call is one graph."""
+    g = torch.Generator().manual_seed(0)
+    ei, other = torch.randint(0, 16, (2, 50), generator=g), torch.randint(0, 16, (2, 60), generator=g)
+    x = torch.randn(16, 8, generator=g, requires_grad=True)
+    layer = make_layer()
+    eager = layer(x, ei)
+    explained = torch._dynamo.explain(layer)(x, ei)
+    assert explained.graph_break_count == 0, explained.break_reasons
+    compiled = torch.compile(layer, backend="aot_eager")
+    torch.testing.assert_close(compiled(x, ei), eager)
+    # another graph is not served the cached one (the compiled code is specialised on the tensor)
+    torch.testing.assert_close(compiled(x, other), layer(x, other))
+    torch.testing.assert_close(compiled(x, ei), eager)
+    (gx,) = torch.autograd.grad(compiled(x, ei).square().sum(), x)
+    (rx,) = torch.autograd.grad(layer(x, ei).square().sum(), x)
     torch.testing.assert_close(gx, rx)
 
 
