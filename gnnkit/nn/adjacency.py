@@ -8,6 +8,12 @@ on the *identity* and in-place version counter of the ``edge_index`` /
 different or edited graph can never be served a stale result. A layer adds
 the options the value depends on (dtype, ``add_self_loops`` ...) to the key.
 
+Under ``torch.compile`` the version counter is a data-dependent value that
+would break the graph on every call, so compiled code matches the cache on
+the tensors' identity only (the compiled function is specialised on them):
+there, edit a graph by making a new ``edge_index`` tensor, not in place, or
+pass a ``CSR`` (``graph.csr()``), which is a graph input of its own.
+
 ``Block`` is what a layer's per-block computation reads: rows of its graph
 operator (all rows for a full forward, a slice of target rows in layer-wise
 inference).
