@@ -130,6 +130,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="skip a point predicted to take longer (default 900)")
     sweep.add_argument("--out", type=Path, default=None, help="folder for scale.json and scale.md")
     sweep.add_argument("--plot", type=Path, default=None, help="PNG path for the log-log plot (needs matplotlib)")
+    sweep.add_argument("--report", type=Path, default=None, metavar="SCALE_JSON",
+                       help="summarise (and with --plot, draw) a saved sweep's scale.json without measuring")
     sweep.add_argument("--point", nargs=3, metavar=("EDGES", "THREADS", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -234,13 +236,16 @@ def predict_skip(previous: dict | None, edges: int, args: argparse.Namespace,
 def summarise(points: list[dict]) -> dict:
     """Per model and thread count: the log-log slope of epoch time against edges;
     per model and size: the speed-up of the largest thread count over one thread."""
-    summary: dict = {"slopes": {}, "speedups": {}}
+    summary: dict = {"slopes": {}, "slopes_largest_two": {}, "speedups": {}}
     for model in sorted({p["model"] for p in points}):
         for threads in sorted({p["threads"] for p in points}):
             pts = sorted((p["edges"], p["epoch_s"]) for p in points if p["model"] == model and p["threads"] == threads)
             if len(pts) >= 2:
-                slope = fit_loglog_slope([e for e, _ in pts], [t for _, t in pts])
-                summary["slopes"][f"{model}, {threads} thread{'s' if threads > 1 else ''}"] = slope
+                name = f"{model}, {threads} thread{'s' if threads > 1 else ''}"
+                summary["slopes"][name] = fit_loglog_slope([e for e, _ in pts], [t for _, t in pts])
+                # the growth once the graph is large (a sampled batch's neighbourhood stops overlapping itself)
+                summary["slopes_largest_two"][name] = fit_loglog_slope([e for e, _ in pts[-2:]],
+                                                                       [t for _, t in pts[-2:]])
         by_size: dict[int, dict[int, float]] = {}
         for p in points:
             if p["model"] == model:
@@ -297,6 +302,42 @@ def _point_args(args: argparse.Namespace) -> list[str]:
             "--repeats", str(args.repeats), "--seed", str(args.seed)]
 
 
+def report(points: list[dict], skipped: list[dict], args: argparse.Namespace, saved: dict | None = None) -> dict:
+    """Print the table, slopes, speed-ups and skips; write scale.json / scale.md and the plot when asked.
+    ``saved``: a sweep read back (``--report``), whose settings and environment are kept."""
+    summary = summarise(points)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("point",)}
+    if saved is not None:
+        settings, env = saved.get("settings", {}), saved.get("environment", "")
+    else:
+        env = environment()
+    result = {"environment": env, "settings": settings, "points": points, "skipped": skipped, **summary}
+    rows = [[p["model"], p["threads"], f"{p['nodes']:,}", f"{p['edges']:,}", f"{p['epoch_s']:.2f}",
+             f"{p['peak_rss_mib']:.0f}", f"{p['step_growth_mib']:.0f}", f"{p.get('load_average', float('nan')):.1f}"]
+            for p in points]
+    text = table(rows, ["model", "threads", "nodes", "edges", "s / epoch", "peak RSS MiB", "step growth MiB",
+                        "load average"])
+    lines = [text, ""]
+    for name, slope in summary["slopes"].items():
+        lines.append(f"log-log slope of time vs edges, {name}: {slope:.3f} "
+                     f"({'within' if slope <= SLOPE_GOAL else 'above'} the goal {SLOPE_GOAL}); "
+                     f"between the two largest sizes {summary['slopes_largest_two'][name]:.3f}")
+    for model, sizes in summary["speedups"].items():
+        for edges, s in sizes.items():
+            lines.append(f"{model} {edges:,} edges: {s['threads']} threads {s['speedup']:.2f}x one thread")
+    for s in skipped:
+        lines.append(f"skipped {s['model']} {s['edges']:,} edges, {s['threads']} thread(s): {s['reason']}")
+    print("\n".join(lines))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "scale.json").write_text(json.dumps(result, indent=1))
+        (args.out / "scale.md").write_text("\n".join(lines) + "\n")
+    if args.plot is not None and points:
+        plot(points, args.plot)
+        print(f"plot: {args.plot}")
+    return result
+
+
 def sweep(args: argparse.Namespace) -> dict:
     print(environment())
     print(f"sweep: sizes {[f'{e:,}' for e in args.sizes]} directed edges, degree {args.degree}, "
@@ -322,32 +363,7 @@ def sweep(args: argparse.Namespace) -> dict:
                       flush=True)
                 points.append(row)
                 previous = row
-    summary = summarise(points)
-    report = {"environment": environment(), "settings": {k: (str(v) if isinstance(v, Path) else v)
-                                                         for k, v in vars(args).items() if k != "point"},
-              "points": points, "skipped": skipped, **summary}
-    rows = [[p["model"], p["threads"], f"{p['nodes']:,}", f"{p['edges']:,}", f"{p['epoch_s']:.2f}",
-             f"{p['peak_rss_mib']:.0f}", f"{p['step_growth_mib']:.0f}", f"{p['load_average']:.1f}"] for p in points]
-    text = table(rows, ["model", "threads", "nodes", "edges", "s / epoch", "peak RSS MiB", "step growth MiB",
-                        "load average"])
-    lines = [text, ""]
-    for name, slope in summary["slopes"].items():
-        lines.append(f"log-log slope of time vs edges, {name}: {slope:.3f} "
-                     f"({'within' if slope <= SLOPE_GOAL else 'above'} the goal {SLOPE_GOAL})")
-    for model, sizes in summary["speedups"].items():
-        for edges, s in sizes.items():
-            lines.append(f"{model} {edges:,} edges: {s['threads']} threads {s['speedup']:.2f}x one thread")
-    for s in skipped:
-        lines.append(f"skipped {s['model']} {s['edges']:,} edges, {s['threads']} thread(s): {s['reason']}")
-    print("\n".join(lines))
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "scale.json").write_text(json.dumps(report, indent=1))
-        (args.out / "scale.md").write_text("\n".join(lines) + "\n")
-    if args.plot is not None and points:
-        plot(points, args.plot)
-        print(f"plot: {args.plot}")
-    return report
+    return report(points, skipped, args)
 
 
 # --- the original one-point run ------------------------------------------------------------------------------------
@@ -396,6 +412,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         row = measure_point(int(edges), int(threads), model, args)
         print(json.dumps(row))  # the parent reads the last line
         return row
+    if args.report is not None:
+        saved = json.loads(args.report.read_text())
+        return report(saved["points"], saved.get("skipped", []), args, saved)
     if args.sweep:
         return sweep(args)
     one_point(args)

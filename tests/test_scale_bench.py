@@ -64,7 +64,16 @@ def test_summary_gives_slopes_and_the_two_thread_speedup():
     summary = scale.summarise(points)
     assert set(summary["slopes"]) == {"gcn, 1 thread", "gcn, 2 threads", "sage, 1 thread", "sage, 2 threads"}
     assert all(s == pytest.approx(1.0) for s in summary["slopes"].values())
+    assert summary["slopes_largest_two"] == summary["slopes"]  # two sizes only: the same fit
     assert summary["speedups"]["gcn"][4_000_000] == {"threads": 2, "speedup": pytest.approx(1 / 0.6)}
+
+
+def test_the_largest_two_slope_shows_growth_settling_to_linear():
+    sizes = (250_000, 1_000_000, 4_000_000, 16_000_000)
+    seconds = (0.5, 6.0, 30.0, 120.0)  # superlinear at first, then linear
+    summary = scale.summarise([_point("sage", 1, e, t) for e, t in zip(sizes, seconds)])
+    assert summary["slopes"]["sage, 1 thread"] > 1.2
+    assert summary["slopes_largest_two"]["sage, 1 thread"] == pytest.approx(1.0)
 
 
 def test_a_point_predicted_not_to_fit_is_skipped_with_the_reason():
@@ -92,3 +101,16 @@ def test_a_tiny_sweep_measures_each_point_in_its_own_process(tmp_path):
     saved = json.loads((tmp_path / "scale.json").read_text())
     assert saved["points"] == report["points"] and (tmp_path / "scale.png").stat().st_size > 0
     assert "log-log slope" in (tmp_path / "scale.md").read_text()
+
+
+def test_a_saved_sweep_is_reported_again_without_measuring(tmp_path, capsys):
+    points = [_point("gcn", t, e, e * 1e-7 / t) for t in (1, 2) for e in (1_000_000, 4_000_000)]
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"environment": "then", "settings": {"degree": 20}, "points": points,
+                                 "skipped": [{"model": "gcn", "threads": 1, "edges": 64_000_000, "reason": "r"}]}))
+    result = scale.main(["--report", str(saved), "--out", str(tmp_path / "again")])
+    assert result["points"] == points and result["environment"] == "then"
+    assert result["speedups"]["gcn"][4_000_000]["speedup"] == pytest.approx(2.0)
+    out = capsys.readouterr().out
+    assert "log-log slope of time vs edges, gcn, 1 thread: 1.000" in out and "skipped gcn 64,000,000" in out
+    assert json.loads((tmp_path / "again" / "scale.json").read_text())["settings"] == {"degree": 20}
