@@ -18,9 +18,11 @@ def _defaults_help() -> str:
 def register_train(tasks: argparse._SubParsersAction) -> None:
     p = tasks.add_parser(
         "rec",
-        help="train LightGCN / MF / NGCF (BPR) or SimpleX (cosine contrastive loss), or build GF-CF or the popularity baseline, on user-item interactions",
+        help="train LightGCN / MF / NGCF (BPR), SimpleX (cosine contrastive loss) or UltraGCN (constraint-weighted "
+             "BCE), or build GF-CF or the popularity baseline, on user-item interactions",
         description=(
-            "Train a recommender with the BPR loss (SimpleX: its cosine contrastive loss), early-stopped on "
+            "Train a recommender with the BPR loss (SimpleX: its cosine contrastive loss; UltraGCN: its "
+            "constraint-weighted binary cross-entropy with the item-item constraint), early-stopped on "
             "validation recall@20 (validation carved "
             "from train when the dataset has none), and rank all items for every test user. GF-CF (a graph "
             "filter) and popularity have nothing to train. Each trained model has its own defaults for the "
@@ -28,7 +30,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k, lastfm, gowalla")
-    p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "simplex", "pop", "gfcf"),
+    p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "simplex", "ultragcn", "pop", "gfcf"),
                    help="model (default: lightgcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or datasets/)")
     p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")

@@ -188,6 +188,26 @@ def test_gfcf_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_ultragcn_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
+    from gnnkit.train.rec import MODEL_DEFAULTS
+
+    dataset_dir(data_root, "ml-100k")
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "ultragcn",
+                 "--epochs", "2", "--json", str(tmp_path / "u.json"), "--checkpoint", str(tmp_path / "u.pt"),
+                 "--quiet"]) == 0
+    summary = json.loads((tmp_path / "u.json").read_text())
+    assert summary["model"] == "ultragcn" and summary["epochs_run"] == 2
+    assert summary["lr"] == MODEL_DEFAULTS["ultragcn"]["lr"]
+    assert load_checkpoint(tmp_path / "u.pt")["model"]["kind"] == "ultragcn"
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(tmp_path / "u.pt"), "--index", "5", "--k", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    state = load_checkpoint(tmp_path / "u.pt")["export"]
+    seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
+    items = [row["index"] for row in out["items"]]
+    assert out["model"] == "ultragcn" and len(set(items)) == 4 and not seen & set(items)
+
+
 def test_recommend_refuses_a_user_without_interactions(trained, tmp_path, capsys):
     from gnnkit.io import save_verified
 

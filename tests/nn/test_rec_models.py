@@ -46,6 +46,19 @@ def test_gfcf_scores_match_the_dense_formula(dense_limit):
     torch.testing.assert_close(model.scores(users).double(), want[users], atol=2e-4, rtol=1e-3)
 
 
+@pytest.mark.parametrize("dense_limit", [10_000, 5])
+def test_gfcf_batch_scorer_writes_every_batch_into_one_buffer(dense_limit):
+    data = clustered(seed=6)
+    model = GFCF(data.num_users, data.num_items, k=4, dense_item_limit=dense_limit).fit(data.train_interactions)
+    score = model.batch_scorer()
+    first = score(torch.arange(0, 8))
+    torch.testing.assert_close(first, model.scores(torch.arange(0, 8)))
+    kept = first.clone()
+    second = score(torch.arange(8, 11))  # a smaller last batch: the first rows of the same buffer
+    torch.testing.assert_close(second, model.scores(torch.arange(8, 11)))
+    assert second.data_ptr() == first.data_ptr() and not torch.equal(first[:3], kept[:3])
+
+
 def test_gfcf_linear_filter_alone_is_exact():
     data = clustered(seed=1)
     model = GFCF(data.num_users, data.num_items, k=0).fit(data.train_interactions)
@@ -179,3 +192,94 @@ def test_simplex_trains_with_many_negatives_and_beats_popularity():
                                    batch_size=128)
     simplex, pop = RecommendationTrainer(model, data, cfg).fit(), _fit("pop", data)
     assert simplex["epochs_run"] > 1 and simplex["recall@10"] > pop["recall@10"] + 0.05
+
+
+def test_ultragcn_constraints_are_the_hand_computation():
+    from gnnkit.nn.models.ultragcn import ultragcn_constraints
+
+    # 3 users x 5 items; item 4 has no user, user 2 has one item
+    users, items = torch.tensor([0, 0, 0, 1, 1, 2, 0]), torch.tensor([0, 1, 2, 1, 3, 2, 1])  # (0, 1) twice
+    b, c, nbr, omega = ultragcn_constraints(users, items, 3, 5, num_neighbors=2, memory_mb=1e-4)  # 1-item blocks
+    r = torch.zeros(3, 5, dtype=torch.float64)
+    r[users, items] = 1.0
+    du, di = r.sum(1), r.sum(0)  # (3, 2, 1), (1, 2, 2, 1, 0)
+    beta = (1 / du[:, None]) * torch.sqrt((du[:, None] + 1) / (di[None, :] + 1))
+    torch.testing.assert_close((b[:, None] * c[None, :]).double(), beta, rtol=1e-6, atol=0)
+    g_mat = r.t() @ r
+    g = g_mat.sum(1)
+    full = torch.where(g[:, None] > 0, g_mat / g[:, None].clamp(min=1) * torch.sqrt((g[:, None] + 1) / (g[None, :] + 1)),
+                       torch.zeros_like(g_mat))
+    # item 1 (users 0 and 1): G row (1, 2, 1, 1, 0), g = 5; its top two are itself and item 0, 2 or 3
+    want_top = full.topk(2, dim=1).values
+    torch.testing.assert_close(omega.double(), want_top, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(full.gather(1, nbr), want_top, rtol=1e-6, atol=1e-7)
+    assert int(nbr[1, 0]) == 1 and omega[4].abs().sum() == 0  # the diagonal leads; an unseen item has no weight
+    assert float(b[2]) == pytest.approx(2 ** 0.5) and float(c[4]) == 1.0
+
+
+def _ultragcn_task(reg: float = 0.01):
+    from gnnkit.nn.models.ultragcn import UltraGCN
+    from gnnkit.train.engine import Engine
+    from gnnkit.train.tasks.rec import RecConfig, RecTask
+
+    data = clustered(seed=5)
+    torch.manual_seed(0)
+    model = UltraGCN(data.num_users, data.num_items, 8, num_negatives=3, negative_weight=2.0, w1=0.1, w2=1.0, w3=0.2,
+                     w4=0.5, lambda_=0.3, num_neighbors=2, init_std=0.3)
+    task = RecTask(model, data, RecConfig(reg=reg), seed=0)
+    return model, task, Engine(task)
+
+
+def test_ultragcn_loss_is_the_hand_computation():
+    """The task's batch loss for UltraGCN: β-weighted BCE over the negatives + λ L_I + reg * L2 / batch."""
+    model, task, engine = _ultragcn_task()
+    nu, ni = model.num_users, model.num_items
+    u, p = torch.tensor([0, 1, 2]), torch.tensor([3, 25, 4])
+    n = torch.tensor([[30, 5, 31], [5, 6, 5], [22, 39, 21]])
+    loss = task._batch_loss(engine, u, p, n)
+
+    r = torch.zeros(nu, ni, dtype=torch.float64)
+    r[task.train[0], task.train[1]] = 1.0
+    du, di = r.sum(1), r.sum(0)
+    beta = (1 / du[:, None]) * torch.sqrt((du[:, None] + 1) / (di[None, :] + 1))
+    g_mat = r.t() @ r
+    g = g_mat.sum(1)
+    omega_full = g_mat / g[:, None] * torch.sqrt((g[:, None] + 1) / (g[None, :] + 1))
+    e = model.embedding.weight.detach().double()
+    eu, ei = e[:nu], e[nu:]
+    total = 0.0
+    for b in range(3):
+        uu, pp = int(u[b]), int(p[b])
+        s = lambda j: float(eu[uu] @ ei[j])  # noqa: E731
+        term = -(0.1 + 1.0 * beta[uu, pp]) * torch.log(torch.sigmoid(torch.tensor(s(pp))))
+        neg = sum(-(0.2 + 0.5 * beta[uu, j]) * torch.log(1 - torch.sigmoid(torch.tensor(s(j)))) for j in n[b].tolist())
+        term = term + 2.0 * neg / 3
+        nbrs = omega_full[pp].topk(2).indices.tolist()
+        term = term + 0.3 * sum(-omega_full[pp, j] * torch.log(torch.sigmoid(torch.tensor(s(j)))) for j in nbrs)
+        l2 = eu[uu].pow(2).sum() + ei[pp].pow(2).sum() + sum(ei[j].pow(2).sum() for j in n[b].tolist())
+        total = total + term + 0.01 * 0.5 * l2
+    torch.testing.assert_close(loss.double(), total / 3, rtol=1e-5, atol=1e-6)
+
+
+def test_ultragcn_needs_its_constraints_and_checks_arguments():
+    from gnnkit.nn.models.ultragcn import UltraGCN
+
+    model = UltraGCN(4, 5, 8)
+    with pytest.raises(RuntimeError, match="set_constraints"):
+        model.loss(torch.tensor([0]), torch.tensor([1]), torch.tensor([[2]]), torch.zeros(1), torch.zeros(1, 1))
+    with pytest.raises(ValueError, match="negative_weight must be"):
+        UltraGCN(4, 5, negative_weight=-1.0)
+    with pytest.raises(ValueError, match="num_neighbors must be"):
+        UltraGCN(4, 5, num_neighbors=0)
+
+
+def test_ultragcn_trains_and_beats_popularity():
+    data = clustered(num_users=80, per_user=10, seed=3)
+    seed_everything(0)
+    model = build_model("ultragcn", data.num_users, data.num_items, 16)
+    model.num_negatives = 8
+    cfg = RecTrainConfig.for_model("ultragcn", device="cpu", ks=(5, 10), monitor="recall@10", lr=0.01, epochs=30,
+                                   batch_size=128)
+    ultra, pop = RecommendationTrainer(model, data, cfg).fit(), _fit("pop", data)
+    assert ultra["epochs_run"] > 1 and ultra["recall@10"] > pop["recall@10"] + 0.05
+    assert ultra["ndcg@10"] > pop["ndcg@10"]

@@ -11,8 +11,9 @@ from gnnkit.nn.models.mf import MF, Popularity
 from gnnkit.nn.models.gfcf import GFCF
 from gnnkit.nn.models.ngcf import NGCF
 from gnnkit.nn.models.simplex import SimpleX
+from gnnkit.nn.models.ultragcn import UltraGCN
 from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE, RGCNEncoder
 
-__all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity", "GFCF", "NGCF", "SimpleX"]
+__all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity", "GFCF", "NGCF", "SimpleX", "UltraGCN"]
 __all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]
 __all__ += ["GAE", "VGAE", "LinkPredictor"]

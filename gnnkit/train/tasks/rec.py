@@ -6,7 +6,10 @@ https://arxiv.org/abs/2002.02126): one (user, positive, negative) triple per
 training interaction and epoch, L2 on the batch's layer-0 embeddings.
 Validation ranks all items for the held-out items of each user (recall@20
 drives early stopping); the test ranks propagate over every known
-interaction and mask them all, as ``gnnkit recommend`` does. A ``Popularity``
+interaction and mask them all, as ``gnnkit recommend`` does. ``SimpleX`` and
+``UltraGCN`` bring their own losses over many negatives per positive
+(UltraGCN's weighted by constraints the task builds from the training graph
+in ``setup``). A ``Popularity``
 model has nothing to train and is only counted; a ``GFCF`` graph filter has
 nothing to train either (no optimiser, so the engine runs no epoch) and is
 built from the interactions when it is evaluated.
@@ -31,6 +34,7 @@ from gnnkit.nn.models.lightgcn import LightGCN
 from gnnkit.nn.models.mf import MF, Popularity
 from gnnkit.nn.models.ngcf import NGCF
 from gnnkit.nn.models.simplex import SimpleX
+from gnnkit.nn.models.ultragcn import UltraGCN
 from gnnkit.ops.sparse import CSR, build_csr
 from gnnkit.train.config import OptimConfig
 from gnnkit.train.metrics import RANKING_METRICS
@@ -42,7 +46,7 @@ from gnnkit.train.task import Task
 if TYPE_CHECKING:
     from gnnkit.train.engine import Engine
 
-MODEL_KINDS = ("lightgcn", "mf", "ngcf", "simplex", "pop", "gfcf")
+MODEL_KINDS = ("lightgcn", "mf", "ngcf", "simplex", "ultragcn", "pop", "gfcf")
 
 # Per-model training defaults of `gnnkit train rec` (and of the results table).
 # LightGCN at the paper's lr 1e-3 converges too slowly for early stopping to
@@ -53,6 +57,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "mf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
     "ngcf": {"lr": 1e-3, "reg": 1e-4, "epochs": 300, "eval_every": 5, "patience": 5},
     "simplex": {"lr": 1e-3, "reg": 1e-4, "epochs": 100, "eval_every": 2, "patience": 5},
+    "ultragcn": {"lr": 1e-2, "reg": 1e-4, "epochs": 100, "eval_every": 2, "patience": 5},
     "pop": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
     "gfcf": {"lr": 1e-3, "reg": 0.0, "epochs": 0, "eval_every": 1, "patience": 1},
 }
@@ -98,7 +103,7 @@ class RecConfig:
 # --------------------------------------------------------------------------- models
 def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
                 k: int = 256, alpha: float = 0.3) -> nn.Module:
-    """``"lightgcn"``, ``"mf"``, ``"ngcf"``, ``"simplex"``, ``"pop"`` or ``"gfcf"`` with the given sizes
+    """``"lightgcn"``, ``"mf"``, ``"ngcf"``, ``"simplex"``, ``"ultragcn"``, ``"pop"`` or ``"gfcf"`` with the given sizes
     (``k`` and ``alpha``: GF-CF's singular vectors and ideal-filter weight)."""
     if kind == "lightgcn":
         return LightGCN(num_users, num_items, embedding_dim, num_layers)
@@ -108,6 +113,8 @@ def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 
         return NGCF(num_users, num_items, embedding_dim, num_layers)
     if kind == "simplex":
         return SimpleX(num_users, num_items, embedding_dim)
+    if kind == "ultragcn":
+        return UltraGCN(num_users, num_items, embedding_dim)
     if kind == "pop":
         return Popularity(num_users, num_items)
     if kind == "gfcf":
@@ -117,9 +124,11 @@ def build_model(kind: str, num_users: int, num_items: int, embedding_dim: int = 
 
 def model_spec(model: nn.Module) -> dict[str, Any]:
     """What ``build_model`` needs to rebuild ``model`` (stored in checkpoints)."""
-    kinds = {LightGCN: "lightgcn", MF: "mf", NGCF: "ngcf", SimpleX: "simplex", Popularity: "pop", GFCF: "gfcf"}
+    kinds = {LightGCN: "lightgcn", MF: "mf", NGCF: "ngcf", SimpleX: "simplex", UltraGCN: "ultragcn", Popularity: "pop",
+             GFCF: "gfcf"}
     if type(model) not in kinds:
-        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, NGCF, SimpleX, Popularity or GFCF")
+        raise ValueError(f"unsupported model {type(model).__name__}: use LightGCN, MF, NGCF, SimpleX, UltraGCN, "
+                         f"Popularity or GFCF")
     spec = {"kind": kinds[type(model)], "num_users": model.num_users, "num_items": model.num_items,
             "embedding_dim": getattr(model, "embedding_dim", 1), "num_layers": getattr(model, "num_layers", 0)}
     if isinstance(model, GFCF):
@@ -162,7 +171,8 @@ class RecTask(Task):
     """BPR training and full-ranking evaluation of a recommender.
 
     Args:
-        model: ``LightGCN``, ``MF``, ``NGCF``, ``SimpleX``, ``Popularity`` or ``GFCF`` sized for the dataset.
+        model: ``LightGCN``, ``MF``, ``NGCF``, ``SimpleX``, ``UltraGCN``, ``Popularity`` or ``GFCF`` sized for
+            the dataset.
         dataset: the interactions; without ``val_interactions`` a validation
             split of ``config.val_fraction`` is carved from train.
         config: ``RecConfig``.
@@ -207,6 +217,8 @@ class RecTask(Task):
         self.all_seen = tuple(t.to(device) for t in positives_csr(seen[0], seen[1], nu, ni))
         self.sampler = NegativeSampler(train[0], train[1], nu, ni).to(device)
         self.generator = torch.Generator(device=device).manual_seed(self.seed + 7919 * dist.rank)
+        if isinstance(self.model, UltraGCN):  # its loss weights come from the training graph's degrees
+            self.model.set_constraints(train[0].to(device), train[1].to(device))
 
     def configure_optimizer(self, optim: OptimConfig) -> torch.optim.Optimizer | None:
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -229,7 +241,7 @@ class RecTask(Task):
         keys = self.train_pairs[torch.randperm(self.train_pairs.numel(), device=self.device, generator=order)]
         keys = shard(keys, self.dist)
         users, pos = keys // ni, keys % ni
-        many = getattr(self.model, "num_negatives", 1)  # SimpleX: many negatives per positive, drawn per batch
+        many = getattr(self.model, "num_negatives", 1)  # SimpleX, UltraGCN: many negatives per positive, drawn per batch
         if hasattr(self.model, "set_history"):
             self.model.set_history(self.train[0].to(self.device), self.train[1].to(self.device))
         neg = self.sampler.sample(users, generator=g) if many == 1 else None  # all negatives of the epoch at once
@@ -249,6 +261,8 @@ class RecTask(Task):
         # it runs in the sparse kernels' precision, autocast covers the scoring.
         # n is [B] (one negative per positive, BPR) or [B, N] (the model's own loss).
         user_emb, item_emb = engine.train_model(self.train_graph)
+        if isinstance(self.model, UltraGCN):
+            return self._ultragcn_loss(engine, user_emb, item_emb, u, p, n)
         with engine.autocast():
             ue = user_emb.index_select(0, u)
             pos_scores = (ue * item_emb.index_select(0, p)).sum(1).float()
@@ -257,8 +271,24 @@ class RecTask(Task):
         user0, item0 = self.model.ego_embeddings()
         l2 = 0.5 * (user0.index_select(0, u).pow(2).sum() + item0.index_select(0, p).pow(2).sum()
                     + item0.index_select(0, n.reshape(-1)).pow(2).sum()) / u.numel()
-        loss_fn = getattr(self.model, "loss", bpr_loss)
-        return loss_fn(pos_scores, neg_scores) + self.config.reg * l2
+        return getattr(self.model, "loss", bpr_loss)(pos_scores, neg_scores) + self.config.reg * l2
+
+    def _ultragcn_loss(self, engine: Engine, user_emb: Tensor, item_emb: Tensor, u: Tensor, p: Tensor,
+                       n: Tensor) -> Tensor:
+        """UltraGCN: its β-weighted BCE over ``n`` ``[B, N]`` negatives, the item–item constraint on the
+        positives' neighbours, and the same L2 as the other models (each negative row counted once per draw)."""
+        with engine.autocast():
+            ue = user_emb.index_select(0, u)
+            pos_scores = (ue * item_emb.index_select(0, p)).sum(1).float()
+            # one batched product instead of a [B, N, dim] temporary: many negatives per positive
+            neg_emb = item_emb.index_select(0, n.reshape(-1)).view(*n.shape, -1)
+            neg_scores = torch.bmm(neg_emb, ue.unsqueeze(2)).squeeze(2).float()
+        loss = self.model.loss(u, p, n, pos_scores, neg_scores) + self.model.item_loss(ue.float(), p, item_emb.float())
+        user0, item0 = self.model.ego_embeddings()
+        draws = torch.bincount(n.reshape(-1), minlength=item0.size(0)).to(item0.dtype)
+        l2 = 0.5 * (user0.index_select(0, u).pow(2).sum() + item0.index_select(0, p).pow(2).sum()
+                    + (draws * item0.pow(2).sum(1)).sum()) / u.numel()
+        return loss + self.config.reg * l2
 
     def embeddings(self, graph: CSR | None = None) -> tuple[Tensor, Tensor]:
         """Final ``(users, items)`` embeddings without gradients."""
@@ -281,7 +311,7 @@ class RecTask(Task):
         if isinstance(self.model, GFCF):  # a filter of the known interactions, scored batch by batch
             self._fit_filter(split)
             cfg = self.config
-            return evaluate_scores(self.model.scores, self.dataset.num_users, self.dataset.num_items, target,
+            return evaluate_scores(self.model.batch_scorer(), self.dataset.num_users, self.dataset.num_items, target,
                                    exclude, cfg.ks, cfg.eval_memory_mb)
         graph = self.train_graph if split == "val" else self.full_graph
         return self._rank(*self.embeddings(graph), target, exclude)
