@@ -31,7 +31,7 @@ def kernels():
     assert triton_ops.is_available(), "triton is missing: `pip install -e .[dev]` installs it"
     if DEVICE.type == "cpu" and not triton_ops.interpreted():
         importlib.reload(triton_ops._kernels())
-    return "auto" if DEVICE.type == "cuda" else "triton"
+    return "triton"
 
 
 def test_arguments():

@@ -4,11 +4,11 @@ The adjacency of a graph with edges ``j → i`` (``edge_index[0] = j``,
 ``edge_index[1] = i``) is stored by *target* row: ``A[i, j] = e_ij``, so that
 the aggregation ``out[i] = Σ_j e_ij · x[j]`` is the product ``A @ x``.
 
-``spmm`` runs the product through the Triton kernels of ``gnnkit.ops.triton``
-for CUDA tensors (float32/bfloat16/float16, fp32 accumulation, deterministic)
-and through torch's CSR kernels otherwise (MKL on CPU; cuSPARSE on CUDA when
-triton is missing or the dtype is not one the kernels take, after a one-time
-warning). It is differentiated by hand: the gradient for ``x`` is
+``spmm`` runs the product through torch's CSR kernels (MKL on the CPU,
+cuSPARSE on CUDA), or, with ``set_spmm_backend("triton")``, through the
+Triton kernels of ``gnnkit.ops.triton`` (float32/bfloat16/float16, fp32
+accumulation, deterministic; measured slower than cuSPARSE on an H200, so
+not the default). It is differentiated by hand: the gradient for ``x`` is
 ``Aᵀ @ grad`` through a transposed CSR that is built once and cached on the
 ``CSR`` object, and the gradient for the edge values is the sampled
 dense–dense product ``grad_e[k] = <grad[row_k], x[col_k]>``.
@@ -296,10 +296,13 @@ _FALLBACK_WARNED: set = set()
 def set_spmm_backend(name: str) -> str:
     """Choose the kernels behind ``spmm`` and ``sddmm``.
 
-    ``"auto"`` (default): Triton on CUDA when triton is installed, torch
-    (MKL / cuSPARSE) otherwise. ``"torch"``: always torch. ``"triton"``: Triton
-    wherever it can run (CUDA, or CPU under ``TRITON_INTERPRET=1``); other
-    devices and dtypes fall back to torch with a one-time warning.
+    ``"auto"`` (default) and ``"torch"``: torch's kernels, MKL on the CPU and
+    cuSPARSE on CUDA (half precision computed in fp32). ``"triton"``:
+    gnnkit's Triton kernels wherever they can run (CUDA, or the CPU under
+    ``TRITON_INTERPRET=1``), with a one-time warning and torch's kernels for
+    other devices and dtypes. On the one H200 measured (2026-11-28,
+    docs/performance-gpu.md) the Triton SpMM ran at a third of cuSPARSE's
+    speed in fp32 and a sixth in bf16, so ``"auto"`` does not pick it.
     Returns the backend now in use.
     """
     if name not in SPMM_BACKENDS:
@@ -323,7 +326,7 @@ def _warn_once(key: tuple, message: str) -> None:
 
 def _use_triton(x: Tensor, value: Tensor | None) -> bool:
     backend = _state["backend"]
-    if backend == "torch" or (backend == "auto" and x.device.type != "cuda"):
+    if backend in ("torch", "auto"):
         return False
     dtypes = (x.dtype,) if value is None else (x.dtype, value.dtype)
     reason = triton_ops.unsupported_reason(x.device, *dtypes)
