@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -355,14 +356,23 @@ def sweep(args: argparse.Namespace) -> dict:
                     skipped.append({"model": model, "threads": threads, "edges": edges, "reason": reason})
                     continue
                 env_threads = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-                row = run_isolated(__file__, ["--point", str(edges), str(threads), model, *_point_args(args)],
-                                   env=env_threads)
+                try:
+                    row = run_isolated(__file__, ["--point", str(edges), str(threads), model, *_point_args(args)],
+                                       env=env_threads)
+                except subprocess.CalledProcessError as err:  # e.g. killed for memory: say so, go on
+                    reason = f"failed (exit {err.returncode}): {(err.stderr or '').strip()[-300:]}"
+                    print(f"  {model} {edges:,} edges, {threads} thread(s): {reason}", flush=True)
+                    skipped.append({"model": model, "threads": threads, "edges": edges, "reason": reason})
+                    continue
                 print(f"  {model} {row['edges']:,} edges ({row['nodes']:,} nodes), {threads} thread(s): "
                       f"{row['epoch_s']:.2f} s/epoch, peak {row['peak_rss_mib']:.0f} MiB "
                       f"(step +{row['step_growth_mib']:.0f} MiB), load average {row['load_average']:.1f}",
                       flush=True)
                 points.append(row)
                 previous = row
+                if args.out is not None:  # so that an interrupted sweep keeps what it measured
+                    args.out.mkdir(parents=True, exist_ok=True)
+                    (args.out / "scale.partial.json").write_text(json.dumps({"points": points, "skipped": skipped}))
     return report(points, skipped, args)
 
 

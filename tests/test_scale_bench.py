@@ -114,3 +114,23 @@ def test_a_saved_sweep_is_reported_again_without_measuring(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "log-log slope of time vs edges, gcn, 1 thread: 1.000" in out and "skipped gcn 64,000,000" in out
     assert json.loads((tmp_path / "again" / "scale.json").read_text())["settings"] == {"degree": 20}
+
+
+def test_a_failed_point_is_reported_and_the_sweep_goes_on(monkeypatch, tmp_path, capsys):
+    import subprocess
+
+    def fake_run(script, argv, env=None):
+        edges, threads, model = int(argv[1]), int(argv[2]), argv[3]
+        assert env == {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        if edges == 2_000:
+            raise subprocess.CalledProcessError(-9, [script], stderr="Killed")
+        return {**_point(model, threads, edges, edges * 1e-6), "load_average": 1.0}
+
+    monkeypatch.setattr(scale, "run_isolated", fake_run)
+    result = scale.main(["--sweep", "--sizes", "1k,2k,4k", "--thread-counts", "1", "--models", "gcn",
+                         "--out", str(tmp_path)])
+    assert [p["edges"] for p in result["points"]] == [1_000, 4_000]
+    assert result["skipped"][0]["edges"] == 2_000 and "failed (exit -9): Killed" in result["skipped"][0]["reason"]
+    partial = json.loads((tmp_path / "scale.partial.json").read_text())
+    assert [p["edges"] for p in partial["points"]] == [1_000, 4_000]
+    assert "failed (exit -9)" in capsys.readouterr().out
