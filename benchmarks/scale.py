@@ -192,12 +192,16 @@ def measure_point(edges: int, threads: int, model: str, args: argparse.Namespace
         opt = torch.optim.Adam(net.parameters(), lr=0.003)
         seeds = graph.train_mask.nonzero().flatten()
 
+        sampled = {"nodes": 0, "edges": 0}
+
         def timed() -> None:
             t0 = time.perf_counter()
             loader = NeighborLoader(graph, fanout, batch_size=args.batch_size, input_nodes=seeds, shuffle=True,
                                     seed=args.seed)
             for batch in loader:
                 sub = batch.graph
+                sampled["nodes"] += sub.num_nodes
+                sampled["edges"] += sub.edge_index.size(1)
                 opt.zero_grad(set_to_none=True)
                 out = net(sub.x, sub.edge_index)[: batch.batch_size]
                 F.cross_entropy(out, sub.y[: batch.batch_size]).backward()
@@ -207,6 +211,10 @@ def measure_point(edges: int, threads: int, model: str, args: argparse.Namespace
     row["resident_before_mib"] = _status_bytes("VmRSS:") / 2**20
     row["step_growth_mib"] = peak_rss_during(timed) / 2**20
     row["peak_rss_mib"] = _status_bytes("VmHWM:") / 2**20  # since the last reset: resident before + growth
+    if model == "sage":
+        # a batch's sampled neighbourhood overlaps itself less as the graph grows, so the work per
+        # training node grows until the graph is much larger than a batch's 2-hop reach
+        row["sampled_nodes"], row["sampled_edges"] = sampled["nodes"], sampled["edges"]
     row["load_average"] = os.getloadavg()[0]  # other jobs on the machine, for reading the thread figures
     row["epoch_s"] = statistics.median(times)
     row["epoch_min_s"] = min(times)
@@ -247,6 +255,11 @@ def summarise(points: list[dict]) -> dict:
                 # the growth once the graph is large (a sampled batch's neighbourhood stops overlapping itself)
                 summary["slopes_largest_two"][name] = fit_loglog_slope([e for e, _ in pts[-2:]],
                                                                        [t for _, t in pts[-2:]])
+                sampled = sorted((p["sampled_edges"], p["epoch_s"]) for p in points if p["model"] == model
+                                 and p["threads"] == threads and p.get("sampled_edges"))
+                if len(sampled) >= 2:  # the sampled epoch against the work it was given
+                    summary.setdefault("slopes_vs_sampled_edges", {})[name] = fit_loglog_slope(
+                        [e for e, _ in sampled], [t for _, t in sampled])
         by_size: dict[int, dict[int, float]] = {}
         for p in points:
             if p["model"] == model:
@@ -323,6 +336,8 @@ def report(points: list[dict], skipped: list[dict], args: argparse.Namespace, sa
         lines.append(f"log-log slope of time vs edges, {name}: {slope:.3f} "
                      f"({'within' if slope <= SLOPE_GOAL else 'above'} the goal {SLOPE_GOAL}); "
                      f"between the two largest sizes {summary['slopes_largest_two'][name]:.3f}")
+    for name, slope in summary.get("slopes_vs_sampled_edges", {}).items():
+        lines.append(f"log-log slope of time vs edges sampled in the epoch, {name}: {slope:.3f}")
     for model, sizes in summary["speedups"].items():
         for edges, s in sizes.items():
             lines.append(f"{model} {edges:,} edges: {s['threads']} threads {s['speedup']:.2f}x one thread")

@@ -74,6 +74,9 @@ def test_the_largest_two_slope_shows_growth_settling_to_linear():
     summary = scale.summarise([_point("sage", 1, e, t) for e, t in zip(sizes, seconds)])
     assert summary["slopes"]["sage, 1 thread"] > 1.2
     assert summary["slopes_largest_two"]["sage, 1 thread"] == pytest.approx(1.0)
+    assert "slopes_vs_sampled_edges" not in summary  # points without the sampled counts
+    points = [{**_point("sage", 1, e, t), "sampled_edges": int(t * 1e6)} for e, t in zip(sizes, seconds)]
+    assert scale.summarise(points)["slopes_vs_sampled_edges"]["sage, 1 thread"] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_a_point_predicted_not_to_fit_is_skipped_with_the_reason():
@@ -95,6 +98,7 @@ def test_a_tiny_sweep_measures_each_point_in_its_own_process(tmp_path):
                          "--batch-size", "256", "--out", str(tmp_path), "--plot", str(tmp_path / "scale.png")])
     assert [(p["model"], p["edges"]) for p in report["points"]] == [
         ("gcn", 10_000), ("gcn", 20_000), ("sage", 10_000), ("sage", 20_000)]
+    assert all(p["sampled_edges"] > 0 for p in report["points"] if p["model"] == "sage")
     for p in report["points"]:
         assert p["epoch_s"] > 0 and p["peak_rss_mib"] > 0 and p["nodes"] == 1000 * (p["edges"] // 10_000)
     assert set(report["slopes"]) == {"gcn, 1 thread", "sage, 1 thread"}
