@@ -25,6 +25,8 @@ def _defaults_text() -> str:
         scope = "all layers" if d["weight_decay_layers"] == "all" else "first layer"
         if name == "gcnii" and d["weight_decay_layers"] == "first":
             scope = "the convolutions"  # GCNII's layers[0] holds its convolutions
+        if d.get("weight_decay_rest"):
+            scope += f"; {d['weight_decay_rest']} on the rest"
         lines.append(f"  {name}: hidden {d['hidden']}{extra}, dropout {d['dropout']}, lr {d['lr']}, "
                      f"weight decay {d['weight_decay']} ({scope}), "
                      f"epochs {d['epochs']}, patience {d['patience']} on {d['early_stopping'].replace('_', ' ')}")
@@ -72,6 +74,9 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay (default: 5e-4)")
     p.add_argument("--weight-decay-layers", choices=("first", "all"), default=None,
                    help="put weight decay on the first layer only (gcn paper default) or on all layers")
+    p.add_argument("--weight-decay-rest", type=float, default=None,
+                   help="with --weight-decay-layers first: the weight decay of every other parameter "
+                        "(default 0; gcnii 5e-4 on its linear layers, as the authors' code)")
     p.add_argument("--dropout", type=float, default=None, help="dropout on each layer's input (default gcn 0.5, "
                    "gat 0.6, also on gat's attention)")
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs; 0 disables early "
@@ -152,6 +157,7 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     fields = dict(
         epochs=pick(args.epochs, "epochs"), lr=pick(args.lr, "lr"), weight_decay=pick(args.weight_decay, "weight_decay"),
         weight_decay_layers=pick(args.weight_decay_layers, "weight_decay_layers"),
+        weight_decay_rest=d.get("weight_decay_rest", 0.0) if args.weight_decay_rest is None else args.weight_decay_rest,
         patience=patience or None, early_stopping=d["early_stopping"],
         normalize_features=not args.no_normalize_features, features=args.features, split=tuple(args.split),
         per_class=args.per_class, device=args.device, amp=None if args.amp == "none" else args.amp,

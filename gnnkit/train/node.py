@@ -42,6 +42,8 @@ class NodeTrainConfig:
         lr: Adam learning rate (default 0.01).
         weight_decay: L2 penalty (default 5e-4).
         weight_decay_layers: ``"first"`` (the GCN paper) or ``"all"``.
+        weight_decay_rest: with ``"first"``, the L2 penalty of every other
+            parameter (default 0; GCNII's code: 5e-4 on its linear layers).
         patience: epochs without improvement before stopping (``None``: never). Default 10.
         early_stopping: ``"val_loss"`` or ``"val_loss_acc"`` (the GAT paper's rule).
         restore_best: end with the best weights seen (default ``True``).
@@ -74,6 +76,7 @@ class NodeTrainConfig:
     lr: float = 0.01
     weight_decay: float = 5e-4
     weight_decay_layers: str = "first"
+    weight_decay_rest: float = 0.0
     patience: int | None = 10
     early_stopping: str = "val_loss"
     restore_best: bool = True

@@ -59,6 +59,17 @@ class GCNII(nn.Module):
                                        cached=cached) for k in range(num_layers))
         lins = nn.ModuleList([nn.Linear(in_channels, hidden_channels), nn.Linear(hidden_channels, out_channels)])
         self.layers = nn.ModuleList([convs, lins])
+        self._init_convs()
+
+    def _init_convs(self) -> None:
+        # The authors' code (chennnM/GCNII, GraphConvolution.reset_parameters) draws the
+        # convolutions' weights from U(-1/sqrt(C), 1/sqrt(C)), narrower than Glorot's
+        # U(-sqrt(3/C), sqrt(3/C)) for C x C: 64 layers stay close to the identity map.
+        bound = 1.0 / self.hidden_channels ** 0.5
+        for conv in self.convs:
+            for w in (conv.weight1, conv.weight2):
+                if w is not None:
+                    nn.init.uniform_(w, -bound, bound)
 
     @property
     def convs(self) -> nn.ModuleList:
@@ -71,6 +82,7 @@ class GCNII(nn.Module):
     def reset_parameters(self) -> None:
         for module in list(self.convs) + list(self.lins):
             module.reset_parameters()
+        self._init_convs()
 
     def inference_layers(self) -> list[tuple[object, Callable[[Tensor], Tensor] | None]]:
         """Input layer, the convolutions on ``[H | H^{(0)}]``

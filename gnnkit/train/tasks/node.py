@@ -65,6 +65,8 @@ class NodeConfig:
         split_seed: seed of the split (default: the run's seed).
         weight_decay_layers: ``"first"`` puts the weight decay on the first
             layer only (the GCN paper), ``"all"`` on every parameter.
+        weight_decay_rest: with ``"first"``, the weight decay of the other
+            parameters (default 0).
         early_stopping: ``"val_loss"`` or ``"val_loss_acc"`` (the GAT paper:
             patience resets when either improves, weights kept when both do).
         dataset: the dataset's name, recorded in checkpoints.
@@ -78,6 +80,7 @@ class NodeConfig:
     per_class: int | None = None
     split_seed: int | None = None
     weight_decay_layers: str = "first"
+    weight_decay_rest: float = 0.0
     early_stopping: str = "val_loss"
     dataset: str | None = None
 
@@ -87,6 +90,7 @@ class NodeConfig:
             (self.features in _FEATURE_MODES, f"features must be one of {_FEATURE_MODES}, got {self.features!r}"),
             (self.weight_decay_layers in ("first", "all"),
              f"weight_decay_layers must be 'first' or 'all', got {self.weight_decay_layers!r}"),
+            (self.weight_decay_rest >= 0, f"weight_decay_rest must be >= 0, got {self.weight_decay_rest}"),
             (self.early_stopping in _STOPPING,
              f"early_stopping must be one of {tuple(_STOPPING)}, got {self.early_stopping!r}"),
             (self.structural_dim >= 0, f"structural_dim must be >= 0, got {self.structural_dim}"),
@@ -235,7 +239,8 @@ class NodeTask(Task):
             first = {id(p) for p in unwrap(self.model).layers[0].parameters()}
             groups = [
                 {"params": [p for p in self.model.parameters() if id(p) in first], "weight_decay": wd},
-                {"params": [p for p in self.model.parameters() if id(p) not in first], "weight_decay": 0.0},
+                {"params": [p for p in self.model.parameters() if id(p) not in first],
+                 "weight_decay": self.config.weight_decay_rest},
             ]
         return torch.optim.Adam(groups, lr=optim.lr)
 
