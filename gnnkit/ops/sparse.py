@@ -173,14 +173,22 @@ class CSR:
         """``(rowptr_t, col_t, tperm)`` of the transpose, where entry ``k`` of
         the transpose is entry ``tperm[k]`` of this matrix (cached)."""
         if "t" not in self._cache:
-            row = self.row()
-            key = self.col.to(torch.int64) * max(self.num_rows, 1) + row
-            tperm = torch.argsort(key)
-            counts = torch.bincount(self.col.to(torch.int64), minlength=self.num_cols)
-            rowptr_t = torch.zeros(self.num_cols + 1, dtype=torch.int64, device=self.device)
-            torch.cumsum(counts, 0, out=rowptr_t[1:])
-            self._cache["t"] = (rowptr_t, row.index_select(0, tperm), tperm)
+            self._cache["t"] = self._transpose()
         return self._cache["t"]
+
+    def _transpose(self) -> tuple[Tensor, Tensor, Tensor]:
+        # The rows are taken from the cache when something else keeps them, else made and dropped.
+        row = self._cache.get("row")
+        if row is None:
+            row = torch.repeat_interleave(torch.arange(self.num_rows, device=self.device), self.degree(),
+                                          output_size=self.nnz)
+        key = self.col.to(torch.int64) * max(self.num_rows, 1) + row
+        tperm = torch.argsort(key)
+        del key
+        counts = torch.bincount(self.col.to(torch.int64), minlength=self.num_cols)
+        rowptr_t = torch.zeros(self.num_cols + 1, dtype=torch.int64, device=self.device)
+        torch.cumsum(counts, 0, out=rowptr_t[1:])
+        return rowptr_t, row.index_select(0, tperm), tperm
 
     def t(self) -> CSR:
         """The transposed matrix as a CSR (``perm`` maps into the same edge list)."""
@@ -215,8 +223,10 @@ class CSR:
         return self._cache["idx32"]
 
     def _kernel_indices_t(self) -> tuple[Tensor, Tensor, Tensor]:
+        # Only the kernels' copy of the transpose is kept: an int64 one beside it would
+        # double its memory for nothing (t() builds and caches its own when asked).
         if "idx32_t" not in self._cache:
-            rowptr_t, col_t, tperm = self.transpose_structure()
+            rowptr_t, col_t, tperm = self._cache["t"] if "t" in self._cache else self._transpose()
             dtype = self._kernel_indices()[0].dtype
             self._cache["idx32_t"] = (rowptr_t.to(dtype), col_t.to(dtype), tperm)
         return self._cache["idx32_t"]
