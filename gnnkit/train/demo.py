@@ -1,49 +1,42 @@
-"""The demo job: a GCN on Zachary's karate club, end to end in a second."""
+"""The demo job: a GCN on Zachary's karate club, end to end in a second,
+through the same engine as ``gnnkit train node``."""
 from __future__ import annotations
 
 import time
 
 import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from gnnkit.datasets.loader import karate
 from gnnkit.graph import Graph
-from gnnkit.nn import GCNConv
-from gnnkit.train.metrics import accuracy
-from gnnkit.train.runtime import seed_everything
+from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model, prepare_graph
 
 
 def karate_graph() -> Graph:
-    """Zachary's karate club (``gnnkit.datasets.load("karate")``) with four
-    labelled members per club for training and the other 26 for test."""
+    """Zachary's karate club (``gnnkit.datasets.load("karate")``): four
+    labelled members per club for training, the next two per club for
+    validation, and the other 22 for test."""
     graph = karate()
     train = torch.zeros(graph.num_nodes, dtype=torch.bool)
+    val = torch.zeros(graph.num_nodes, dtype=torch.bool)
     for club in (0, 1):
-        train[(graph.y == club).nonzero().flatten()[:4]] = True
-    return graph.replace(train_mask=train, test_mask=~train)
+        members = (graph.y == club).nonzero().flatten()
+        train[members[:4]] = True
+        val[members[4:6]] = True
+    return graph.replace(train_mask=train, val_mask=val, test_mask=~(train | val))
 
 
 def karate_demo(epochs: int = 100, seed: int = 0, quiet: bool = False) -> dict:
-    seed_everything(seed)
-    graph = karate_graph()
-    conv1, conv2 = GCNConv(graph.num_features, 16), GCNConv(16, 2)
-    params = list(conv1.parameters()) + list(conv2.parameters())
-    opt = torch.optim.Adam(params, lr=0.01, weight_decay=5e-4)
+    """Train a 2-layer GCN (hidden 16, the GCN paper's optimiser settings)
+    for ``epochs`` epochs, no early stopping; returns the test accuracy,
+    the number of test members and the seconds taken."""
+    config = NodeTrainConfig(epochs=epochs, patience=None, restore_best=False, seed=seed, quiet=quiet,
+                             lr=0.01, weight_decay=5e-4, dataset="karate")
+    graph = prepare_graph(karate_graph(), config)
+    model = build_model("gcn", graph, config, hidden_channels=16)
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc="GCN on karate", disable=quiet)
-    for _ in bar:
-        h = F.relu(conv1(graph.x, graph.edge_index))
-        out = conv2(F.dropout(h, 0.5), graph.edge_index)
-        loss = F.cross_entropy(out[graph.train_mask], graph.y[graph.train_mask])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
-    with torch.no_grad():
-        out = conv2(F.relu(conv1(graph.x, graph.edge_index)), graph.edge_index)
+    result = NodeClassificationTrainer(model, graph, config).fit()
     return {
-        "test_accuracy": accuracy(out[graph.test_mask], graph.y[graph.test_mask]),
+        "test_accuracy": result.test_accuracy,
         "num_test": int(graph.test_mask.sum()),
         "seconds": time.perf_counter() - start,
     }
