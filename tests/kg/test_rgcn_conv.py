@@ -34,14 +34,20 @@ def dense_reference(conv, x, ei, et, aggr):
     return out
 
 
+# 60 edges: more than N * R = 48, the transform-first path (one sparse product);
+# 20 edges: fewer, the per-relation messages
+PATHS = pytest.mark.parametrize("edges", [60, 20], ids=["transform-first", "per-relation"])
+
+
+@PATHS
 @pytest.mark.parametrize("decomposition", [{}, {"num_bases": 3}, {"num_blocks": 2}])
 @pytest.mark.parametrize("aggr", ["mean", "sum"])
-def test_dense_formula(decomposition, aggr):
+def test_dense_formula(decomposition, aggr, edges):
     torch.manual_seed(0)
     conv = RGCNConv(6, 4, R, aggr=aggr, **decomposition)
     torch.nn.init.normal_(conv.bias)
     x = torch.randn(N, 6)
-    ei, et = typed_graph()
+    ei, et = typed_graph(edges=edges)
     assert torch.allclose(conv(x, ei, et), dense_reference(conv, x, ei, et, aggr), atol=1e-5)
 
 
@@ -60,15 +66,16 @@ def test_errors():
         conv(torch.randn(2, 4), ei, torch.tensor([0]))
 
 
+@PATHS
 @pytest.mark.parametrize("decomposition", [{}, {"num_bases": 3}, {"num_blocks": 2}])
-def test_against_pyg(decomposition):
+def test_against_pyg(decomposition, edges):
     pyg_nn = require("torch_geometric.nn")
     torch.manual_seed(1)
     ours = RGCNConv(6, 4, R, **decomposition)
     theirs = pyg_nn.RGCNConv(6, 4, R, **decomposition)
     torch.nn.init.normal_(ours.bias)
     theirs.load_state_dict(ours.state_dict())
-    ei, et = typed_graph(seed=2)
+    ei, et = typed_graph(seed=2, edges=edges)
     x = torch.randn(N, 6)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     out_a, out_b = ours(xa, ei, et), theirs(xb, ei, et)
@@ -80,3 +87,18 @@ def test_against_pyg(decomposition):
     theirs_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         assert torch.allclose(p.grad, theirs_params[name].grad, atol=1e-5), name
+
+
+@PATHS
+def test_float64_is_exact(edges):
+    torch.manual_seed(0)
+    conv = RGCNConv(6, 4, R).double()
+    x = torch.randn(N, 6, dtype=torch.float64)
+    ei, et = typed_graph(edges=edges)
+    ref = x @ conv.root + conv.bias
+    for r in range(R):
+        a = torch.zeros(N, N, dtype=torch.float64)
+        m = et == r
+        a.index_put_((ei[1, m], ei[0, m]), torch.ones(int(m.sum()), dtype=torch.float64), accumulate=True)
+        ref = ref + (a / a.sum(1, keepdim=True).clamp(min=1)) @ x @ conv.relation_weight(r)
+    torch.testing.assert_close(conv(x, ei, et), ref, atol=1e-12, rtol=1e-12)
