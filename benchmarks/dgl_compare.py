@@ -20,8 +20,10 @@ equal (``--atol``) before anything is timed. Time: median and minimum of
 ``--repeats`` alternating runs (gnnkit, DGL, gnnkit, ...) after one warm-up
 step each. Memory: each contender runs again in a fresh interpreter, which
 builds the same graph, takes one warm-up step, then records the resident
-set before the step and its growth at the peak of one step (``VmHWM``
-reset; the same method for both).
+set before the step, its growth at the peak of one step (``VmHWM`` reset)
+and the peak of one step's tensors through torch's allocator
+(``peak_allocated_during``: steady from run to run; DGL's own C++
+allocations outside torch are not in it). The same method for both.
 
 DGL is a reference for this script only (the ``bench`` extra). It needs a
 torch it was built for; DGL 2.1.0 with a newer torch cannot load its
@@ -47,7 +49,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
-    environment, peak_rss_during, run_isolated, skewed_graph, table, time_alternating, write_results,
+    environment, peak_allocated_during, peak_rss_during, run_isolated, skewed_graph, table, time_alternating,
+    write_results,
 )
 
 LAYERS = ("gcn", "gcn-weighted", "sage", "gat")
@@ -213,7 +216,9 @@ def worker(args: argparse.Namespace) -> dict:
     step()  # warm-up: caches (CSR, formats) as every later call finds them
     before = _rss("VmRSS:")
     growth = peak_rss_during(step)
-    return {"layer": layer, "contender": contender, "resident_before_bytes": before, "step_growth_bytes": growth}
+    allocated = peak_allocated_during(step)  # tensors through torch's allocator: steady from run to run
+    return {"layer": layer, "contender": contender, "resident_before_bytes": before, "step_growth_bytes": growth,
+            "step_allocated_bytes": allocated}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -283,16 +288,19 @@ def main(argv: list[str] | None = None) -> dict:
         for c in CONTENDERS:
             median, fastest = times[c]
             mem = memory.get(c, {})
-            mib = {k: mem[k] / 2**20 for k in ("resident_before_bytes", "step_growth_bytes") if k in mem}
+            mib = {k: mem[k] / 2**20 for k in ("resident_before_bytes", "step_growth_bytes", "step_allocated_bytes")
+                   if k in mem}
             rows.append([layer, c, f"{median * 1000:.0f}", f"{fastest * 1000:.0f}",
                          f"{times['dgl'][0] / median:.2f}x",
+                         f"{mib['step_allocated_bytes']:.0f}" if mib else "-",
                          f"{mib['step_growth_bytes']:.0f}" if mib else "-",
                          f"{mib['resident_before_bytes']:.0f}" if mib else "-",
                          f"{diff:.1e}"])
             results.append({"layer": layer, "contender": c, "seconds": median, "min_seconds": fastest,
                             "max_abs_diff": diff, **mem})
         del built, steps
-    header = ["layer", "library", "fwd+bwd ms (median)", "min ms", "DGL time / this", "step growth MiB",
+    header = ["layer", "library", "fwd+bwd ms (median)", "min ms", "DGL time / this", "step peak allocated MiB",
+              "step RSS growth MiB",
               "resident before MiB", "max |out diff|"]
     write_results(args.out, "dgl_compare", table(rows, header), results)
     return {"status": "ran", "results": results, "note": note}

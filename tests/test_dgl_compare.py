@@ -103,4 +103,4 @@ def test_the_memory_worker_reports_resident_and_growth():
     args = bench.parse_args(["--nodes", "500", "--edges", "5000", "--features", "8", "--heads", "2"])
     args.worker = ("sage", "gnnkit")
     row = bench.worker(args)
-    assert row["resident_before_bytes"] > 0 and row["step_growth_bytes"] >= 0
+    assert row["resident_before_bytes"] > 0 and row["step_growth_bytes"] >= 0 and row["step_allocated_bytes"] > 0
