@@ -292,12 +292,13 @@ def plot(points: list[dict], path: Path) -> None:
     if edges:  # a slope-1 guide through the fastest point at the smallest size
         ref = min((p for p in points if p["edges"] == edges[0]), key=lambda p: p["epoch_s"])
         axes[0].plot(edges, [ref["epoch_s"] * e / edges[0] for e in edges], "k:", lw=1, label="slope 1 (linear)")
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     for ax, ylabel in zip(axes, ("seconds per epoch", "peak resident memory, GiB")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel("directed edges")
