@@ -36,7 +36,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
     p.add_argument("--dim", type=int, default=64, help="embedding size (default: 64)")
     p.add_argument("--layers", type=int, default=3, help="LightGCN / NGCF propagation layers (default: 3)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
     p.add_argument("--batch-size", type=int, default=2048, help="BPR triples per step (default: 2048)")
     p.add_argument("--reg", type=float, default=None,
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")
