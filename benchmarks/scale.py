@@ -255,11 +255,12 @@ def summarise(points: list[dict]) -> dict:
                 # the growth once the graph is large (a sampled batch's neighbourhood stops overlapping itself)
                 summary["slopes_largest_two"][name] = fit_loglog_slope([e for e, _ in pts[-2:]],
                                                                        [t for _, t in pts[-2:]])
-                sampled = sorted((p["sampled_edges"], p["epoch_s"]) for p in points if p["model"] == model
-                                 and p["threads"] == threads and p.get("sampled_edges"))
-                if len(sampled) >= 2:  # the sampled epoch against the work it was given
-                    summary.setdefault("slopes_vs_sampled_edges", {})[name] = fit_loglog_slope(
-                        [e for e, _ in sampled], [t for _, t in sampled])
+                for work in ("sampled_edges", "sampled_nodes"):  # the sampled epoch against the work it was given
+                    sampled = sorted((p[work], p["epoch_s"]) for p in points if p["model"] == model
+                                     and p["threads"] == threads and p.get(work))
+                    if len(sampled) >= 2:
+                        summary.setdefault(f"slopes_vs_{work}", {})[name] = fit_loglog_slope(
+                            [e for e, _ in sampled], [t for _, t in sampled])
         by_size: dict[int, dict[int, float]] = {}
         for p in points:
             if p["model"] == model:
@@ -337,8 +338,9 @@ def report(points: list[dict], skipped: list[dict], args: argparse.Namespace, sa
         lines.append(f"log-log slope of time vs edges, {name}: {slope:.3f} "
                      f"({'within' if slope <= SLOPE_GOAL else 'above'} the goal {SLOPE_GOAL}); "
                      f"between the two largest sizes {summary['slopes_largest_two'][name]:.3f}")
-    for name, slope in summary.get("slopes_vs_sampled_edges", {}).items():
-        lines.append(f"log-log slope of time vs edges sampled in the epoch, {name}: {slope:.3f}")
+    for work in ("edges", "nodes"):
+        for name, slope in summary.get(f"slopes_vs_sampled_{work}", {}).items():
+            lines.append(f"log-log slope of time vs {work} sampled in the epoch, {name}: {slope:.3f}")
     for model, sizes in summary["speedups"].items():
         for edges, s in sizes.items():
             lines.append(f"{model} {edges:,} edges: {s['threads']} threads {s['speedup']:.2f}x one thread")

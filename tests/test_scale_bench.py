@@ -75,8 +75,11 @@ def test_the_largest_two_slope_shows_growth_settling_to_linear():
     assert summary["slopes"]["sage, 1 thread"] > 1.2
     assert summary["slopes_largest_two"]["sage, 1 thread"] == pytest.approx(1.0)
     assert "slopes_vs_sampled_edges" not in summary  # points without the sampled counts
-    points = [{**_point("sage", 1, e, t), "sampled_edges": int(t * 1e6)} for e, t in zip(sizes, seconds)]
-    assert scale.summarise(points)["slopes_vs_sampled_edges"]["sage, 1 thread"] == pytest.approx(1.0, abs=1e-3)
+    points = [{**_point("sage", 1, e, t), "sampled_edges": int(t * 1e6), "sampled_nodes": int(t ** 2 * 1e5)}
+              for e, t in zip(sizes, seconds)]
+    summary = scale.summarise(points)
+    assert summary["slopes_vs_sampled_edges"]["sage, 1 thread"] == pytest.approx(1.0, abs=1e-3)
+    assert summary["slopes_vs_sampled_nodes"]["sage, 1 thread"] == pytest.approx(0.5, abs=1e-3)
 
 
 def test_a_point_predicted_not_to_fit_is_skipped_with_the_reason():
