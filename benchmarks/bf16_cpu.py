@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.graph == "cora":
         from gnnkit.datasets import load
 
-        root = args.root or Path(os.environ.get("GNNKIT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+        default_root = Path(__file__).resolve().parents[2] / "shared" / "data"  # as tests/conftest.py
+        root = args.root or Path(os.environ.get("GNNKIT_DATA") or default_root)
         graph = load("cora", root=root, download=False, progress=False)
     else:
         from gnnkit.datasets import synthetic
