@@ -68,7 +68,9 @@ def test_spmm_fullgraph_forward_and_backward():
     lambda: SAGEConv(8, 4),
     lambda: SAGEConv(8, 12),  # W after the aggregation
     lambda: LGConv(),
-], ids=["gcn-cached", "gcn", "graph", "sage", "sage-wide", "lg"])
+    lambda: GATConv(8, 4, heads=2),
+    lambda: APPNP(K=2, alpha=0.1),
+], ids=["gcn-cached", "gcn", "graph", "sage", "sage-wide", "lg", "gat", "appnp"])
 def test_layer_has_no_graph_break(make_layer):
     csr, x = small_graph()
     layer = make_layer()
