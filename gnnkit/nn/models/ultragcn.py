@@ -92,9 +92,12 @@ class UltraGCN(nn.Module):
     .. math::
         \mathcal L_I = -\sum_{j \in S(i)} \omega_{i,j} \log\sigma(e_u^\top e_j)
 
-    (``ultragcn_constraints``). The L2 term is the task's (``reg`` on the
-    batch's rows). Call ``set_constraints(users, items)`` with the training
-    interactions before training (``RecTask`` does).
+    (``ultragcn_constraints``). Where this differs from the authors' code: the
+    losses are averaged over the batch, not summed; the L2 term is the task's
+    (``reg`` on the batch's rows, as for the other models, instead of
+    ``gamma`` on every parameter); and the negatives are drawn among the
+    user's non-training items. Call ``set_constraints(users, items)`` with the
+    training interactions before training (``RecTask`` does).
 
     Args:
         num_users: number of users (ids ``0 .. num_users - 1``).
@@ -103,10 +106,9 @@ class UltraGCN(nn.Module):
         num_negatives: ``N``, negatives per positive (default 50).
         negative_weight: ``n_w`` (default 1: the negatives' mean weighs like the
             positive). The authors use 50–300 with hundreds of epochs at lr 1e-4;
-            at lr 1e-2 (ml-100k and lastfm, seed 0) larger weights first sit at
-            popularity's level for several epochs, which early stopping can take
-            for convergence (lastfm with 3 stopped at recall@20 0.206, with 1 it
-            reached 0.218), though on ml-100k 10 ended higher (0.336 against 0.323).
+            at lr 1e-2 larger weights first sit at popularity's level for several
+            epochs, which early stopping can take for convergence (it did on
+            lastfm with 3; on ml-100k, seed 0, 10 ended higher than 1).
         w1: constant weight of a positive (default 1e-6, the authors').
         w2: weight of :math:`\beta` for a positive (default 1).
         w3: constant weight of a negative (default 1e-6).
