@@ -155,3 +155,24 @@ def test_multi_head_spmm_equals_one_product_per_head_with_gradients():
     torch.autograd.gradcheck(lambda v, t: multi_head_spmm(csr, v, t), (value, x))
     with pytest.raises(ValueError, match="expected value"):
         multi_head_spmm(csr, value[:, :3], x)
+
+
+@pytest.mark.parametrize("x_grad", [False, True])
+@pytest.mark.parametrize("widths", [(3, 8), (8, 8), (8, 3)])
+def test_gcn_either_order_gives_the_same_values_and_gradients(x_grad, widths):
+    """GCNConv aggregates first ((Â X) W) when that runs fewer product columns;
+    the result and every gradient equal the transform-first Â (X W)."""
+    torch.manual_seed(0)
+    ei, _ = GRAPHS["loops"]
+    conv = GCNConv(*widths).double()
+    torch.nn.init.normal_(conv.bias)
+    x = torch.randn(5, widths[0], dtype=torch.float64, requires_grad=x_grad)
+    out = conv(x, ei)
+    grads = torch.autograd.grad(out.square().sum(), [conv.lin.weight, conv.bias] + ([x] if x_grad else []))
+    expected = dense_gcn(ei, None, 5) @ (x @ conv.lin.weight.t()) + conv.bias
+    torch.testing.assert_close(out, expected, atol=1e-12, rtol=1e-12)
+    ref = torch.autograd.grad(expected.square().sum(), [conv.lin.weight, conv.bias] + ([x] if x_grad else []))
+    for g, r in zip(grads, ref):
+        torch.testing.assert_close(g, r, atol=1e-10, rtol=1e-10)
+    block = conv.prepare(ei, None, 5, torch.float64)
+    assert conv._aggregate_first(x, block) == (widths[0] * (2 if x_grad else 1) < widths[1] * 2)

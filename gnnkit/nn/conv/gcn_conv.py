@@ -78,8 +78,29 @@ class GCNConv(MessagePassing):
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_features(x, self.in_channels, "GCNConv")
+        block = self.prepare(edge_index, edge_weight, num_rows(x), dtype_of(x))
+        if self._aggregate_first(x, block):
+            out = self.lin(self.propagate(x, block))
+            return out if self.bias is None else out + self.bias
         state = self.transform(x)
-        return self.forward_block(self.prepare(edge_index, edge_weight, num_rows(x), dtype_of(x)), state, state)
+        return self.forward_block(block, state, state)
+
+    def _aggregate_first(self, x: Tensor | CSR, block: Block) -> bool:
+        """``(Â X) W`` instead of ``Â (X W)`` (the same product, reassociated)
+        when it runs fewer sparse-product columns: the forward product is
+        ``in`` columns wide instead of ``out``, and its backward is needed
+        only when ``x`` itself needs a gradient — for the first layer of a
+        model, whose input needs none, aggregating first saves the backward
+        product altogether (DGL's ``GraphConv`` order). Only on the fused
+        path: a custom ``message``/``update`` sees ``X W`` as documented."""
+        if isinstance(x, CSR) or not self._fused() or self.overrides("update"):
+            return False
+        if block.csr.value is not None and block.csr.value.requires_grad:
+            return False  # the edge weights' gradient reads the product's input either way
+        grad = torch.is_grad_enabled()
+        transform_first = self.out_channels * (2 if grad and self.lin.weight.requires_grad else 1)
+        aggregate_first = self.in_channels * (2 if grad and x.requires_grad else 1)
+        return aggregate_first < transform_first
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
