@@ -26,19 +26,23 @@ class _Attended:
     removed) and their targets, for ``fill_value``."""
 
     block: Block
-    edge_ids: Tensor
+    edge_ids: Tensor | None = None
     kept: Tensor | None = None
     kept_row: Tensor | None = None
 
 
-def _with_self_loops(csr: CSR) -> _Attended:
+def _with_self_loops(csr: CSR, edge_features: bool = True) -> _Attended:
     """The same graph with every loop removed and one loop per node added
-    (bipartite: per node id that is both a source and a target, as PyG)."""
+    (bipartite: per node id that is both a source and a target, as PyG).
+    The map back to the input edges (three edge-sized index tensors) is
+    kept only for a layer that reads edge features."""
     row, col = csr.row(), csr.col.to(torch.int64)
     keep = row != col
     loops = torch.arange(min(csr.num_rows, csr.num_cols), device=csr.device)
     edge_index = torch.stack([torch.cat([col[keep], loops]), torch.cat([row[keep], loops])])
     out = build_csr(edge_index, csr.num_rows, num_cols=csr.num_cols)
+    if not edge_features:
+        return _Attended(Block(out))
     kept = csr.perm.to(torch.int64)[keep]  # input-edge ids of the kept entries
     nnz = csr.nnz
     ids = torch.cat([kept, nnz + loops]).index_select(0, out.perm.to(torch.int64))
@@ -172,9 +176,12 @@ class GATConv(MessagePassing):
         """The structure attended over and its edge-feature map, cached per graph and option."""
         def build() -> _Attended:
             adj = as_csr(edge_index, None, *(num_nodes if isinstance(num_nodes, tuple) else (num_nodes,)))
-            return _with_self_loops(adj) if self.add_self_loops else _Attended(Block(adj), adj.perm.to(torch.int64))
+            features = self.lin_edge is not None
+            if self.add_self_loops:
+                return _with_self_loops(adj, features)
+            return _Attended(Block(adj), adj.perm.to(torch.int64) if features else None)
 
-        return self._structure.get(edge_index, None, num_nodes, build, (self.add_self_loops,))
+        return self._structure.get(edge_index, None, num_nodes, build, (self.add_self_loops, self.lin_edge is not None))
 
     def prepare(self, edge_index: Tensor | CSR, edge_weight: Tensor | None, num_nodes: int | tuple[int, int],
                 dtype: torch.dtype = torch.float32) -> Block:
