@@ -222,14 +222,20 @@ class CSR:
                 self._cache["idx32"] = (self.rowptr.to(torch.int64), self.col.to(torch.int64))
         return self._cache["idx32"]
 
-    def _kernel_indices_t(self) -> tuple[Tensor, Tensor, Tensor]:
+    def _kernel_indices_t(self, with_perm: bool = True) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(rowptr_t, col_t, tperm)`` in the kernels' index type; ``tperm``
+        (which puts values into transposed order) only when ``with_perm``:
+        an unweighted product never reads it, so it is kept only once asked for."""
         # Only the kernels' copy of the transpose is kept: an int64 one beside it would
         # double its memory for nothing (t() builds and caches its own when asked).
-        if "idx32_t" not in self._cache:
+        if "idx32_t" not in self._cache or (with_perm and "tperm" not in self._cache):
             rowptr_t, col_t, tperm = self._cache["t"] if "t" in self._cache else self._transpose()
             dtype = self._kernel_indices()[0].dtype
-            self._cache["idx32_t"] = (rowptr_t.to(dtype), col_t.to(dtype), tperm)
-        return self._cache["idx32_t"]
+            self._cache["idx32_t"] = (rowptr_t.to(dtype), col_t.to(dtype))
+            if with_perm:
+                self._cache["tperm"] = tperm.to(dtype)
+        rowptr_t, col_t = self._cache["idx32_t"]
+        return rowptr_t, col_t, (self._cache["tperm"] if with_perm else None)
 
 
 def build_csr(
@@ -261,7 +267,10 @@ def build_csr(
     rowptr = torch.zeros(num_nodes + 1, dtype=torch.int64, device=edge_index.device)
     torch.cumsum(counts, 0, out=rowptr[1:])
     value = None if edge_weight is None else edge_weight.index_select(0, perm)
-    return CSR(rowptr, src.index_select(0, perm), value, perm, num_nodes, num_cols)
+    col = src.index_select(0, perm)
+    if perm.numel() < 2**31 - 1:
+        perm = perm.to(torch.int32)  # kept for the graph's life: half the memory (it indexes as well)
+    return CSR(rowptr, col, value, perm, num_nodes, num_cols)
 
 
 _PACK_LIMIT = 2**63 - 1  # largest int64: keys up to it are exact
@@ -520,7 +529,7 @@ def spmm(csr: CSR, x: Tensor) -> Tensor:
     # Only what the backward will read is handed over (and built, once per graph).
     t_rowptr = t_col = t_perm = row = None
     if grad and x.requires_grad:
-        t_rowptr, t_col, t_perm = csr._kernel_indices_t()
+        t_rowptr, t_col, t_perm = csr._kernel_indices_t(with_perm=value is not None)
     if grad and value is not None and value.requires_grad:
         row = csr.row()
     out = torch.ops.gnnkit.spmm(rowptr, col, value, x, t_rowptr, t_col, t_perm, row)
@@ -583,7 +592,7 @@ def symmetric_scaled_spmm(csr: CSR, x: Tensor, scale: Tensor, loop: Tensor | Non
     rowptr, col = csr._kernel_indices()
     t_rowptr = t_col = t_perm = None
     if torch.is_grad_enabled() and x.requires_grad:
-        t_rowptr, t_col, t_perm = csr._kernel_indices_t()
+        t_rowptr, t_col, t_perm = csr._kernel_indices_t(with_perm=csr.value is not None)
     scale = scale.to(x.dtype)
     loop = None if loop is None else loop.to(x.dtype)
     return _SymmetricScaledSpmm.apply(x, scale, loop, rowptr, col, csr.value, t_rowptr, t_col, t_perm)
