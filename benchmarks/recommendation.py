@@ -1,6 +1,6 @@
-"""Recommendation: the quality table, the Gowalla curve, and speed against PyG's LightGCN.
+"""Recommendation: the quality table, the Gowalla curve, speed against PyG's LightGCN, GF-CF against scipy.
 
-Three parts, chosen by the first argument:
+Four parts, chosen by the first argument:
 
 * ``table``: ml-100k and lastfm, popularity / MF / LightGCN, seeds 0 1 2,
   BPR with early stopping on validation recall@20 (validation carved from
@@ -16,10 +16,14 @@ Three parts, chosen by the first argument:
   threads, same batches. The epoch time is the mean step time over
   ``--batches`` batches times the number of batches per epoch, plus the
   measured sampling time.
+* ``gfcf``: GF-CF end to end on Gowalla (SVD, scores, ranking of every test
+  user), gnnkit's ``GFCF`` against a scipy reference (``svds``, sparse ×
+  sparse products), alternating, same ranking code; min and median seconds.
 
     python benchmarks/recommendation.py table --root ../shared/data
     python benchmarks/recommendation.py gowalla --root ../shared/data --max-minutes 40 --checkpoint out/gowalla.pt
     python benchmarks/recommendation.py speed --root ../shared/data --batches 20
+    python benchmarks/recommendation.py gfcf --root ../shared/data --threads 1 --repeats 5
 """
 from __future__ import annotations
 
