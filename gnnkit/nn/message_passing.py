@@ -27,7 +27,8 @@ from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr
 from gnnkit.ops.scatter import scatter
-from gnnkit.ops.sparse import CSR, spmm, symmetric_scaled_spmm
+from gnnkit.ops.fused import symmetric_scaled_spmm
+from gnnkit.ops.sparse import CSR, spmm
 
 AGGREGATIONS = ("sum", "mean", "max", "min")
 

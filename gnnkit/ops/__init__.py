@@ -1,9 +1,10 @@
 """Pure tensor functions: scatter/segment reductions, CSR products, normalisation."""
+from gnnkit.ops.csr import CSR, build_csr
 from gnnkit.ops.edges import add_self_loops, coalesce, degree, remove_self_loops, to_undirected
-from gnnkit.ops.norm import attention_softmax, gcn_norm, gcn_norm_csr, gcn_norm_factors, softmax
+from gnnkit.ops.fused import attention_softmax, multi_head_spmm, symmetric_scaled_spmm
+from gnnkit.ops.norm import gcn_norm, gcn_norm_csr, gcn_norm_factors, softmax
 from gnnkit.ops.scatter import available_backends, get_backend, scatter, segment, set_backend
-from gnnkit.ops.sparse import (CSR, build_csr, get_spmm_backend, multi_head_spmm, sddmm, set_spmm_backend, spmm,
-                               symmetric_scaled_spmm)
+from gnnkit.ops.sparse import get_spmm_backend, sddmm, set_spmm_backend, spmm
 
 __all__ = [
     "CSR",

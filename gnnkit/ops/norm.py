@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from gnnkit.ops.scatter import scatter, segment
-from gnnkit.ops.sparse import CSR
+from gnnkit.ops.csr import CSR
 
 
 def gcn_norm(
@@ -237,72 +237,3 @@ def gcn_norm_csr(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0,
     norm = scale_values(adj, dinv, dinv)
     return norm, (None if loop is None else dinv * dinv * loop)
 
-
-class _AttentionSoftmax(torch.autograd.Function):
-    """GAT's attention in head-major layout, computed in place: the forward
-    keeps one ``[H, E]`` result and a sign mask, the backward at most three
-    ``[H, E]`` temporaries (autograd's composition of the same steps holds
-    about ten)."""
-
-    @staticmethod
-    def forward(ctx, a_src: Tensor, a_dst: Tensor, edge_logits: Tensor | None, rowptr: Tensor, col: Tensor,
-                row: Tensor, negative_slope: float) -> Tensor:
-        heads = a_src.size(1)
-        offsets = rowptr.expand(heads, -1)
-        logits = a_src.t().contiguous().index_select(1, col)
-        logits.add_(a_dst.t().contiguous().index_select(1, row))
-        if edge_logits is not None:
-            logits.add_(edge_logits.t())
-        positive = logits > 0  # the LeakyReLU's branch, for the backward
-        torch.nn.functional.leaky_relu_(logits, negative_slope)
-        # A shift by each group's maximum does not change the softmax and keeps exp finite.
-        group_max = torch.segment_reduce(logits, "max", offsets=offsets, axis=1, unsafe=True)
-        logits.sub_(group_max.index_select(1, row)).exp_()
-        total = torch.segment_reduce(logits, "sum", offsets=offsets, axis=1, unsafe=True, initial=0)
-        alpha = logits.div_(total.index_select(1, row))
-        ctx.save_for_backward(alpha, positive, rowptr, col, row)
-        ctx.negative_slope, ctx.num_src = negative_slope, a_src.size(0)
-        return alpha
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        alpha, positive, rowptr, col, row = ctx.saved_tensors
-        heads = alpha.size(0)
-        offsets = rowptr.expand(heads, -1)
-        # softmax: g = α ⊙ (grad - Σ_group α ⊙ grad)
-        g = alpha * grad
-        weighted = torch.segment_reduce(g, "sum", offsets=offsets, axis=1, unsafe=True, initial=0)
-        g.sub_(weighted.index_select(1, row).mul_(alpha))
-        # LeakyReLU: slope on the negative branch
-        g.mul_(positive.to(g.dtype).mul_(1.0 - ctx.negative_slope).add_(ctx.negative_slope))
-        grad_src = grad_dst = grad_edge = None
-        if ctx.needs_input_grad[0]:
-            grad_src = g.new_zeros(heads, ctx.num_src).index_add_(1, col, g).t()
-        if ctx.needs_input_grad[1]:
-            grad_dst = torch.segment_reduce(g, "sum", offsets=offsets, axis=1, unsafe=True, initial=0).t()
-        if ctx.needs_input_grad[2]:
-            grad_edge = g.t()
-        return grad_src, grad_dst, grad_edge, None, None, None, None
-
-
-def attention_softmax(a_src: Tensor, a_dst: Tensor, csr: CSR, negative_slope: float = 0.2,
-                      edge_logits: Tensor | None = None) -> Tensor:
-    """GAT's attention coefficients over each target's in-edges, head-major.
-
-    ``α[k, e] = softmax_{e ∈ in(i)} LeakyReLU(a_src[j, k] + a_dst[i, k] (+ edge_logits[e, k]))``
-    for the entry ``e = (i, j)`` of the target-major ``csr``, computed stably
-    (each group's maximum is subtracted) in at least float32. Differentiable
-    for ``a_src``, ``a_dst`` and ``edge_logits``.
-
-    Shapes:
-        a_src ``[S, H]``, a_dst ``[T, H]``, csr ``[T, S]``, edge_logits
-        ``[nnz, H]`` (CSR order) → ``[H, nnz]``.
-    """
-    dtype = torch.promote_types(torch.promote_types(a_src.dtype, a_dst.dtype), torch.float32)
-    if edge_logits is not None:
-        edge_logits = edge_logits.to(dtype)
-    col, row = csr.col.to(torch.int64), csr.row()
-    if csr.nnz == 0:
-        return a_src.new_zeros(a_src.size(1), 0, dtype=dtype)
-    return _AttentionSoftmax.apply(a_src.to(dtype), a_dst.to(dtype), edge_logits, csr.rowptr.to(torch.int64), col,
-                                   row, float(negative_slope))

@@ -6,7 +6,7 @@ import torch
 from gnnkit.nn import APPNP, GCNConv, LGConv
 from gnnkit.ops import build_csr, spmm
 from gnnkit.ops.norm import gcn_norm_factors
-from gnnkit.ops.sparse import symmetric_scaled_spmm
+from gnnkit.ops.fused import symmetric_scaled_spmm
 
 
 def dense_gcn(ei, w, n, fill=1.0, loops=True):
@@ -122,7 +122,7 @@ def _dense_attention(a_src, a_dst, ei, n_dst, slope, edge_logits=None):
 
 
 def test_attention_softmax_matches_the_formula_and_its_gradient():
-    from gnnkit.ops.norm import attention_softmax
+    from gnnkit.ops.fused import attention_softmax
 
     torch.manual_seed(0)
     ei = torch.tensor([[0, 1, 2, 3, 3, 1, 0], [1, 1, 0, 0, 2, 2, 2]])  # target 3 has no in-edges
@@ -141,7 +141,7 @@ def test_attention_softmax_matches_the_formula_and_its_gradient():
 
 
 def test_multi_head_spmm_equals_one_product_per_head_with_gradients():
-    from gnnkit.ops.sparse import multi_head_spmm
+    from gnnkit.ops.fused import multi_head_spmm
 
     torch.manual_seed(1)
     ei = torch.tensor([[0, 1, 2, 3, 3, 1, 0], [1, 1, 0, 0, 2, 2, 2]])

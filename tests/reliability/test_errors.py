@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import gnnkit.ops.sparse as sparse
+import gnnkit.ops.csr as csr_module
 from gnnkit.ops.sparse import build_csr
 
 
@@ -38,7 +38,7 @@ def test_build_csr_lexicographic_order_equals_the_packed_key(monkeypatch):
     g = torch.Generator().manual_seed(0)
     edges, weight = torch.randint(0, 40, (2, 500), generator=g), torch.rand(500, generator=g, dtype=torch.float64)
     packed = build_csr(edges, 40, weight, num_cols=40)
-    monkeypatch.setattr(sparse, "_PACK_LIMIT", 0)
+    monkeypatch.setattr(csr_module, "_PACK_LIMIT", 0)
     lexi = build_csr(edges, 40, weight, num_cols=40)
     assert torch.equal(packed.rowptr, lexi.rowptr) and torch.equal(packed.col, lexi.col)
     assert torch.allclose(_dense(packed), _dense(lexi))

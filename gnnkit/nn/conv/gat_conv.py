@@ -10,9 +10,9 @@ from torch import Tensor, nn
 from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_features
 from gnnkit.nn.features import feature_dropout, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing, split_input
-from gnnkit.ops.norm import attention_softmax
+from gnnkit.ops.fused import attention_softmax, multi_head_spmm
 from gnnkit.ops.scatter import scatter
-from gnnkit.ops.sparse import CSR, build_csr, multi_head_spmm, spmm
+from gnnkit.ops.sparse import CSR, build_csr, spmm
 
 
 _FILL = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
