@@ -55,6 +55,11 @@ def time_alternating(fns: dict[str, Callable[[], None]], repeats: int = 7, warmu
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def read_status(field: str) -> int:
+    """A ``/proc/self/status`` memory field (``"VmRSS:"``, ``"VmHWM:"``) in bytes (Linux; 0 elsewhere)."""
+    return _read_status(field)
+
+
 def _read_status(field: str) -> int:
     with open("/proc/self/status") as fh:
         for line in fh:

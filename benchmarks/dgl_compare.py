@@ -49,8 +49,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
-    environment, peak_allocated_during, peak_rss_during, run_isolated, skewed_graph, table, time_alternating,
-    write_results,
+    environment, peak_allocated_during, peak_rss_during, read_status, run_isolated, skewed_graph, table,
+    time_alternating, write_results,
 )
 
 LAYERS = ("gcn", "gcn-weighted", "sage", "gat")
@@ -196,14 +196,6 @@ def step_of(mod, forward):
 
 # --- the parts ------------------------------------------------------------------------------------------------
 
-def _rss(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def worker(args: argparse.Namespace) -> dict:
     """One contender's memory in this fresh process: resident before a step, growth during it."""
     layer, contender = args.worker
@@ -214,7 +206,7 @@ def worker(args: argparse.Namespace) -> dict:
     mod, forward = build(layer, contender, case, args.features, args.heads, args.seed, dgl)
     step = step_of(mod, forward)
     step()  # warm-up: caches (CSR, formats) as every later call finds them
-    before = _rss("VmRSS:")
+    before = read_status("VmRSS:")
     growth = peak_rss_during(step)
     allocated = peak_allocated_during(step)  # tensors through torch's allocator: steady from run to run
     return {"layer": layer, "contender": contender, "resident_before_bytes": before, "step_growth_bytes": growth,

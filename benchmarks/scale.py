@@ -50,7 +50,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
-    environment, fit_loglog_slope, parse_count, peak_rss_during, run_isolated, table,
+    environment, fit_loglog_slope, parse_count, peak_rss_during, read_status, run_isolated, table,
 )
 
 SWEEP_EDGES = (250_000, 1_000_000, 4_000_000, 16_000_000, 64_000_000)
@@ -65,14 +65,6 @@ def peak_rss_gib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 2**20
     return float("nan")
-
-
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def available_memory_bytes() -> int:
@@ -208,9 +200,9 @@ def measure_point(edges: int, threads: int, model: str, args: argparse.Namespace
                 opt.step()
             times.append(time.perf_counter() - t0)
 
-    row["resident_before_mib"] = _status_bytes("VmRSS:") / 2**20
+    row["resident_before_mib"] = read_status("VmRSS:") / 2**20
     row["step_growth_mib"] = peak_rss_during(timed) / 2**20
-    row["peak_rss_mib"] = _status_bytes("VmHWM:") / 2**20  # since the last reset: resident before + growth
+    row["peak_rss_mib"] = read_status("VmHWM:") / 2**20  # since the last reset: resident before + growth
     if model == "sage":
         # a batch's sampled neighbourhood overlaps itself less as the graph grows, so the work per
         # training node grows until the graph is much larger than a batch's 2-hop reach
