@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options
+from gnnkit.cli.output import add_run_options, index_of_id
 
 _MODELS = ("gae", "vgae", "gcn", "sage")
 _REPORTED = ("test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap")
@@ -297,7 +297,9 @@ def run_suggest(args: argparse.Namespace) -> int:
     ids = (ckpt.get("source") or {}).get("node_ids")  # None: the nodes' own ids are their indices
     ids = torch.arange(num_nodes) if ids is None else ids
     if args.node is not None:
-        index = _node_index(args.node, ids, ckpt.get("data", {}).get("dataset", "the graph"))
+        dataset = ckpt.get("data", {}).get("dataset", "the graph")
+        index = index_of_id(args.node, ids, what="node", flag="--node", ids_hint=f"the node ids of {dataset}",
+                            missing="in the graph")
     elif not 0 <= args.index < num_nodes:
         raise ValueError(f"--index {args.index} is outside the graph: expected 0 <= index < {num_nodes} (or pass "
                          f"--node ID with the node's own id)")
@@ -317,21 +319,6 @@ def run_suggest(args: argparse.Namespace) -> int:
         say(f"{rank:3d}. node {item['node']}  p = {item['probability']:.3f}", args.json)
     write_json(document, args.json)
     return 0
-
-
-def _node_index(raw: str, ids, dataset: str) -> int:
-    """The index of the node whose own id is ``raw``; an unknown id is an error naming valid ones."""
-    examples = ", ".join(str(int(v)) for v in ids[:3].tolist())
-    hint = (f"the node ids of {dataset} run {examples} … {int(ids[-1])} ({len(ids)} nodes); pass one of them, or "
-            f"--index N for the internal 0-based index")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"--node {raw!r} is not an integer id; {hint}") from None
-    hit = (ids == value).nonzero()
-    if hit.numel() == 0:
-        raise ValueError(f"node {value} is not in the graph: {hint}")
-    return int(hit[0, 0])
 
 
 __all__ = ["load_graph", "register", "register_train"]

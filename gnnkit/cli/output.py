@@ -105,3 +105,27 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs") ->
     p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
                    "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+
+
+def index_of_id(raw: str, ids, *, what: str, flag: str, ids_hint: str, missing: str) -> int:
+    """The position of ``raw`` (an id as the dataset's files write it) in ``ids``;
+    a non-integer or unknown id is a ``ValueError`` naming valid ones and ``--index``.
+
+    Args:
+        ids: ``[N]`` integer tensor of the ids, in index order.
+        what: ``"user"``, ``"node"``, ... (for the messages).
+        flag: the option that took it (``"--user"``).
+        ids_hint: how the ids are described, e.g. ``"ml-100k's user ids"``.
+        missing: where the id is not, e.g. ``"in ml-100k"``.
+    """
+    examples = ", ".join(str(int(v)) for v in ids[:3].tolist())
+    hint = (f"{ids_hint} run {examples} … {int(ids[-1])} ({len(ids)} {what}s); pass one of them, or "
+            f"--index N for the internal 0-based index")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{flag} {raw!r} is not an integer id; {hint}") from None
+    hit = (ids == value).nonzero()
+    if hit.numel() == 0:
+        raise ValueError(f"{what} {value} is not {missing}: {hint}")
+    return int(hit[0, 0])

@@ -171,24 +171,6 @@ def held_out_items(data) -> tuple:
     return positives_csr(users, items, data.num_users, data.num_items)
 
 
-def _user_index(raw: str, user_ids, num_users: int, dataset: str) -> int:
-    """The index of the user whose own id is ``raw``; an unknown id is an error naming valid ones."""
-    import torch
-
-    ids = torch.arange(num_users) if user_ids is None else user_ids
-    examples = ", ".join(str(int(v)) for v in ids[:3].tolist())
-    hint = (f"{dataset}'s user ids run {examples} … {int(ids[-1])} (as in its files); pass one of them, or "
-            f"--index N for the internal 0-based index")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"--user {raw!r} is not an integer id; {hint}") from None
-    hit = (ids == value).nonzero()
-    if hit.numel() == 0:
-        raise ValueError(f"user {value} is not in {dataset}: {hint}")
-    return int(hit[0, 0])
-
-
 def run_recommend(args: argparse.Namespace) -> int:
     import torch
 
@@ -208,7 +190,11 @@ def run_recommend(args: argparse.Namespace) -> int:
     facts = _dataset_facts(state, args.checkpoint, args)
     user_ids, item_ids = facts["user_ids"], facts["item_ids"]
     if args.user is not None:
-        index = _user_index(args.user, user_ids, num_users, dataset)
+        from gnnkit.cli.output import index_of_id
+
+        ids = torch.arange(num_users) if user_ids is None else user_ids
+        index = index_of_id(args.user, ids, what="user", flag="--user",
+                            ids_hint=f"{dataset}'s user ids", missing=f"in {dataset}")
     elif not 0 <= args.index < num_users:
         raise ValueError(f"--index {args.index} is not a user index of {dataset}: expected 0 <= index < {num_users} "
                          f"(or pass --user ID with the dataset's own id)")

@@ -92,7 +92,7 @@ def test_recommend_takes_and_prints_the_datasets_own_ids(trained, data_root, cap
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--user", "0"], "user 0 is not in ml-100k: ml-100k's user ids run 1, 2, 3 … 943 (as in its files); pass one "
+    (["--user", "0"], "user 0 is not in ml-100k: ml-100k's user ids run 1, 2, 3 … 943 (943 users); pass one "
                       "of them, or --index N"),
     (["--user", "944"], "user 944 is not in ml-100k"),
     (["--user", "one"], "--user 'one' is not an integer id; ml-100k's user ids run 1, 2, 3"),
