@@ -12,7 +12,8 @@ from gnnkit.nn.models.gfcf import GFCF
 from gnnkit.nn.models.ngcf import NGCF
 from gnnkit.nn.models.simplex import SimpleX
 from gnnkit.nn.models.ultragcn import UltraGCN
-from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE, RGCNEncoder
+from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE
+from gnnkit.nn.models.rgcn import RGCNEncoder
 
 __all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity", "GFCF", "NGCF", "SimpleX", "UltraGCN"]
 __all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]

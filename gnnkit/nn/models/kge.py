@@ -1,4 +1,4 @@
-"""Knowledge-graph embedding models: TransE, DistMult, ComplEx, RotatE, and an R-GCN encoder.
+"""Knowledge-graph embedding models: TransE, DistMult, ComplEx, RotatE.
 
 Each model holds an entity table and a relation table and defines a score
 ``f(h, r, t)`` (higher = more plausible) in three shapes:
@@ -10,7 +10,7 @@ Each model holds an entity table and a relation table and defines a score
 The all-entity forms are written as one matrix product or ``cdist`` where the
 score allows it, so ranking all entities costs about as much as a linear layer.
 ``entity_representations()`` is the entity table, or the output of an encoder
-(``RGCNEncoder``) run over the training graph; the score functions take it as
+(``gnnkit.nn.models.rgcn.RGCNEncoder``) run over the training graph; the score functions take it as
 ``entities=`` so that an evaluation computes it once.
 
 ``regularization(h, r, t)`` is the model's published penalty on the batch's
@@ -18,7 +18,8 @@ embeddings (zero when the paper uses none); ``post_step()`` applies its
 published constraint after each optimiser step (TransE's unit-norm entities).
 Complex embeddings are stored as ``[re | im]`` halves of a real tensor.
 
-Losses for training them are at the end of this file.
+Losses for training them are in ``gnnkit.nn.models.kge_losses`` (and
+importable from here, as the R-GCN encoder is).
 """
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.conv.rgcn_conv import RGCNConv
 
 _REGULARIZERS = ("none", "l2", "n3")
 
@@ -365,104 +365,9 @@ class RotatE(KGEModel):
         return self._all(self.rotate(t, r, conjugate=True), entities)
 
 
-class RGCNEncoder(nn.Module):
-    r"""R-GCN entity encoder (Schlichtkrull et al., 2018) for link prediction.
+# The encoder and the losses have their own modules; these names stay importable from here.
+from gnnkit.nn.models.kge_losses import lcwa_loss, margin_ranking_loss, self_adversarial_loss  # noqa: E402
+from gnnkit.nn.models.rgcn import RGCNEncoder  # noqa: E402
 
-    ``H^{(0)}`` is the entity table; each layer is an ``RGCNConv`` over the
-    training graph, with ReLU and dropout between layers:
-
-    .. math:: H^{(l+1)} = \sigma\big(\mathrm{RGCNConv}(H^{(l)})\big)
-
-    The paper scores the result with DistMult; any ``KGEModel`` takes it as
-    ``encoder=``. The graph should hold both directions of every triple as
-    separate relations (``KnowledgeGraph.with_inverse().graph()``), as in the
-    paper.
-
-    Args:
-        edge_index: ``[2, T]`` training edges (row 0 heads).
-        edge_type: ``[T]`` relation of each edge.
-        num_relations: number of edge types.
-        dim: width of every layer (= the entity table's width).
-        num_layers: number of ``RGCNConv`` layers (default 2).
-        num_bases: basis decomposition with this many bases (default ``None``).
-        num_blocks: block-diagonal decomposition (default ``None``).
-        dropout: dropout on each layer's input (default 0).
-    """
-
-    def __init__(self, edge_index: Tensor, edge_type: Tensor, num_relations: int, dim: int, num_layers: int = 2,
-                 num_bases: int | None = None, num_blocks: int | None = None, dropout: float = 0.0) -> None:
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"RGCNEncoder: num_layers must be >= 1, got {num_layers}")
-        self.register_buffer("edge_index", edge_index.long(), persistent=False)
-        self.register_buffer("edge_type", edge_type.long(), persistent=False)
-        self.dropout = dropout
-        self.convs = nn.ModuleList(RGCNConv(dim, dim, num_relations, num_bases=num_bases, num_blocks=num_blocks)
-                                   for _ in range(num_layers))
-
-    def forward(self, x: Tensor) -> Tensor:
-        for k, conv in enumerate(self.convs):
-            x = F.dropout(x, self.dropout, self.training)
-            x = conv(x, self.edge_index, self.edge_type)
-            if k < len(self.convs) - 1:
-                x = F.relu(x)
-        return x
-
-
-# ---------------------------------------------------------------------------
-# Losses. Scores are logits: higher means more plausible.
-
-def lcwa_loss(scores: Tensor, targets: Tensor, loss: str = "ce", label_smoothing: float = 0.0) -> Tensor:
-    """1-vs-all loss (local closed-world assumption): every entity not marked
-    true for a ``(h, r)`` query is a negative.
-
-    Args:
-        scores: ``[B, E]`` scores of every tail per query.
-        targets: ``[B, E]`` 0/1 true tails (several per query allowed).
-        loss: ``"ce"`` (softmax cross-entropy against the true tails,
-            normalised to a distribution; Lacroix et al., 2018) or ``"bce"``
-            (per-entity binary cross-entropy; Dettmers et al., 2018).
-        label_smoothing: move this much of the target mass uniformly over all
-            entities (default 0).
-    """
-    targets = targets.to(scores.dtype)
-    e = scores.size(1)
-    if loss == "ce":
-        dist = targets / targets.sum(1, keepdim=True).clamp(min=1)
-        if label_smoothing:
-            dist = (1 - label_smoothing) * dist + label_smoothing / e
-        return -(dist * F.log_softmax(scores, dim=1)).sum(1).mean()
-    if loss == "bce":
-        if label_smoothing:
-            targets = (1 - label_smoothing) * targets + label_smoothing / e
-        return F.binary_cross_entropy_with_logits(scores, targets)
-    raise ValueError(f"unknown LCWA loss {loss!r}; expected 'ce' or 'bce'")
-
-
-def self_adversarial_loss(positive: Tensor, negative: Tensor, margin: float = 9.0,
-                          temperature: float = 1.0) -> Tensor:
-    r"""Negative-sampling loss with self-adversarial weights (Sun et al., 2019, eq. 5).
-
-    .. math:: L = -\log\sigma(\gamma + f(h,r,t)) - \sum_i p_i \log\sigma(-\gamma - f(h'_i,r,t'_i)),
-              \quad p_i = \operatorname{softmax}_i(\alpha f(h'_i, r, t'_i))
-
-    for distance scores ``f = -d`` (so ``γ + f = γ - d``); the weights ``p``
-    are not differentiated. ``temperature=0`` gives uniform weights.
-
-    Args:
-        positive: ``[B]`` scores of true triples.
-        negative: ``[B, K]`` scores of their corrupted triples.
-        margin: ``γ`` (default 9).
-        temperature: ``α`` (default 1).
-    """
-    weights = torch.softmax(temperature * negative.detach(), dim=1) if temperature > 0 else \
-        torch.full_like(negative, 1.0 / negative.size(1))
-    pos = -F.logsigmoid(margin + positive)
-    neg = -(weights * F.logsigmoid(-margin - negative)).sum(1)
-    return ((pos + neg) / 2).mean()
-
-
-def margin_ranking_loss(positive: Tensor, negative: Tensor, margin: float = 1.0) -> Tensor:
-    """``mean max(0, γ - f(pos) + f(neg))`` over every (positive, negative) pair
-    (TransE's loss, Bordes et al., 2013). Shapes: positive ``[B]``, negative ``[B, K]``."""
-    return F.relu(margin - positive.unsqueeze(1) + negative).mean()
+__all__ = ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder", "lcwa_loss",
+           "self_adversarial_loss", "margin_ranking_loss"]
