@@ -130,3 +130,14 @@ def test_errors():
 
     with pytest.raises(ValueError, match="edge_dim reads edge features"):
         layer_inference(layer, torch.randn(2, 4), build_csr(ei, 2), 1, torch.device("cpu"))
+
+
+def test_returned_attention_is_a_plain_edges_by_heads_tensor():
+    from gnnkit.nn import GATConv
+
+    torch.manual_seed(0)
+    ei = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    conv = GATConv(4, 2, heads=3)
+    _, (_, alpha) = conv(torch.randn(4, 4), ei, return_attention_weights=True)
+    assert alpha.shape == (8, 3) and alpha.is_contiguous()  # 4 edges + 4 added loops
+    assert alpha.view(-1).numel() == 24  # view works, as on PyG's tensor

@@ -275,6 +275,8 @@ class GATConv(MessagePassing):
             num_edges = edge_index.nnz if isinstance(edge_index, CSR) else edge_index.size(1)
             edge_logits = self._edge_logits(attended, edge_attr, num_edges)
         out, alpha = self._attend(attended.block, src, dst, edge_logits)
+        if return_attention or return_attention_weights:
+            alpha = alpha.contiguous()  # [nnz, H] in its own memory (the layer computes it head-major)
         if return_attention:
             return out, (attended.block.csr, alpha)
         if return_attention_weights:  # PyG's spelling and return value
