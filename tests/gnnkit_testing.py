@@ -66,3 +66,15 @@ def write_ring_triples(folder: Path, n: int = 12) -> Path:
     for name, rows in splits.items():
         (folder / f"{name}.txt").write_text("".join("\t".join(r) + "\n" for r in rows))
     return folder
+
+
+class Interrupt(Exception):
+    """Raised by ``stop_at``: stands for a run killed mid-training."""
+
+
+def stop_at(n: int):
+    """An engine callback that interrupts the run at epoch ``n`` (kill-and-resume tests)."""
+    def callback(epoch, row):
+        if epoch == n:
+            raise Interrupt
+    return callback

@@ -14,7 +14,7 @@ from gnnkit.datasets.knowledge_graph import KnowledgeGraph, Triples
 from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
 from gnnkit.train.engine import Engine
 from gnnkit.train.tasks.kg import KGConfig, KGTask, build_model
-from gnnkit_testing import dataset_dir
+from gnnkit_testing import Interrupt, dataset_dir, stop_at
 
 
 def synthetic_kg(num_entities=24, seed=0) -> KnowledgeGraph:
@@ -40,15 +40,6 @@ def fit(kind="rotate", config=None, epochs=6, callback=None, **run):
     return engine, engine.fit(callback)
 
 
-class Interrupt(Exception):
-    pass
-
-
-def stop_at(n):
-    def callback(epoch, row):
-        if epoch == n:
-            raise Interrupt
-    return callback
 
 
 @pytest.mark.parametrize("kind", ["rotate", "complex", "distmult", "transe", "rgcn"])

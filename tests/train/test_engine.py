@@ -7,6 +7,8 @@ import csv
 
 import pytest
 import torch
+
+from gnnkit_testing import Interrupt, stop_at
 import torch.nn.functional as F
 
 from gnnkit.datasets.interactions import InteractionDataset
@@ -51,15 +53,6 @@ class Regression(Task):
             return {"test_loss": float(F.mse_loss(self.model(self.x[175:]), self.y[175:]))}
 
 
-class Interrupt(Exception):
-    pass
-
-
-def stop_at(n):
-    def callback(epoch, row):
-        if epoch == n:
-            raise Interrupt
-    return callback
 
 
 def fit(task=None, callback=None, optim=None, **run):
