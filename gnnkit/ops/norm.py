@@ -133,11 +133,22 @@ def _values(csr: CSR, dtype: torch.dtype | None) -> Tensor:
     return csr.value if dtype is None else csr.value.to(torch.promote_types(csr.value.dtype, dtype))
 
 
-def _split_loops(csr: CSR, fill_value: float, dtype: torch.dtype) -> tuple[CSR, Tensor]:
-    """``(off-diagonal CSR, loop [N])``: the loop weights of
-    ``self_loops_weights``, with the loop entries removed from the structure
-    (once per graph, cached) instead of zeroed, so an unweighted CSR stays
-    unweighted and nothing edge-sized is computed per call."""
+def split_self_loops(csr: CSR, add_self_loops: bool = True, fill_value: float = 1.0,
+                     dtype: torch.dtype | None = None) -> tuple[CSR, Tensor | None]:
+    """``(A, loop)``: a square CSR as its off-diagonal part and a self-loop
+    weight per node, the layers' form of ``A + L``.
+
+    With ``add_self_loops``, ``loop[i]`` is the sum of ``i``'s existing loops
+    or ``fill_value`` where it has none (as ``self_loop_weights``), and the
+    loop entries are removed from the structure (once per graph, cached by
+    ``CSR.off_diagonal``) instead of zeroed, so an unweighted CSR stays
+    unweighted and nothing edge-sized is computed per call. Without it the
+    CSR is returned as it is (values promoted to ``dtype``) and ``loop`` is
+    ``None``.
+    """
+    dtype = dtype or (csr.value.dtype if csr.value is not None else torch.float32)
+    if not add_self_loops:
+        return (csr if csr.value is None else csr.with_value(_values(csr, dtype))), None
     loops = csr.self_loops()
     adj = csr.off_diagonal()
     if adj.value is not None:
@@ -181,10 +192,7 @@ def gcn_norm_factors(csr: CSR, add_self_loops: bool = True, fill_value: float = 
         ``loop [N]`` or ``None``, and ``dinv [N] = d^{-1/2}`` (0 where ``d = 0``).
     """
     dtype = dtype or (csr.value.dtype if csr.value is not None else torch.float32)
-    if add_self_loops:
-        adj, loop = _split_loops(csr, fill_value, dtype)
-    else:
-        adj, loop = (csr if csr.value is None else csr.with_value(_values(csr, dtype))), None
+    adj, loop = split_self_loops(csr, add_self_loops, fill_value, dtype)
     if adj.value is None:
         deg = adj.degree().to(dtype)
     else:

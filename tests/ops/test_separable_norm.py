@@ -176,3 +176,26 @@ def test_gcn_either_order_gives_the_same_values_and_gradients(x_grad, widths):
         torch.testing.assert_close(g, r, atol=1e-10, rtol=1e-10)
     block = conv.prepare(ei, None, 5, torch.float64)
     assert conv._aggregate_first(x, block) == (widths[0] * (2 if x_grad else 1) < widths[1] * 2)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("loops", [True, False])
+def test_split_self_loops_rebuilds_a_plus_l(name, loops):
+    from gnnkit.ops.norm import split_self_loops
+
+    ei, w = GRAPHS[name]
+    csr = build_csr(ei, 5, None if w is None else w.double())
+    adj, loop = split_self_loops(csr, loops, fill_value=2.0, dtype=torch.float64)
+    a = torch.zeros(5, 5, dtype=torch.float64)
+    a.index_put_((ei[1], ei[0]), torch.ones(ei.size(1), dtype=torch.float64) if w is None else w.double(),
+                 accumulate=True)
+    if loops:
+        has = torch.zeros(5, dtype=torch.bool)
+        has[ei[0][ei[0] == ei[1]]] = True
+        a.diagonal().copy_(torch.where(has, a.diagonal(), torch.full((5,), 2.0, dtype=torch.float64)))
+        assert bool((adj.row() != adj.col).all()) and (w is not None or adj.value is None)
+    else:
+        assert loop is None
+    dense = (adj.to_dense().double() if adj.value is not None
+             else adj.with_value(torch.ones(adj.nnz, dtype=torch.float64)).to_dense())
+    torch.testing.assert_close(dense + (torch.diag(loop) if loop is not None else 0), a)

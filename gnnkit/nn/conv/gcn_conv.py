@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from gnnkit.nn.adjacency import AdjacencyCache, Block, check_features
 from gnnkit.nn.features import dtype_of, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing
-from gnnkit.ops.norm import gcn_norm_csr, gcn_norm_factors
+from gnnkit.ops.norm import gcn_norm_factors, split_self_loops
 from gnnkit.ops.sparse import CSR
 
 
@@ -119,8 +119,8 @@ def gcn_prepare(layer: MessagePassing, edge_index: Tensor | CSR, edge_weight: Te
     def build() -> Block:
         adj = layer.adjacency(edge_index, edge_weight, num_nodes)
         if not layer.normalize:
-            return Block(*gcn_norm_csr(adj, add_self_loops=layer.add_self_loops, fill_value=fill_value,
-                                       normalize=False, dtype=dtype))
+            # the loops split off once per graph (cached), as in the normalised case
+            return Block(*split_self_loops(adj, layer.add_self_loops, fill_value, dtype))
         # Separable: the degrees' d^{-1/2} scale the rows, the edge values stay as given.
         adj, loop, dinv = gcn_norm_factors(adj, add_self_loops=layer.add_self_loops, fill_value=fill_value,
                                            dtype=dtype)
