@@ -3,6 +3,7 @@ from gnnkit.ops.csr import CSR, build_csr
 from gnnkit.ops.edges import add_self_loops, coalesce, degree, remove_self_loops, to_undirected
 from gnnkit.ops.fused import attention_softmax, multi_head_spmm, symmetric_scaled_spmm
 from gnnkit.ops.norm import gcn_norm, gcn_norm_csr, gcn_norm_factors, softmax
+from gnnkit.ops.pairs import pair_dot
 from gnnkit.ops.scatter import available_backends, get_backend, scatter, segment, set_backend
 from gnnkit.ops.sparse import get_spmm_backend, sddmm, set_spmm_backend, spmm
 
@@ -20,6 +21,7 @@ __all__ = [
     "get_backend",
     "get_spmm_backend",
     "multi_head_spmm",
+    "pair_dot",
     "remove_self_loops",
     "scatter",
     "sddmm",

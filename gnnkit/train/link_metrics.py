@@ -56,7 +56,10 @@ def roc_auc(scores: Tensor, labels: Tensor) -> float:
         ValueError: only one class present, shape mismatch, non-finite scores.
     """
     scores, labels = _binary(scores, labels, "roc_auc")
-    tps, fps = _curve(scores, labels)
+    return _auc(*_curve(scores, labels))
+
+
+def _auc(tps: Tensor, fps: Tensor) -> float:
     zero = tps.new_zeros(1)
     tpr = torch.cat([zero, tps]) / tps[-1]
     fpr = torch.cat([zero, fps]) / fps[-1]
@@ -76,11 +79,21 @@ def average_precision(scores: Tensor, labels: Tensor) -> float:
         ValueError: only one class present, shape mismatch, non-finite scores.
     """
     scores, labels = _binary(scores, labels, "average_precision")
-    tps, fps = _curve(scores, labels)
+    return _ap(*_curve(scores, labels))
+
+
+def _ap(tps: Tensor, fps: Tensor) -> float:
     precision = tps / (tps + fps)
     recall = tps / tps[-1]
     step = torch.diff(recall, prepend=recall.new_zeros(1))
     return float((step * precision).sum())
+
+
+def auc_and_ap(scores: Tensor, labels: Tensor) -> tuple[float, float]:
+    """``(roc_auc(scores, labels), average_precision(scores, labels))`` from one sort."""
+    scores, labels = _binary(scores, labels, "auc_and_ap")
+    tps, fps = _curve(scores, labels)
+    return _auc(tps, fps), _ap(tps, fps)
 
 
 def _ranked(pos: Tensor, neg: Tensor, name: str) -> tuple[Tensor, Tensor]:
@@ -148,4 +161,4 @@ def precision_at_k(scores: Tensor, labels: Tensor, k: int) -> float:
     return float(labels.to(scores.device)[top].double().mean())
 
 
-__all__ = ["average_precision", "hits_at_k", "mrr", "precision_at_k", "roc_auc"]
+__all__ = ["auc_and_ap", "average_precision", "hits_at_k", "mrr", "precision_at_k", "roc_auc"]

@@ -31,6 +31,21 @@ def test_edge_set_matches_a_python_set():
     assert got == [(a, b) in truth for a, b in zip(q[0].tolist(), q[1].tolist())]
 
 
+def test_edge_set_bitmap_answers_like_the_binary_search():
+    # From the second query on, a set over few ids answers from a bitmap: same answers, out-of-range ids included.
+    ei = _undirected(n=60, m=400, seed=3)
+    es = EdgeSet(ei)
+    truth = _pairs(ei)
+    g = torch.Generator().manual_seed(2)
+    for round_ in range(3):
+        q = torch.randint(-3, 66, (2, 3000), generator=g)
+        got = es.contains(q[0], q[1]).tolist()
+        assert got == [(a, b) in truth for a, b in zip(q[0].tolist(), q[1].tolist())], round_
+        assert (es._bitmap is not None) == (round_ >= 1)
+    # moved with the set
+    assert es.to("cpu")._bitmap is not None
+
+
 def test_edge_set_undirected_holds_both_directions():
     es = EdgeSet(torch.tensor([[0, 2], [1, 3]]), undirected=True)
     assert es.contains(torch.tensor([0, 1, 2, 3, 0]), torch.tensor([1, 0, 3, 2, 2])).tolist() == [True] * 4 + [False]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnnkit.train.link_metrics import average_precision, hits_at_k, mrr, precision_at_k, roc_auc
+from gnnkit.train.link_metrics import auc_and_ap, average_precision, hits_at_k, mrr, precision_at_k, roc_auc
 
 
 def reference_auc(scores: list[float], labels: list[int]) -> float:
@@ -54,6 +54,7 @@ def test_random_scores_with_ties_match_the_reference(seed):
     assert abs(roc_auc(scores, labels) - reference_auc(s, y)) < 1e-6
     assert abs(average_precision(scores, labels) - reference_ap(s, y)) < 1e-6
     assert roc_auc(scores, labels.bool()) == roc_auc(scores, labels)
+    assert auc_and_ap(scores, labels) == (roc_auc(scores, labels), average_precision(scores, labels))
     assert roc_auc(scores.double(), labels) == pytest.approx(roc_auc(scores, labels), abs=1e-12)
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from gnnkit.nn.conv import GCNConv
 from gnnkit.nn.features import sparse_features
 from gnnkit.nn.models import GAE, VGAE, GraphSAGE, LinkPredictor
 from gnnkit.nn.models.gae import (
@@ -106,6 +107,34 @@ def test_vgae_samples_in_training_and_returns_the_mean_in_evaluation():
     assert torch.equal(mu1, mu2) and float(kl) == 0.0
     h = torch.relu(model.conv1(x, ei))
     assert torch.allclose(mu1, model.conv_mu(h, ei), atol=1e-6)
+
+
+def test_vgae_heads_in_one_product_equal_two_layers():
+    # Training computes μ and log σ with one product of the concatenated weights: the same as the two layers,
+    # gradients included; a head that is not a plain GCNConv runs as its own layer.
+    x, ei = _graph()
+    torch.manual_seed(0)
+    model = VGAE(12, 8, 4).double()
+    h = torch.randn(x.size(0), 8, dtype=torch.float64, requires_grad=True)
+    mu, logstd = model._heads(h, ei, None)
+    ref_mu, ref_logstd = model.conv_mu(h, ei), model.conv_logstd(h, ei)
+    torch.testing.assert_close(mu, ref_mu, atol=1e-12, rtol=0)
+    torch.testing.assert_close(logstd, ref_logstd, atol=1e-12, rtol=0)
+    w = torch.randn(x.size(0), 8, dtype=torch.float64)
+    got = torch.autograd.grad((mu * w[:, :4]).sum() + (logstd * w[:, 4:]).sum(), [h, *model.parameters()],
+                              allow_unused=True)
+    want = torch.autograd.grad((ref_mu * w[:, :4]).sum() + (ref_logstd * w[:, 4:]).sum(), [h, *model.parameters()],
+                               allow_unused=True)
+    for a, b in zip(got, want):
+        assert (a is None) == (b is None) and (a is None or torch.allclose(a, b, atol=1e-12))
+
+    class Doubled(GCNConv):
+        def message(self, x_j, edge_weight):
+            return 2 * super().message(x_j, edge_weight)
+
+    model.conv_logstd = Doubled(8, 4).double()
+    _, logstd = model._heads(h, ei, None)
+    torch.testing.assert_close(logstd, model.conv_logstd(h, ei), atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("bad, match", [

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from gnnkit.nn.models.gae import DECODERS, dense_recon_loss, link_bce_loss
 from gnnkit.sampling import EdgeSet, LinkNeighborLoader, LinkSplit, negative_sampling
 from gnnkit.train.config import MiniBatchConfig
-from gnnkit.train.link_metrics import average_precision, hits_at_k, mrr, roc_auc
+from gnnkit.train.link_metrics import auc_and_ap, hits_at_k, mrr
 from gnnkit.train.runtime import autocast, eval_mode
 from gnnkit.train.task import Task
 from gnnkit.train.tasks.link_models import (FEATURE_MODES, MODEL_DEFAULTS, MODEL_KINDS, LinkFeatures,  # noqa: F401
@@ -205,7 +205,7 @@ class LinkTask(Task):
 
     def metrics(self, part: str, z: Tensor, full: bool) -> dict[str, float]:
         logits, labels = self.scores(part, z)
-        auc, ap = roc_auc(logits, labels), average_precision(logits, labels)
+        auc, ap = auc_and_ap(logits, labels)
         row = {f"{part}_auc": auc, f"{part}_ap": ap,
                f"{part}_loss": float(F.binary_cross_entropy_with_logits(logits, labels))}
         if part == "val":
