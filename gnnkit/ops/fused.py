@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from gnnkit.ops import sparse as _sparse  # noqa: F401  registers torch.ops.gnnkit.spmm / sddmm
+from gnnkit.ops.sparse import sddmm_parts, spmm_parts
 from gnnkit.ops.csr import CSR
 
 
@@ -29,7 +29,7 @@ class _SymmetricScaledSpmm(torch.autograd.Function):
                 t_perm: Optional[Tensor]) -> Tensor:
         s = scale.unsqueeze(1)
         g = x * s
-        out = torch.ops.gnnkit.spmm(rowptr, col, value, g, None, None, None, None)
+        out = spmm_parts(rowptr, col, value, g)
         if loop is not None:
             out.addcmul_(loop.unsqueeze(1), g)
         del g
@@ -44,7 +44,7 @@ class _SymmetricScaledSpmm(torch.autograd.Function):
         s = scale.unsqueeze(1)
         e = grad * s
         value_t = None if value is None else value.index_select(0, t_perm)
-        out = torch.ops.gnnkit.spmm(t_rowptr, t_col, value_t, e, None, None, None, None)
+        out = spmm_parts(t_rowptr, t_col, value_t, e)
         if loop is not None:
             out.addcmul_(loop.unsqueeze(1), e)
         del e
@@ -92,7 +92,7 @@ class _MultiHeadSpmm(torch.autograd.Function):
         heads, rows = value.size(0), rowptr.numel() - 1
         out = x.new_empty(rows, heads, x.size(2))
         for k in range(heads):
-            out[:, k] = torch.ops.gnnkit.spmm(rowptr, col, value[k], x[:, k], None, None, None, None)
+            out[:, k] = spmm_parts(rowptr, col, value[k], x[:, k])
         ctx.save_for_backward(value, x, rowptr, col, t_rowptr, t_col, t_perm, row)
         return out
 
@@ -103,12 +103,11 @@ class _MultiHeadSpmm(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_x = torch.empty_like(x)
             for k in range(value.size(0)):
-                grad_x[:, k] = torch.ops.gnnkit.spmm(t_rowptr, t_col, value[k].index_select(0, t_perm), grad[:, k],
-                                                     None, None, None, None)
+                grad_x[:, k] = spmm_parts(t_rowptr, t_col, value[k].index_select(0, t_perm), grad[:, k])
         if ctx.needs_input_grad[0]:
             grad_value = torch.empty_like(value)
             for k in range(value.size(0)):
-                grad_value[k] = torch.ops.gnnkit.sddmm(row, col, grad[:, k], x[:, k], rowptr)
+                grad_value[k] = sddmm_parts(row, col, grad[:, k], x[:, k], rowptr)
         return grad_value, grad_x, None, None, None, None, None, None
 
 

@@ -14,10 +14,11 @@ gather form, which autograd differentiates.
 """
 from __future__ import annotations
 
-import warnings
 import numpy as np
 import torch
 from torch import Tensor
+
+from gnnkit.ops.sparse import _torch_csr
 
 # Below this, a node id fits numpy's int16 and its stable sort is a radix sort.
 _RADIX_LIMIT = 2**15
@@ -36,9 +37,7 @@ def _group(key: Tensor, other: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, 
 
 
 def _csr(rowptr: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(rowptr, col, value, (n, n), check_invariants=False)
+    return _torch_csr(rowptr, col, value, (n, n))
 
 
 class _PairDot(torch.autograd.Function):
