@@ -113,15 +113,16 @@ class EdgeSet:
             return torch.zeros(src.shape, dtype=torch.bool, device=self.dst.device)
         if self._packed is not None:
             b = self._base
-            valid = (src >= 0) & (src < b) & (dst >= 0) & (dst < b)
-            q = src.clamp(0, b - 1) * b + dst.clamp(0, b - 1)
+            # both ids in [0, b): their OR is non-negative and their maximum below b
+            valid = (src | dst).ge(0).logical_and_(torch.maximum(src, dst) < b)
+            q = torch.where(valid, src * b + dst, 0)
             if self._bitmap is None and b * b <= _BITMAP_KEYS:
                 self._lookups += 1
                 if self._lookups >= 2:  # built on the second query: a one-off lookup does not pay for it
                     self._bitmap = torch.zeros(b * b, dtype=torch.bool, device=q.device)
                     self._bitmap[self._packed] = True
             if self._bitmap is not None:
-                return valid & self._bitmap[q]
+                return valid.logical_and_(self._bitmap[q])
             pos = torch.searchsorted(self._packed, q).clamp_(max=self._packed.numel() - 1)
             return valid & (self._packed[pos] == q)
         r = torch.searchsorted(self.keys, src).clamp_(max=self.keys.numel() - 1)

@@ -221,7 +221,8 @@ class Engine:
             for epoch in bar:
                 self.epoch = epoch
                 t0 = time.perf_counter()
-                self.train_model.train()
+                if not self.train_model.training:  # (eval_mode puts it back; the tree walk is not free)
+                    self.train_model.train()
                 with region("gnnkit.train_epoch"):
                     loss = self._guard("training", lambda: self.task.train_epoch(self))
                 row: dict[str, Any] = {"epoch": epoch, "loss": float(loss), "epoch_seconds": time.perf_counter() - t0}

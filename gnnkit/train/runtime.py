@@ -116,9 +116,11 @@ def grad_scaler(device: torch.device, amp: str | None):
 def eval_mode(model: torch.nn.Module) -> Iterator[None]:
     """``model.eval()`` and ``torch.no_grad()`` for the block, then back to the previous mode."""
     was_training = model.training
-    model.eval()
+    if was_training:  # (a module tree's train()/eval() walk is not free: skipped when already evaluating)
+        model.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train(True)
