@@ -13,8 +13,8 @@ from gnnkit.nn.models.ngcf import NGCF
 from gnnkit.nn.models.simplex import SimpleX
 from gnnkit.nn.models.ultragcn import UltraGCN
 from gnnkit.nn.models.kge import KGEModel, TransE, DistMult, ComplEx, RotatE
-from gnnkit.nn.models.rgcn import RGCNEncoder
+from gnnkit.nn.models.rgcn import RGCN, RGCNEncoder
 
 __all__: list[str] = ["APPNPNet", "GAT", "GCN", "GCNII", "GraphSAGE", "MLP", "LightGCN", "MF", "Popularity", "GFCF", "NGCF", "SimpleX", "UltraGCN"]
-__all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCNEncoder"]
+__all__ += ["KGEModel", "TransE", "DistMult", "ComplEx", "RotatE", "RGCN", "RGCNEncoder"]
 __all__ += ["GAE", "VGAE", "LinkPredictor"]
