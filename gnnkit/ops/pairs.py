@@ -7,8 +7,8 @@ scatter-add into ``[N, D]`` is the slowest part of a link-prediction epoch
 on the CPU. Grouped by source and by target instead (two sorts of ``P``
 integers), the forward is one sampled dense–dense product (torch's
 ``sampled_addmm``) and the backward two sparse × dense products,
-``Sᵀ_src z + S_dst z`` with the pair gradients as values: no ``[P, D]``
-tensor exists at all (about 6× faster for 18k pairs of width 32 on one
+``S z + Sᵀ z`` with ``S[u, v]`` the summed gradients of the pairs ``(u, v)``:
+no ``[P, D]`` tensor exists at all (about 2× faster for 18k pairs of width 32 on one
 thread, forward and backward). Elsewhere (CUDA, half precision) it is the
 gather form, which autograd differentiates.
 """
