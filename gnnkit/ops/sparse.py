@@ -15,7 +15,9 @@ dense–dense product ``grad_e[k] = <grad[row_k], x[col_k]>``.
 The product is the custom operator ``torch.ops.gnnkit.spmm`` on plain tensors,
 with a fake (shape) implementation and an autograd formula, so
 ``torch.compile`` sees one opaque node instead of breaking the graph at the
-sparse tensor. ``set_spmm_backend`` chooses the kernels.
+sparse tensor. In plain eager execution the same product and gradient run
+as an ordinary autograd function (``spmm_parts``), skipping the operator
+dispatch. ``set_spmm_backend`` chooses the kernels.
 """
 from __future__ import annotations
 
@@ -287,7 +289,11 @@ def sddmm_parts(row: Tensor, col: Tensor, a: Tensor, b: Tensor, rowptr: Tensor |
 def _eager(x: Tensor) -> bool:
     """Plain eager execution: not traced by torch.compile / export, no fake or
     functional tensors, no dispatch mode (where the operator must appear)."""
-    return type(x) is Tensor and not torch.compiler.is_compiling() and torch._C._len_torch_dispatch_stack() == 0
+    return (type(x) in _PLAIN and not torch.compiler.is_compiling()
+            and getattr(torch._C, "_len_torch_dispatch_stack", lambda: 0)() == 0)
+
+
+_PLAIN = (Tensor, torch.nn.Parameter)
 
 
 def spmm(csr: CSR, x: Tensor) -> Tensor:
