@@ -2,7 +2,9 @@
 
 ``MetricLog`` writes one CSV row per epoch. On resume it first rewrites the
 file from the checkpoint's history, so an epoch that ran after the last
-checkpoint and is run again appears once, not twice.
+checkpoint and is run again appears once, not twice. A row with a column
+the file does not have yet (validation metrics, when validation does not
+run every epoch) rewrites the file with that column added.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class MetricLog:
     def __init__(self, csv_path: str | None, tensorboard: str | None, history: list[dict[str, Any]]) -> None:
         self.path = None if csv_path is None else Path(csv_path)
         self.fields: list[str] | None = None
+        self.rows: list[dict[str, Any]] = list(history)  # what the file holds, for a rewrite with new columns
         if self.path is not None:
             self.fields = _fields(history) or None
             atomic_write_text(self.path, _csv_text(self.fields, history) if self.fields else "")
@@ -68,7 +71,14 @@ class MetricLog:
                     self.board.add_scalar(key, value, row["epoch"])
 
     def _append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
         try:
+            if self.fields is not None and any(k not in self.fields for k in row):
+                # A column first seen now (the first validation when it does not run every epoch):
+                # the file is rewritten with it, earlier rows leaving it empty, instead of losing it.
+                self.fields = _fields(self.rows)
+                atomic_write_text(self.path, _csv_text(self.fields, self.rows))
+                return
             with open(self.path, "a", newline="") as fh:
                 if self.fields is None:
                     self.fields = list(row)

@@ -62,6 +62,21 @@ def fit(task=None, callback=None, optim=None, **run):
     return engine, engine.fit(callback)
 
 
+def test_csv_keeps_validation_columns_that_first_appear_after_epoch_one(tmp_path):
+    # Validation every 3rd epoch: epoch 1's row has no val_loss; the column must still reach the file.
+    path = tmp_path / "log.csv"
+    engine = Engine(Regression(), OptimConfig(lr=0.05), StopConfig(epochs=7, eval_every=3),
+                    RunConfig(progress=False, log_csv=str(path)))
+    result = engine.fit()
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 8))
+    assert [r["val_loss"] != "" for r in rows] == [e % 3 == 0 or e == 7 for e in range(1, 8)]
+    for row, hist in zip(rows, result.history):
+        if "val_loss" in hist:
+            assert float(row["val_loss"]) == pytest.approx(hist["val_loss"], rel=1e-12)
+
+
 def test_a_task_trains_and_stops_early_on_its_monitor():
     engine, result = fit()
     assert result.metrics["test_loss"] < 0.5
