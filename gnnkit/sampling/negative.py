@@ -91,7 +91,7 @@ class EdgeSet:
         self._packed = src * self._base + self.dst if 0 < self._base < 2**31 else None
         # A set queried again and again (negatives every epoch) over few ids is
         # also held as a bitmap of all B² keys: a lookup is then one gather
-        # instead of a binary search (25x faster for 13k queries on Cora).
+        # instead of a binary search.
         self._bitmap: Tensor | None = None
         self._lookups = 0
 
