@@ -3,8 +3,10 @@
 For each layer (GCNConv, SAGEConv, GATConv; SAGEConv with ``aggr="max"``
 (``sage-max``); a bipartite SAGEConv from all nodes to a quarter of them
 (``sage-bip``); APPNP with K = 10, alpha = 0.1 (``appnp``, gradient for ``x``);
-GCN2Conv, the GCNII layer (``gcn2``)) it times a forward and a backward pass
-on a synthetic power-law graph for
+GCN2Conv, the GCNII layer (``gcn2``); RGCNConv with ``RELATIONS`` edge types
+drawn uniformly, full weight matrices (``rgcn``) and 4 bases (``rgcn-basis``),
+against PyG's ``RGCNConv``, which has no ``torch.sparse`` input) it times a
+forward and a backward pass on a synthetic power-law graph for
 
 * gnnkit, called with ``edge_index`` (the layer builds its CSR once per graph),
 * PyG called with ``edge_index`` (gather / scatter messages),
@@ -36,8 +38,20 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (environment, peak_allocated_during, run_isolated, skewed_graph, table,  # noqa: E402
                                time_alternating)
 
-LAYERS = ("gcn", "sage", "gat", "sage-max", "sage-bip", "appnp", "gcn2")
+LAYERS = ("gcn", "sage", "gat", "sage-max", "sage-bip", "appnp", "gcn2", "rgcn", "rgcn-basis")
 CONTENDERS = ("gnnkit", "pyg", "pyg-csr")
+RELATIONS = 8  # edge types of the rgcn layers
+
+
+def contenders_of(layer: str, compiled: bool) -> tuple[str, ...]:
+    """The contenders a layer is timed for (PyG's RGCNConv takes no torch.sparse adjacency)."""
+    base = CONTENDERS if not layer.startswith("rgcn") else ("gnnkit", "pyg")
+    return base + (("gnnkit-compiled",) if compiled else ())
+
+
+def edge_types(num_edges: int, device) -> torch.Tensor:
+    """The rgcn layers' relation of each edge: uniform over ``RELATIONS``, seeded."""
+    return torch.randint(0, RELATIONS, (num_edges,), generator=torch.Generator().manual_seed(1)).to(device)
 
 
 def build(layer: str, contender: str, features: int, heads: int):
@@ -58,6 +72,9 @@ def build(layer: str, contender: str, features: int, heads: int):
         return lib.APPNP(K=10, alpha=0.1)
     if layer == "gcn2":
         return lib.GCN2Conv(features, alpha=0.1, theta=0.5, layer=1)
+    if layer.startswith("rgcn"):
+        conv = __import__("gnnkit.nn.conv", fromlist=["RGCNConv"]) if contender == "gnnkit" else lib
+        return conv.RGCNConv(features, features, RELATIONS, num_bases=4 if layer == "rgcn-basis" else None)
     return lib.GATConv(features, features // heads, heads=heads)
 
 
@@ -88,9 +105,10 @@ def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tenso
         adj, inputs = graph_argument(contender, edge_index, (n, n)), (x,)
     if layer == "appnp":  # no parameters: time the gradient for x
         inputs = (x.detach().requires_grad_(),)
+    extra = (edge_types(edge_index.size(1), x.device),) if layer.startswith("rgcn") else ()
     call = module
     if compiled:
-        module(*inputs, adj)  # one eager call builds the layer's CSR, so the compiled call is one graph
+        module(*inputs, adj, *extra)  # one eager call builds the layer's CSR, so the compiled call is one graph
         call = torch.compile(module)
 
     def step() -> None:
@@ -98,7 +116,7 @@ def step_fn(layer: str, contender: str, x: torch.Tensor, edge_index: torch.Tenso
         for t in inputs:
             if isinstance(t, torch.Tensor):
                 t.grad = None
-        call(*inputs, adj).sum().backward()
+        call(*inputs, adj, *extra).sum().backward()
 
     return step
 
@@ -152,8 +170,8 @@ def main() -> None:
     ei = skewed_graph(args.nodes, args.edges, device=args.device)
     x = torch.randn(args.nodes, args.features, device=args.device)
     rows, results = [], []
-    contenders = CONTENDERS + (("gnnkit-compiled",) if args.compile else ())
     for layer in args.layers.split(","):
+        contenders = contenders_of(layer, args.compile)
         fns = {c: step_fn(layer, c, x, ei, args.heads) for c in contenders}
         times = time_alternating(fns, repeats=args.repeats, device=args.device, with_min=True)
         memory = {}
