@@ -79,6 +79,10 @@ def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
     if z.dim() != 2 or pairs.dim() != 2 or pairs.size(0) != 2:
         raise ValueError(f"pair_dot expects z [N, D] and pairs [2, P], got z {tuple(z.shape)} and pairs "
                          f"{tuple(pairs.shape)}")
+    if pairs.dtype.is_floating_point or pairs.dtype.is_complex or pairs.dtype == torch.bool:
+        raise TypeError(f"pair_dot: pairs must hold integer node ids, got {pairs.dtype}")
+    if pairs.device != z.device:
+        raise ValueError(f"pair_dot: pairs are on {pairs.device} but z is on {z.device}; move one with .to()")
     src, dst = pairs[0].to(torch.int64), pairs[1].to(torch.int64)
     # torch's sampled_addmm refuses more entries than the matrix has cells (repeated pairs on a tiny graph).
     if (z.device.type != "cpu" or z.dtype not in (torch.float32, torch.float64) or pairs.size(1) == 0

@@ -57,3 +57,5 @@ def test_empty_and_bad_input():
         pair_dot(z, torch.tensor([[0, -1], [1, 2]]))
     with pytest.raises(ValueError, match=r"pairs \[2, P\]"):
         pair_dot(z, torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="integer node ids"):
+        pair_dot(z, torch.tensor([[0.0, 1.7], [1.0, 2.0]]))
