@@ -71,7 +71,8 @@ def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
 
     Differentiable for ``z``. On the CPU in float32/float64 it runs as one
     sampled dense–dense product forward and two sparse products backward
-    (see the module docstring); otherwise as gathered rows.
+    (see the module docstring); otherwise (CUDA, half precision, autocast,
+    under ``torch.compile``) as gathered rows.
 
     Shapes:
         z ``[N, D]``, pairs ``[2, P]`` integer → ``[P]`` in ``z``'s dtype.
@@ -86,7 +87,8 @@ def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
     src, dst = pairs[0].to(torch.int64), pairs[1].to(torch.int64)
     # torch's sampled_addmm refuses more entries than the matrix has cells (repeated pairs on a tiny graph).
     if (z.device.type != "cpu" or z.dtype not in (torch.float32, torch.float64) or pairs.size(1) == 0
-            or z.size(1) == 0 or torch.is_autocast_enabled("cpu") or pairs.size(1) > z.size(0) ** 2):
+            or z.size(1) == 0 or torch.is_autocast_enabled("cpu") or pairs.size(1) > z.size(0) ** 2
+            or torch.compiler.is_compiling()):  # (the grouping sorts in numpy: no graph break when compiled)
         return (z.index_select(0, src) * z.index_select(0, dst)).sum(-1)
     low, high = (int(v) for v in torch.aminmax(pairs))
     if low < 0 or high >= z.size(0):

@@ -59,3 +59,13 @@ def test_empty_and_bad_input():
         pair_dot(z, torch.tensor([0, 1]))
     with pytest.raises(TypeError, match="integer node ids"):
         pair_dot(z, torch.tensor([[0.0, 1.7], [1.0, 2.0]]))
+
+
+def test_compiles_without_a_graph_break():
+    import torch._dynamo as dynamo
+
+    z = torch.randn(30, 4)
+    pairs = torch.randint(0, 30, (2, 40))
+    explanation = dynamo.explain(lambda t: pair_dot(t, pairs))(z)
+    assert explanation.graph_break_count == 0
+    torch.testing.assert_close(torch.compile(lambda t: pair_dot(t, pairs))(z), _reference(z, pairs))
