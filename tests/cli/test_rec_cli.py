@@ -171,19 +171,25 @@ def test_per_model_defaults_are_used_and_documented(data_root, tmp_path, capsys)
     assert f"lightgcn: lr {MODEL_DEFAULTS['lightgcn']['lr']:g}" in text and f"mf: lr {MODEL_DEFAULTS['mf']['lr']:g}" in text
 
 
+def _recommend_four_new_items(checkpoint, capsys, model: str) -> dict:
+    """``gnnkit recommend --index 5 --k 4 --json`` on ``checkpoint``: four distinct items the user has not seen."""
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(checkpoint), "--index", "5", "--k", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    state = load_checkpoint(checkpoint)["export"]
+    seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
+    items = [row["index"] for row in out["items"]]
+    assert out["model"] == model and len(set(items)) == 4 and not seen & set(items)
+    return out
+
+
 def test_gfcf_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
     dataset_dir(data_root, "ml-100k")
     assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "gfcf",
                  "--json", str(tmp_path / "g.json"), "--checkpoint", str(tmp_path / "g.pt"), "--quiet"]) == 0
     summary = json.loads((tmp_path / "g.json").read_text())
     assert summary["epochs_run"] == 0 and summary["recall@20"] > 0.25  # popularity: ~0.17
-    capsys.readouterr()
-    assert main(["recommend", "--checkpoint", str(tmp_path / "g.pt"), "--index", "5", "--k", "4", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    state = load_checkpoint(tmp_path / "g.pt")["export"]
-    seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
-    items = [row["index"] for row in out["items"]]
-    assert out["model"] == "gfcf" and len(set(items)) == 4 and not seen & set(items)
+    out = _recommend_four_new_items(tmp_path / "g.pt", capsys, "gfcf")
     scores = [row["score"] for row in out["items"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -199,13 +205,7 @@ def test_ultragcn_from_the_command_line_and_recommend(data_root, tmp_path, capsy
     assert summary["model"] == "ultragcn" and summary["epochs_run"] == 2
     assert summary["lr"] == MODEL_DEFAULTS["ultragcn"]["lr"]
     assert load_checkpoint(tmp_path / "u.pt")["model"]["kind"] == "ultragcn"
-    capsys.readouterr()
-    assert main(["recommend", "--checkpoint", str(tmp_path / "u.pt"), "--index", "5", "--k", "4", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    state = load_checkpoint(tmp_path / "u.pt")["export"]
-    seen = set(state["seen_items"][state["seen_rowptr"][5]:state["seen_rowptr"][6]].tolist())
-    items = [row["index"] for row in out["items"]]
-    assert out["model"] == "ultragcn" and len(set(items)) == 4 and not seen & set(items)
+    _recommend_four_new_items(tmp_path / "u.pt", capsys, "ultragcn")
 
 
 def test_recommend_refuses_a_user_without_interactions(trained, tmp_path, capsys):
