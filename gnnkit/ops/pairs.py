@@ -8,8 +8,9 @@ on the CPU. Grouped by source and by target instead (two sorts of ``P``
 integers), the forward is one sampled dense–dense product (torch's
 ``sampled_addmm``) and the backward two sparse × dense products,
 ``S z + Sᵀ z`` with ``S[u, v]`` the summed gradients of the pairs ``(u, v)``:
-no ``[P, D]`` tensor exists at all. Elsewhere (CUDA, half precision) it is the
-gather form, which autograd differentiates.
+no ``[P, D]`` tensor exists at all. Elsewhere (CUDA, half precision,
+autocast, ``torch.compile``) it is the gather form, which autograd
+differentiates.
 """
 from __future__ import annotations
 
@@ -35,16 +36,12 @@ def _group(key: Tensor, other: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, 
     return rowptr, other.index_select(0, perm), perm
 
 
-def _csr(rowptr: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
-    return _torch_csr(rowptr, col, value, (n, n))
-
-
 class _PairDot(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z: Tensor, src: Tensor, dst: Tensor) -> Tensor:
         n = z.size(0)
         s_ptr, s_col, s_perm = _group(src, dst, n)
-        pattern = _csr(s_ptr, s_col, z.new_zeros(s_col.numel()), n)
+        pattern = _torch_csr(s_ptr, s_col, z.new_zeros(s_col.numel()), (n, n))
         values = torch.sparse.sampled_addmm(pattern, z, z.t(), beta=0.0).values()
         out = torch.empty_like(values)
         out[s_perm] = values
@@ -61,8 +58,8 @@ class _PairDot(torch.autograd.Function):
         d_ptr, d_col, d_perm = _group(dst, src, n)
         out = torch.empty_like(z)
         # row u of the result: Σ over pairs (u, v) of g·z[v], then over pairs (v, u) of g·z[v]
-        torch.addmm(out, _csr(s_ptr, s_col, grad.index_select(0, s_perm), n), z, beta=0.0, out=out)
-        torch.addmm(out, _csr(d_ptr, d_col, grad.index_select(0, d_perm), n), z, beta=1.0, out=out)
+        torch.addmm(out, _torch_csr(s_ptr, s_col, grad.index_select(0, s_perm), (n, n)), z, beta=0.0, out=out)
+        torch.addmm(out, _torch_csr(d_ptr, d_col, grad.index_select(0, d_perm), (n, n)), z, beta=1.0, out=out)
         return out, None, None
 
 
