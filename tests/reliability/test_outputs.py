@@ -24,8 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _gnnkit(*args: str) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    # SIGINT back to its default in the child: a test run started in the background (`pytest &`) ignores
+    # SIGINT, its children inherit that, and the interrupt this test sends would then never arrive
     return subprocess.Popen([sys.executable, "-m", "gnnkit", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=REPO)
+                            text=True, env=env, cwd=REPO,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120.0) -> None:
