@@ -249,7 +249,7 @@ def run_gfcf(args) -> None:
     def ours():
         torch.manual_seed(0)
         model = GFCF(nu, ni).fit(train)
-        return evaluate_scores(model.batch_scorer(), nu, ni, test, seen)
+        return evaluate_scores(model.batch_scorer(), nu, ni, test, seen, batch_size=model.score_batch_size)
 
     def reference():
         return evaluate_scores(_scipy_gfcf(train, nu, ni), nu, ni, test, seen)

@@ -39,7 +39,69 @@ def masked_top_k(scores: Tensor, users: Tensor, k: int, exclude: tuple[Tensor, T
         starts, ends = rowptr[users], rowptr[users + 1]
         seg, pos = _flat_ranges(starts, ends - starts)
         scores[seg, items[pos]] = -math.inf
-    return scores.topk(k, dim=1).indices
+    return top_k_indices(scores, k)
+
+
+# Items per block of the blocked top-k: 32 floats are two cache lines, and a
+# row of 40k items has 1,280 block maxima to rank.
+_BLOCK = 32
+
+
+def _first_k(values: Tensor, k: int) -> Tensor:
+    """``[B, k]`` positions of the ``k`` largest of each row of ``values``,
+    largest first, equal values in ascending position (``topk`` breaks ties
+    as its implementation happens to, so a ranking with ties, as
+    popularity's, would depend on the device and the algorithm)."""
+    kth = values.topk(k, dim=1).values[:, -1:]
+    equal = values == kth
+    need = k - (values > kth).sum(1, keepdim=True)  # how many of the tied values to keep, lowest positions first
+    take = (values > kth) | (equal & (equal.cumsum(1) <= need))
+    pos = take.nonzero()[:, 1].view(-1, k)  # ascending position in each row
+    return pos.gather(1, values.gather(1, pos).sort(dim=1, descending=True, stable=True).indices)
+
+
+def top_k_indices(scores: Tensor, k: int) -> Tensor:
+    """``[B, k]`` column indices of the ``k`` largest entries of each row of
+    ``scores`` ``[B, I]``, largest first, equal scores in ascending column
+    (so a ranking is the same on every device and for every batch size).
+
+    On the CPU, with at least ``4 k`` blocks of 32 items per row, it is
+    computed blocked: the maximum of every block (one streaming pass), the
+    ``k`` blocks with the largest maxima (ties: lower block first), then the
+    top ``k`` of those blocks' items and the ragged last block. Exact: an
+    item outside the chosen blocks has ``k`` block maxima at least as large as
+    it, each a different item, and when they tie with it those blocks come
+    first. It is about twice as fast as ``topk`` over whole rows of 40k
+    items, and it reads a column-major ``scores`` (``scores.t()`` contiguous,
+    as a filter computed items × users gives) in place, where ``topk`` would
+    first copy it to rows.
+
+    Raises:
+        ValueError: when a score is NaN (a diverged model ranks nothing).
+    """
+    b, n = scores.shape
+    blocks = n // _BLOCK
+    if scores.device.type != "cpu" or blocks < 4 * k or b == 0:
+        if bool(scores.isnan().any()):
+            raise ValueError(_NAN_SCORES)
+        return _first_k(scores, k)
+    main = blocks * _BLOCK
+    if scores.stride(0) == 1 and scores.stride(1) != 1:  # column-major: reduce along the contiguous users
+        maxima = scores.t()[:main].view(blocks, _BLOCK, b).amax(1).t()
+    else:
+        maxima = scores[:, :main].unflatten(1, (blocks, _BLOCK)).amax(2)
+    tail = scores[:, main:]
+    if bool(maxima.isnan().any()) or bool(tail.isnan().any()):  # amax keeps a NaN: one check per block
+        raise ValueError(_NAN_SCORES)
+    best = _first_k(maxima, k).sort(dim=1).values  # [B, k] blocks in ascending order: candidates in item order
+    cand = (best.unsqueeze(2) * _BLOCK + torch.arange(_BLOCK, device=scores.device)).flatten(1)
+    if main < n:  # the ragged last block is always a candidate (the highest items: last)
+        cand = torch.cat([cand, torch.arange(main, n, device=scores.device).expand(b, -1)], 1)
+    return cand.gather(1, _first_k(scores.gather(1, cand), k))
+
+
+_NAN_SCORES = ("the scores to rank contain NaN: the model diverged (a learning rate too high, or inf/NaN in the "
+               "data); lower --lr or check the inputs")
 
 
 def top_k(user_emb: Tensor, item_emb: Tensor, users: Tensor, k: int,
@@ -78,22 +140,25 @@ def evaluate_ranking(user_emb: Tensor, item_emb: Tensor, test: Tensor, exclude: 
 
 def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_items: int, test: Tensor,
                     exclude: tuple[Tensor, Tensor] | None, ks: tuple[int, ...] = (10, 20),
-                    memory_mb: float = 256.0) -> dict[str, float]:
+                    memory_mb: float = 256.0, batch_size: int | None = None) -> dict[str, float]:
     """Full-ranking recall/ndcg/precision/hit@K over the users in ``test``.
 
     Every user with at least one test interaction ranks all items (those in
     ``exclude`` masked); users without test items are skipped and counted in
     ``skipped_users``. Users are scored in batches of at most ``memory_mb``
-    of scores.
+    of scores, or of ``batch_size`` users when given (a scorer that is
+    fastest on smaller batches, as GF-CF's factored filter).
 
     Args:
-        score_fn: ``score_fn(users [B]) -> [B, num_items]`` scores (a fresh tensor: it is masked in place).
+        score_fn: ``score_fn(users [B]) -> [B, num_items]`` scores (a fresh tensor, or a buffer the
+            scorer owns: it is masked in place; any layout, a transposed view included).
         num_users: number of users.
         num_items: number of items.
         test: ``[2, n]`` (user row, item row) test interactions.
         exclude: ``(rowptr, items)`` per-user items to mask (training positives).
         ks: cut-offs.
         memory_mb: most memory a batch of scores may take.
+        batch_size: users per batch (default: from ``memory_mb``).
 
     Returns:
         ``{"recall@10": ..., "ndcg@10": ..., "precision@10": ..., "hit@10": ..., ...,
@@ -107,7 +172,9 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
     test_keys = torch.unique(test[0].long().to(dev) * num_items + test[1].long().to(dev))
     test_users, num_relevant = torch.unique(test_keys // num_items, return_counts=True)
     kmax = max(ks)
-    batch = max(1, int(memory_mb * 2**20 // (num_items * 4 * 2)))  # scores + topk workspace
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 user, got {batch_size}")
+    batch = batch_size or max(1, int(memory_mb * 2**20 // (num_items * 4 * 2)))  # scores + topk workspace
     sums = {f"{name}@{k}": 0.0 for k in ks for name in RANKING_METRICS}
     for start in range(0, test_users.numel(), batch):
         users = test_users[start : start + batch]

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from gnnkit.train.metrics import hit_at_k, ndcg_at_k, precision_at_k, recall_at_k
+from gnnkit.train.ranking import evaluate_scores, masked_top_k, top_k_indices
 from gnnkit.train.rec import evaluate_ranking, top_k
 
 
@@ -85,3 +86,65 @@ def test_evaluate_ranking_bad_input():
         evaluate_ranking(u, i, torch.zeros(2, 0, dtype=torch.long), None, ks=(2,))
     with pytest.raises(ValueError, match="larger than the number of items"):
         evaluate_ranking(u, i, torch.tensor([[0], [1]]), None, ks=(10,))
+
+
+def _check_top_k(scores: torch.Tensor, k: int) -> None:
+    """``top_k_indices`` is a stable descending sort's first k: the largest first, ties in ascending item."""
+    want = torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+    assert torch.equal(top_k_indices(scores, k), want)
+
+
+@pytest.mark.parametrize("items", [4096, 5000, 40_981])  # whole blocks, a ragged last block, Gowalla's width
+def test_blocked_top_k_equals_a_stable_sort_in_both_layouts(items):
+    g = torch.Generator().manual_seed(items)
+    rows = torch.randn(8, items, generator=g)
+    rows[1, 100:300] = 5.0  # 200 tied maxima: the 20 lowest items
+    rows[2, -30:] = 9.0  # the best items all in the ragged last block (or the last whole one)
+    rows[3, :] = -math.inf  # a fully masked row: items 0..19
+    rows[4, ::33] += 4.0  # the top items spread over many blocks, one per block
+    rows[5] = torch.randint(0, 4, (items,), generator=g).float()  # popularity-like: ties everywhere
+    rows[6, 1000:1010] = 7.0  # 10 clear winners, then ties at 6 in 40 blocks, one each
+    rows[6, 31::64] = 6.0
+    _check_top_k(rows, 20)
+    _check_top_k(rows.t().contiguous().t(), 20)  # column-major, as GF-CF's batch scorer returns
+    _check_top_k(rows[:, : 20 * 32 * 4 - 1], 20)  # fewer than 4k blocks: one pass over whole rows
+    _check_top_k(rows, 1)
+
+
+def test_blocked_top_k_breaks_a_tie_across_blocks_by_item_not_by_block_maximum():
+    scores = torch.full((1, 32 * 16), -10.0)
+    scores[0, 5 * 32 + 1], scores[0, 5 * 32 + 2] = 9.0, 3.0  # block 5: maximum 9, and a 3
+    scores[0, 2 * 32 + 1], scores[0, 2 * 32 + 2] = 4.0, 3.0  # block 2: maximum 4, and a 3 at a lower item
+    assert top_k_indices(scores, 3).tolist() == [[161, 65, 66]]
+    _check_top_k(scores.t().contiguous().t(), 3)
+
+
+@pytest.mark.parametrize("items", [500, 5000])  # whole rows, blocked
+def test_top_k_refuses_nan_scores(items):
+    scores = torch.randn(3, items)
+    scores[1, items - 1] = math.nan
+    with pytest.raises(ValueError, match="contain NaN: the model diverged"):
+        top_k_indices(scores, 20)
+
+
+def test_masked_top_k_never_returns_a_masked_item_in_a_column_major_batch():
+    g = torch.Generator().manual_seed(1)
+    items_by_user = torch.randn(5000, 3, generator=g)  # items x users, as GF-CF computes them
+    best = items_by_user.argmax(0).tolist()
+    exclude = (torch.tensor([0, 1, 1, 2]), torch.tensor([best[0], best[2]]))  # user 1 masks nothing
+    ranked = masked_top_k(items_by_user.t(), torch.tensor([0, 1, 2]), 20, exclude)
+    assert ranked.shape == (3, 20)
+    assert best[0] not in ranked[0].tolist() and best[2] not in ranked[2].tolist()
+    assert ranked[1, 0] == best[1]  # nothing masked for user 1: its best item first
+
+
+def test_evaluate_scores_batch_size_gives_the_same_metrics():
+    g = torch.Generator().manual_seed(2)
+    u, i = torch.randn(40, 8, generator=g), torch.randn(3000, 8, generator=g)
+    test = torch.stack([torch.randint(0, 40, (300,), generator=g), torch.randint(0, 3000, (300,), generator=g)])
+    def score(users):
+        return u[users] @ i.t()
+    whole = evaluate_scores(score, 40, 3000, test, None)
+    assert evaluate_scores(score, 40, 3000, test, None, batch_size=7) == pytest.approx(whole)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        evaluate_scores(score, 40, 3000, test, None, batch_size=0)

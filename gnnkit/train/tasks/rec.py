@@ -317,7 +317,7 @@ class RecTask(Task):
             self._fit_filter(split)
             cfg = self.config
             return evaluate_scores(self.model.batch_scorer(), self.dataset.num_users, self.dataset.num_items, target,
-                                   exclude, cfg.ks, cfg.eval_memory_mb)
+                                   exclude, cfg.ks, cfg.eval_memory_mb, self.model.score_batch_size)
         graph = self.train_graph if split == "val" else self.full_graph
         return self._rank(*self.embeddings(graph), target, exclude)
 
