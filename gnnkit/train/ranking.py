@@ -55,7 +55,7 @@ def _first_k(values: Tensor, k: int) -> Tensor:
     kth = values.topk(k, dim=1).values[:, -1:]
     equal = values == kth
     need = k - (values > kth).sum(1, keepdim=True)  # how many of the tied values to keep, lowest positions first
-    take = (values > kth) | (equal & (equal.cumsum(1) <= need))
+    take = (values > kth) | (equal & (equal.cumsum(1, dtype=torch.int32) <= need))
     pos = take.nonzero()[:, 1].view(-1, k)  # ascending position in each row
     return pos.gather(1, values.gather(1, pos).sort(dim=1, descending=True, stable=True).indices)
 
@@ -65,8 +65,8 @@ def top_k_indices(scores: Tensor, k: int) -> Tensor:
     ``scores`` ``[B, I]``, largest first, equal scores in ascending column
     (so a ranking is the same on every device and for every batch size).
 
-    On the CPU, with at least ``4 k`` blocks of 32 items per row, it is
-    computed blocked: the maximum of every block (one streaming pass), the
+    With at least ``4 k`` blocks of 32 items per row it is computed blocked
+    (on every device): the maximum of every block (one streaming pass), the
     ``k`` blocks with the largest maxima (ties: lower block first), then the
     top ``k`` of those blocks' items and the ragged last block. Exact: an
     item outside the chosen blocks has ``k`` block maxima at least as large as
@@ -81,12 +81,12 @@ def top_k_indices(scores: Tensor, k: int) -> Tensor:
     """
     b, n = scores.shape
     blocks = n // _BLOCK
-    if scores.device.type != "cpu" or blocks < 4 * k or b == 0:
+    if blocks < 4 * k or b == 0:  # few items: one pass over whole rows
         if bool(scores.isnan().any()):
             raise ValueError(_NAN_SCORES)
         return _first_k(scores, k)
     main = blocks * _BLOCK
-    if scores.stride(0) == 1 and scores.stride(1) != 1:  # column-major: reduce along the contiguous users
+    if scores.stride(1) != 1 and scores.t().is_contiguous():  # column-major: reduce along the contiguous users
         maxima = scores.t()[:main].view(blocks, _BLOCK, b).amax(1).t()
     else:
         maxima = scores[:, :main].unflatten(1, (blocks, _BLOCK)).amax(2)

@@ -148,3 +148,10 @@ def test_evaluate_scores_batch_size_gives_the_same_metrics():
     assert evaluate_scores(score, 40, 3000, test, None, batch_size=7) == pytest.approx(whole)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         evaluate_scores(score, 40, 3000, test, None, batch_size=0)
+
+
+def test_blocked_top_k_on_strided_views():
+    g = torch.Generator().manual_seed(3)
+    wide = torch.randn(6, 2 * 5000, generator=g)
+    _check_top_k(wide[:, ::2], 20)  # every other item: a row stride of 2
+    _check_top_k(torch.randn(5000, 12, generator=g).t()[::3], 20)  # a column-major matrix's every third row
