@@ -23,6 +23,7 @@ nodes, users or edges.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ class Engine:
         self.scaler = grad_scaler(self.device, self.run.amp)
         self.stopping = EarlyStopping(task.monitors, self.stop.patience)
         self.epoch, self.history = 0, []
+        self._nonfinite = 0  # epochs in a row with an inf/NaN loss (see _check_loss)
         self.settings = recorded(self.optim, self.stop, self.run, task.settings())
 
     # ---------------------------------------------------------------- steps
@@ -226,6 +228,7 @@ class Engine:
                 with region("gnnkit.train_epoch"):
                     loss = self._guard("training", lambda: self.task.train_epoch(self))
                 row: dict[str, Any] = {"epoch": epoch, "loss": float(loss), "epoch_seconds": time.perf_counter() - t0}
+                self._check_loss(row["loss"])
                 train_seconds, ran = train_seconds + row["epoch_seconds"], ran + 1
                 out_of_time = stop.max_seconds is not None and time.perf_counter() - start >= stop.max_seconds
                 if epoch % stop.eval_every == 0 or epoch == stop.epochs or out_of_time:
@@ -247,6 +250,26 @@ class Engine:
             if log is not None:
                 log.close()
         return self._finish(start, train_seconds, ran)
+
+    # Epochs in a row with an inf/NaN loss that fp16 training (whose GradScaler
+    # skips such steps and lowers its scale) may have before it is an error.
+    FP16_NONFINITE_EPOCHS = 5
+
+    def _check_loss(self, loss: float) -> None:
+        """Stop with a clear error when the loss is NaN or infinite: the weights
+        are then NaN too (or will be after the step), and every later figure
+        would be silently meaningless. Under fp16 with a GradScaler, which
+        skips such steps itself, only after ``FP16_NONFINITE_EPOCHS`` epochs in a row."""
+        if math.isfinite(loss):
+            self._nonfinite = 0
+            return
+        self._nonfinite += 1
+        if self.scaler.is_enabled() and self._nonfinite < self.FP16_NONFINITE_EPOCHS:
+            return
+        raise ValueError(
+            f"the training loss is {loss} at epoch {self.epoch}: the model diverged. Lower the learning rate "
+            f"(--lr), check the inputs for extreme values, or train in fp32 (--amp none); the last checkpoint, "
+            f"if one was written, holds the weights of an earlier epoch")
 
     def _validate(self, row: dict[str, Any]) -> None:
         t0 = time.perf_counter()

@@ -85,6 +85,15 @@ def test_a_task_trains_and_stops_early_on_its_monitor():
     assert result.stopped_early == (result.epochs_run < 30)
 
 
+def test_a_diverged_loss_stops_the_run_with_a_clear_error(tmp_path):
+    task = Regression()
+    task.y[7] = 1e30  # one extreme target: its square overflows float32, the loss is inf, then the weights NaN
+    with pytest.raises(ValueError, match=r"the training loss is (nan|inf) at epoch 1: the model diverged"):
+        fit(task, checkpoint=str(tmp_path / "run.pt"))
+    engine, result = fit()  # an ordinary run is untouched by the check
+    assert result.epochs_run > 1 and all(r["loss"] < 1e3 for r in result.history)
+
+
 def test_kill_and_resume_is_bit_identical(tmp_path):
     full_engine, full = fit(checkpoint=str(tmp_path / "full.pt"), log_csv=str(tmp_path / "full.csv"))
     cut = tmp_path / "cut.pt"
