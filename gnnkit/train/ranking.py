@@ -146,8 +146,8 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
     Every user with at least one test interaction ranks all items (those in
     ``exclude`` masked); users without test items are skipped and counted in
     ``skipped_users``. Users are scored in batches of at most ``memory_mb``
-    of scores, or of ``batch_size`` users when given (a scorer that is
-    fastest on smaller batches, as GF-CF's factored filter).
+    of scores, and of at most ``batch_size`` users when given (a scorer that
+    is fastest on smaller batches, as GF-CF's factored filter).
 
     Args:
         score_fn: ``score_fn(users [B]) -> [B, num_items]`` scores (a fresh tensor, or a buffer the
@@ -158,7 +158,7 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
         exclude: ``(rowptr, items)`` per-user items to mask (training positives).
         ks: cut-offs.
         memory_mb: most memory a batch of scores may take.
-        batch_size: users per batch (default: from ``memory_mb``).
+        batch_size: most users per batch (default: as many as ``memory_mb`` allows).
 
     Returns:
         ``{"recall@10": ..., "ndcg@10": ..., "precision@10": ..., "hit@10": ..., ...,
@@ -174,7 +174,8 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
     kmax = max(ks)
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 user, got {batch_size}")
-    batch = batch_size or max(1, int(memory_mb * 2**20 // (num_items * 4 * 2)))  # scores + topk workspace
+    batch = max(1, int(memory_mb * 2**20 // (num_items * 4 * 2)))  # scores + topk workspace
+    batch = min(batch, batch_size or batch)
     sums = {f"{name}@{k}": 0.0 for k in ks for name in RANKING_METRICS}
     for start in range(0, test_users.numel(), batch):
         users = test_users[start : start + batch]
