@@ -36,31 +36,65 @@ def _group(key: Tensor, other: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, 
     return rowptr, other.index_select(0, perm), perm
 
 
+class _Groups:
+    """The pairs grouped by source (forward) and, once a backward asks, by
+    target; kept on the pairs tensor itself (``_gnnkit_pair_groups``) with its
+    version and ``N``, so a pair set scored every epoch (the training
+    positives, the validation pairs) is sorted once and an in-place change of
+    it is noticed. Kept from the second call on: a one-off tensor (sampled
+    negatives) carries nothing."""
+
+    def __init__(self, src: Tensor, dst: Tensor, num_nodes: int) -> None:
+        self.src, self.dst, self.num_nodes = src, dst, num_nodes
+        self.by_src = _group(src, dst, num_nodes)
+        self.by_dst: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def targets(self) -> tuple[Tensor, Tensor, Tensor]:
+        if self.by_dst is None:
+            self.by_dst = _group(self.dst, self.src, self.num_nodes)
+        return self.by_dst
+
+    @staticmethod
+    def of(pairs: Tensor, src: Tensor, dst: Tensor, num_nodes: int) -> _Groups:
+        key = (pairs._version, num_nodes, pairs.data_ptr())
+        kept = getattr(pairs, "_gnnkit_pair_groups", None)
+        if isinstance(kept, tuple) and kept[0] == key:
+            if kept[1] is not None:
+                return kept[1]
+            groups = _Groups(src, dst, num_nodes)  # the second call: keep it from now on
+            pairs._gnnkit_pair_groups = (key, groups)
+            return groups
+        pairs._gnnkit_pair_groups = (key, None)  # seen once
+        return _Groups(src, dst, num_nodes)
+
+
 class _PairDot(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z: Tensor, src: Tensor, dst: Tensor) -> Tensor:
+    def forward(ctx, z: Tensor, groups: _Groups) -> Tensor:
         n = z.size(0)
-        s_ptr, s_col, s_perm = _group(src, dst, n)
+        s_ptr, s_col, s_perm = groups.by_src
         pattern = _torch_csr(s_ptr, s_col, z.new_zeros(s_col.numel()), (n, n))
         values = torch.sparse.sampled_addmm(pattern, z, z.t(), beta=0.0).values()
         out = torch.empty_like(values)
         out[s_perm] = values
-        ctx.save_for_backward(z, src, dst, s_ptr, s_col, s_perm)
+        ctx.save_for_backward(z)
+        ctx.groups = groups
         return out
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        z, src, dst, s_ptr, s_col, s_perm = ctx.saved_tensors
+        (z,) = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return None, None, None
+            return None, None
         n = z.size(0)
         grad = grad.contiguous()
-        d_ptr, d_col, d_perm = _group(dst, src, n)
+        s_ptr, s_col, s_perm = ctx.groups.by_src
+        d_ptr, d_col, d_perm = ctx.groups.targets()
         out = torch.empty_like(z)
         # row u of the result: Σ over pairs (u, v) of g·z[v], then over pairs (v, u) of g·z[v]
         torch.addmm(out, _torch_csr(s_ptr, s_col, grad.index_select(0, s_perm), (n, n)), z, beta=0.0, out=out)
         torch.addmm(out, _torch_csr(d_ptr, d_col, grad.index_select(0, d_perm), (n, n)), z, beta=1.0, out=out)
-        return out, None, None
+        return out, None
 
 
 def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
@@ -87,10 +121,12 @@ def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
             or z.size(1) == 0 or torch.is_autocast_enabled("cpu") or pairs.size(1) > z.size(0) ** 2
             or torch.compiler.is_compiling()):  # (the grouping sorts in numpy: no graph break when compiled)
         return (z.index_select(0, src) * z.index_select(0, dst)).sum(-1)
-    low, high = (int(v) for v in torch.aminmax(pairs))
-    if low < 0 or high >= z.size(0):
-        raise IndexError(f"pair_dot: pairs refer to node {low if low < 0 else high} but z has {z.size(0)} rows")
-    return _PairDot.apply(z.contiguous(), src.contiguous(), dst.contiguous())
+    kept = getattr(pairs, "_gnnkit_pair_groups", None)
+    if not (isinstance(kept, tuple) and kept[0] == (pairs._version, z.size(0), pairs.data_ptr())):
+        low, high = (int(v) for v in torch.aminmax(pairs))  # (checked when the pairs were last grouped)
+        if low < 0 or high >= z.size(0):
+            raise IndexError(f"pair_dot: pairs refer to node {low if low < 0 else high} but z has {z.size(0)} rows")
+    return _PairDot.apply(z.contiguous(), _Groups.of(pairs, src.contiguous(), dst.contiguous(), z.size(0)))
 
 
 __all__ = ["pair_dot"]

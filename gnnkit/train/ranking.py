@@ -138,6 +138,12 @@ def evaluate_ranking(user_emb: Tensor, item_emb: Tensor, test: Tensor, exclude: 
                            user_emb.size(0), item_emb.size(0), test.to(user_emb.device), exclude, ks, memory_mb)
 
 
+# Scores per batch on the CPU: a batch whose scores stay in the CPU's caches is
+# ranked faster than a large one streamed through memory (Gowalla, 41k items,
+# one thread: 64 users a batch 3.7 s for every test user, 819 users 6.1 s).
+_CPU_SCORE_BYTES = 12 * 2**20
+
+
 def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_items: int, test: Tensor,
                     exclude: tuple[Tensor, Tensor] | None, ks: tuple[int, ...] = (10, 20),
                     memory_mb: float = 256.0, batch_size: int | None = None) -> dict[str, float]:
@@ -147,7 +153,9 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
     ``exclude`` masked); users without test items are skipped and counted in
     ``skipped_users``. Users are scored in batches of at most ``memory_mb``
     of scores, and of at most ``batch_size`` users when given (a scorer that
-    is fastest on smaller batches, as GF-CF's factored filter).
+    is fastest with its own batch size, as GF-CF's factored filter); on the
+    CPU, by default, of about 12 MiB of scores (cache-sized: faster than
+    larger batches).
 
     Args:
         score_fn: ``score_fn(users [B]) -> [B, num_items]`` scores (a fresh tensor, or a buffer the
@@ -158,7 +166,8 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
         exclude: ``(rowptr, items)`` per-user items to mask (training positives).
         ks: cut-offs.
         memory_mb: most memory a batch of scores may take.
-        batch_size: most users per batch (default: as many as ``memory_mb`` allows).
+        batch_size: most users per batch (default: as many as ``memory_mb`` allows; on the CPU at most
+            about 12 MiB of scores).
 
     Returns:
         ``{"recall@10": ..., "ndcg@10": ..., "precision@10": ..., "hit@10": ..., ...,
@@ -175,6 +184,8 @@ def evaluate_scores(score_fn: Callable[[Tensor], Tensor], num_users: int, num_it
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 user, got {batch_size}")
     batch = max(1, int(memory_mb * 2**20 // (num_items * 4 * 2)))  # scores + topk workspace
+    if batch_size is None and dev.type == "cpu":
+        batch_size = max(16, _CPU_SCORE_BYTES // (num_items * 4))
     batch = min(batch, batch_size or batch)
     sums = {f"{name}@{k}": 0.0 for k in ks for name in RANKING_METRICS}
     for start in range(0, test_users.numel(), batch):

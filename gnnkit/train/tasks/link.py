@@ -138,6 +138,7 @@ class LinkTask(Task):
         x = self.features.x
         self.x = None if x is None else x.to(device)
         self.adj = self.split.graph.csr()
+        self._eval_pairs: dict[str, tuple[Tensor, Tensor]] = {}  # split.pairs() builds new tensors each call
         self.train_edges = EdgeSet(self.split.graph.edge_index)  # negatives avoid training edges only
         self.generator = torch.Generator(device=device).manual_seed(self.seed)
         self._loader = None
@@ -199,7 +200,9 @@ class LinkTask(Task):
     def scores(self, part: str, z: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``(logits, labels)`` of the ``"val"`` or ``"test"`` pairs."""
         z = self.embeddings() if z is None else z
-        pairs, labels = self.split.pairs(part)
+        if part not in self._eval_pairs:  # the same tensors every epoch: pair_dot keeps their grouping
+            self._eval_pairs[part] = self.split.pairs(part)
+        pairs, labels = self._eval_pairs[part]
         with eval_mode(self.model):
             return self.model.decode(z, pairs).float(), labels
 
