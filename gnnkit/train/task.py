@@ -55,7 +55,9 @@ class Task:
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             return None
-        return torch.optim.Adam(params, lr=optim.lr, weight_decay=optim.weight_decay)
+        # foreach: one kernel per step for all parameters; the same numbers as the per-tensor loop
+        # (checked bit for bit), fewer small ops on the CPU, where torch would otherwise loop
+        return torch.optim.Adam(params, lr=optim.lr, weight_decay=optim.weight_decay, foreach=True)
 
     def train_epoch(self, engine: Engine) -> float:
         raise NotImplementedError

@@ -16,6 +16,7 @@ from gnnkit.nn.models.gae import (
     kl_penalty,
     link_bce_loss,
     make_decoder,
+    sample_with_kl,
 )
 from gnnkit_testing import require
 
@@ -80,6 +81,34 @@ def test_kl_penalty_reference():
         var = logstd[i].exp() ** 2
         kl += 0.5 * (var + mu[i] ** 2 - 1 - torch.log(var)).sum()
     assert torch.allclose(kl_penalty(mu, logstd), kl / 7 / 7, atol=1e-6)
+
+
+def test_sample_with_kl_equals_the_composition_values_and_gradients():
+    g = torch.Generator().manual_seed(4)
+    mu = torch.randn(9, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    raw = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    raw[0, 0], raw[1, 2] = 2.5, 3.0  # above the cap of 2 below: no gradient there
+    raw.requires_grad_(True)
+    eps = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    weights = torch.randn(9, 4, generator=g, dtype=torch.float64)
+
+    def loss(z, kl):  # both outputs used, with different weights
+        return (z * weights).sum() + 3.0 * kl
+
+    z, kl = sample_with_kl(mu, raw, eps, cap=2.0)
+    logstd = raw.clamp(max=2.0)
+    z_ref, kl_ref = mu + eps * logstd.exp(), kl_penalty(mu, logstd)
+    torch.testing.assert_close(z, z_ref, rtol=0, atol=1e-12)
+    torch.testing.assert_close(kl, kl_ref, rtol=0, atol=1e-12)
+    got = torch.autograd.grad(loss(z, kl), (mu, raw))
+    want = torch.autograd.grad(loss(z_ref, kl_ref), (mu, raw))
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert got[1][0, 0] == 0 and got[1][1, 2] == 0
+    assert torch.autograd.gradcheck(lambda m, r: sample_with_kl(m, r, eps, 2.0), (mu, raw))
+    # only the sample used (the KL's gradient arrives as zeros)
+    z, _ = sample_with_kl(mu, raw, eps, cap=2.0)
+    torch.testing.assert_close(torch.autograd.grad(z.sum(), mu)[0], torch.ones_like(mu))
 
 
 def test_gae_sparse_and_dense_features_agree():

@@ -242,7 +242,7 @@ class NodeTask(Task):
                 {"params": [p for p in self.model.parameters() if id(p) not in first],
                  "weight_decay": self.config.weight_decay_rest},
             ]
-        return torch.optim.Adam(groups, lr=optim.lr)
+        return torch.optim.Adam(groups, lr=optim.lr, foreach=True)  # (as Task.configure_optimizer)
 
     def describe(self) -> str:
         return f"{self.spec['name']} node classification"
