@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gnnkit.ops.sparse import _torch_csr
+from gnnkit.ops.sparse import torch_csr
 
 # Below this, a node id fits numpy's int16 and its stable sort is a radix sort.
 _RADIX_LIMIT = 2**15
@@ -73,7 +73,7 @@ class _PairDot(torch.autograd.Function):
     def forward(ctx, z: Tensor, groups: _Groups) -> Tensor:
         n = z.size(0)
         s_ptr, s_col, s_perm = groups.by_src
-        pattern = _torch_csr(s_ptr, s_col, z.new_zeros(s_col.numel()), (n, n))
+        pattern = torch_csr(s_ptr, s_col, z.new_zeros(s_col.numel()), (n, n))
         values = torch.sparse.sampled_addmm(pattern, z, z.t(), beta=0.0).values()
         out = torch.empty_like(values)
         out[s_perm] = values
@@ -92,8 +92,8 @@ class _PairDot(torch.autograd.Function):
         d_ptr, d_col, d_perm = ctx.groups.targets()
         out = torch.empty_like(z)
         # row u of the result: Σ over pairs (u, v) of g·z[v], then over pairs (v, u) of g·z[v]
-        torch.addmm(out, _torch_csr(s_ptr, s_col, grad.index_select(0, s_perm), (n, n)), z, beta=0.0, out=out)
-        torch.addmm(out, _torch_csr(d_ptr, d_col, grad.index_select(0, d_perm), (n, n)), z, beta=1.0, out=out)
+        torch.addmm(out, torch_csr(s_ptr, s_col, grad.index_select(0, s_perm), (n, n)), z, beta=0.0, out=out)
+        torch.addmm(out, torch_csr(d_ptr, d_col, grad.index_select(0, d_perm), (n, n)), z, beta=1.0, out=out)
         return out, None
 
 

@@ -35,17 +35,36 @@ from gnnkit.ops.csr import CSR, build_csr  # noqa: F401  (re-exported: the histo
 _SDDMM_CHUNK_BYTES = 64 * 2**20
 
 
-def _torch_csr(rowptr: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
-    # torch warns (once per process) that sparse CSR is "beta"; these kernels
-    # are the point of this module, so the notice is silenced here only, not
-    # process-wide, and only until it has been issued (catch_warnings costs
-    # more than a small product).
+def torch_csr(rowptr: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
+    """A torch sparse CSR tensor from its parts, the indices trusted as given
+    (no invariant check: callers build them sorted).
+
+    torch warns (once per process) that sparse CSR is "beta"; these kernels
+    are the point of this module, so the notice is silenced here only, not
+    process-wide, and only until it has been issued (``catch_warnings`` costs
+    more than a small product).
+    """
     if _CSR_NOTICE["issued"]:
         return torch.sparse_csr_tensor(rowptr, col, value, shape, check_invariants=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
         out = torch.sparse_csr_tensor(rowptr, col, value, shape, check_invariants=False)
     _CSR_NOTICE["issued"] = True
+    return out
+
+
+def csr_to_dense(c: Tensor, out: Tensor | None = None, transpose: bool = False) -> Tensor:
+    """A torch sparse CSR matrix as a dense one (one scatter; ``Tensor.to_dense``
+    is several times slower), or its transpose when ``transpose``, written into
+    ``out`` when given (zeroed first)."""
+    crow, col = c.crow_indices(), c.col_indices()
+    shape = c.shape[::-1] if transpose else c.shape
+    out = torch.zeros(shape, dtype=c.dtype, device=c.device) if out is None else out.zero_()
+    rows = torch.repeat_interleave(torch.arange(c.shape[0], device=c.device), crow.diff())
+    if transpose:
+        out[col, rows] = c.values()
+    else:
+        out[rows, col] = c.values()
     return out
 
 
@@ -133,7 +152,7 @@ def _product(rowptr: Tensor, col: Tensor, value: Tensor | None, shape: tuple[int
         # Autocast would cast the operands back to half precision, which the
         # sparse kernels do not take; the product runs in `compute` precision.
         with torch.autocast(x.device.type, enabled=False):
-            adj = _torch_csr(rowptr, col, v, shape)
+            adj = torch_csr(rowptr, col, v, shape)
             if x.device.type == "cpu":
                 # addmm into its own uninitialised output with beta = 0 (the
                 # output's contents are ignored, NaN included) is one MKL call;
@@ -171,7 +190,7 @@ def sddmm(row: Tensor, col: Tensor, a: Tensor, b: Tensor, rowptr: Tensor | None 
     nnz, feat = row.numel(), a.size(1)
     compute = _kernel_dtype(a.dtype)
     if rowptr is not None and a.device.type == "cpu" and nnz and rowptr.dtype == col.dtype:
-        pattern = _torch_csr(rowptr, col, torch.zeros(nnz, dtype=compute), (rowptr.numel() - 1, b.size(0)))
+        pattern = torch_csr(rowptr, col, torch.zeros(nnz, dtype=compute), (rowptr.numel() - 1, b.size(0)))
         with torch.autocast("cpu", enabled=False):
             return torch.sparse.sampled_addmm(pattern, a.to(compute), b.to(compute).t(), beta=0.0).values()
     out = torch.empty(nnz, dtype=compute, device=a.device)

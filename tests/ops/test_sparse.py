@@ -102,3 +102,15 @@ def test_eager_path_and_operator_agree():
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
     assert _eager(torch.zeros(1)) and _eager(torch.nn.Parameter(torch.zeros(1)))
+
+
+def test_torch_csr_and_csr_to_dense_round_trip_both_ways():
+    from gnnkit.ops.sparse import csr_to_dense, torch_csr
+
+    dense = torch.tensor([[0.0, 2.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [3.0, 0.0, 4.0, 0.0]])
+    rowptr = torch.tensor([0, 2, 2, 4])
+    col = torch.tensor([1, 3, 0, 2])
+    c = torch_csr(rowptr, col, torch.tensor([2.0, 1.0, 3.0, 4.0]), (3, 4))
+    assert torch.equal(csr_to_dense(c), dense)
+    out = torch.full((4, 3), float("nan"))  # zeroed first: no NaN survives
+    assert csr_to_dense(c, out, transpose=True) is out and torch.equal(out, dense.t())

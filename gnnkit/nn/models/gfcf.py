@@ -2,25 +2,18 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from gnnkit.nn.models.lightgcn import _check_ids
+from gnnkit.ops.sparse import csr_to_dense, torch_csr
 
 # Above this many items the dense item–item filter (num_items² floats) is not
 # built: 20,000 items are 1.6 GB in float32. The factored path gives the same
 # scores without it.
 DENSE_ITEM_LIMIT = 20_000
-
-
-def _csr(crow: Tensor, cols: Tensor, values: Tensor, size: tuple[int, int]) -> Tensor:
-    """A torch sparse CSR tensor (its "beta" warning silenced: the indices are built sorted here)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, cols, values, size, check_invariants=False)
 
 
 def _orthonormalize(b: Tensor, rounds: int = 2) -> Tensor:
@@ -69,20 +62,6 @@ def top_right_singular_vectors(a: Tensor, a_t: Tensor, k: int, niter: int = 2) -
     small = torch.sparse.mm(a, basis)  # [m, q]
     _, vecs = torch.linalg.eigh((small.t() @ small).double())  # ascending eigenvalues σ²
     return basis @ vecs[:, -k:].flip(1).to(basis.dtype)
-
-
-def _dense(c: Tensor, out: Tensor | None = None, transpose: bool = False) -> Tensor:
-    """A sparse CSR matrix as a dense one (one scatter; ``Tensor.to_dense`` is several times slower),
-    or its transpose when ``transpose``, written into ``out`` when given (zeroed first)."""
-    crow, col = c.crow_indices(), c.col_indices()
-    shape = c.shape[::-1] if transpose else c.shape
-    out = torch.zeros(shape, dtype=c.dtype, device=c.device) if out is None else out.zero_()
-    rows = torch.repeat_interleave(torch.arange(c.shape[0], device=c.device), crow.diff())
-    if transpose:
-        out[col, rows] = c.values()
-    else:
-        out[rows, col] = c.values()
-    return out
 
 
 class GFCF(nn.Module):
@@ -177,11 +156,11 @@ class GFCF(nn.Module):
         self.rowptr = torch.zeros(nu + 1, dtype=torch.long, device=dev)
         torch.cumsum(torch.bincount(users, minlength=nu), 0, out=self.rowptr[1:])
         self.cols = items
-        self.norm_adj = _csr(self.rowptr, items, values, (nu, ni))
+        self.norm_adj = torch_csr(self.rowptr, items, values, (nu, ni))
         order = torch.argsort(items, stable=True)
         crow_t = torch.zeros(ni + 1, dtype=torch.long, device=dev)
         torch.cumsum(torch.bincount(items, minlength=ni), 0, out=crow_t[1:])
-        self.norm_adj_t = _csr(crow_t, users[order], values[order], (ni, nu))
+        self.norm_adj_t = torch_csr(crow_t, users[order], values[order], (ni, nu))
         k = min(self.k, nu, ni)
         if k > 0:
             v = top_right_singular_vectors(self.norm_adj, self.norm_adj_t, k, self.niter)
@@ -210,7 +189,7 @@ class GFCF(nn.Module):
         torch.cumsum(counts, 0, out=crow[1:])
         seg = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), counts)
         cols = self.cols[torch.arange(seg.numel(), device=users.device) - crow[seg] + starts[seg]]
-        return _csr(crow, cols, torch.ones(cols.numel(), device=users.device), (users.numel(), self.num_items))
+        return torch_csr(crow, cols, torch.ones(cols.numel(), device=users.device), (users.numel(), self.num_items))
 
     def scores(self, users: Tensor, out: Tensor | None = None) -> Tensor:
         """``[B, I]`` filtered scores of ``users`` (their own items not masked).
@@ -232,7 +211,7 @@ class GFCF(nn.Module):
         """``[I, B]`` the scores of the binary rows ``x`` ``[B, I]``, transposed,
         by the factored filter, in the workspace (valid until the next call)."""
         # X R̃ᵀ is sparse x sparse (a user's items reach few users); scattered transposed
-        y_t = _dense(torch.sparse.mm(x, self.norm_adj_t), self._buffer("y_t", self.num_users, x), transpose=True)
+        y_t = csr_to_dense(torch.sparse.mm(x, self.norm_adj_t), self._buffer("y_t", self.num_users, x), transpose=True)
         lin_t = torch.mm(self.norm_adj_t, y_t, out=self._buffer("lin_t", self.num_items, x))  # [I, B]
         if self.left is not None and self.alpha:
             # both factors contiguous: 20 % faster than GEMM on transposed views here
@@ -297,12 +276,12 @@ class GFCF(nn.Module):
         model.left = state["left"]
         model.right_t = None if state["right"] is None else state["right"].t().contiguous()
         values = state["norm_values"]
-        model.norm_adj = _csr(model.rowptr, model.cols, values, (nu, ni))
+        model.norm_adj = torch_csr(model.rowptr, model.cols, values, (nu, ni))
         users = torch.repeat_interleave(torch.arange(nu), model.rowptr.diff())
         order = torch.argsort(model.cols, stable=True)
         crow_t = torch.zeros(ni + 1, dtype=torch.long)
         torch.cumsum(torch.bincount(model.cols, minlength=ni), 0, out=crow_t[1:])
-        model.norm_adj_t = _csr(crow_t, users[order], values[order], (ni, nu))
+        model.norm_adj_t = torch_csr(crow_t, users[order], values[order], (ni, nu))
         model.filter = model._dense_filter() if dense and model.uses_dense_filter else None
         model.fitted = True
         return model

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.models.gfcf import _csr, _dense
 from gnnkit.nn.models.lightgcn import _check_ids
+from gnnkit.ops.sparse import csr_to_dense, torch_csr
 
 
 def ultragcn_constraints(users: Tensor, items: Tensor, num_users: int, num_items: int, num_neighbors: int = 10,
@@ -54,7 +54,7 @@ def ultragcn_constraints(users: Tensor, items: Tensor, num_users: int, num_items
     ones = torch.ones(key.numel(), device=dev)
     rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=dev)
     torch.cumsum(torch.bincount(u, minlength=num_users), 0, out=rowptr[1:])
-    r = _csr(rowptr, i, ones, (num_users, num_items))
+    r = torch_csr(rowptr, i, ones, (num_users, num_items))
     order = torch.argsort(i, stable=True)  # item-major: the rows of R^T
     users_t = u[order]
     crow_t = torch.zeros(num_items + 1, dtype=torch.long, device=dev)
@@ -66,8 +66,8 @@ def ultragcn_constraints(users: Tensor, items: Tensor, num_users: int, num_items
     for start in range(0, num_items, block):
         end = min(start + block, num_items)
         lo, hi = int(crow_t[start]), int(crow_t[end])
-        rows_t = _csr(crow_t[start : end + 1] - lo, users_t[lo:hi], ones[lo:hi], (end - start, num_users))
-        co = _dense(torch.sparse.mm(rows_t, r))  # [block, I] co-occurrence counts G_ij
+        rows_t = torch_csr(crow_t[start : end + 1] - lo, users_t[lo:hi], ones[lo:hi], (end - start, num_users))
+        co = csr_to_dense(torch.sparse.mm(rows_t, r))  # [block, I] co-occurrence counts G_ij
         top, idx = (co * col_scale).topk(k, dim=1)
         neighbours[start:end] = idx
         omega[start:end] = top * row_scale[start:end, None]
