@@ -14,6 +14,8 @@ differentiates.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -38,63 +40,85 @@ def _group(key: Tensor, other: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, 
 
 class _Groups:
     """The pairs grouped by source (forward) and, once a backward asks, by
-    target; kept on the pairs tensor itself (``_gnnkit_pair_groups``) with its
-    version and ``N``, so a pair set scored every epoch (the training
-    positives, the validation pairs) is sorted once and an in-place change of
-    it is noticed. Kept from the second call on: a one-off tensor (sampled
-    negatives) carries nothing."""
+    target. Kept between calls in ``_KEPT`` (below), so a pair set scored
+    every epoch (the training positives, the validation pairs) is sorted once."""
 
     def __init__(self, src: Tensor, dst: Tensor, num_nodes: int) -> None:
-        self.src, self.dst, self.num_nodes = src, dst, num_nodes
+        self.num_nodes = num_nodes
         self.by_src = _group(src, dst, num_nodes)
         self.by_dst: tuple[Tensor, Tensor, Tensor] | None = None
 
-    def targets(self) -> tuple[Tensor, Tensor, Tensor]:
+    def targets(self, src: Tensor, dst: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         if self.by_dst is None:
-            self.by_dst = _group(self.dst, self.src, self.num_nodes)
+            self.by_dst = _group(dst, src, self.num_nodes)
         return self.by_dst
 
-    @staticmethod
-    def of(pairs: Tensor, src: Tensor, dst: Tensor, num_nodes: int) -> _Groups:
-        key = (pairs._version, num_nodes, pairs.data_ptr())
-        kept = getattr(pairs, "_gnnkit_pair_groups", None)
-        if isinstance(kept, tuple) and kept[0] == key:
-            if kept[1] is not None:
-                return kept[1]
-            groups = _Groups(src, dst, num_nodes)  # the second call: keep it from now on
-            pairs._gnnkit_pair_groups = (key, groups)
-            return groups
-        pairs._gnnkit_pair_groups = (key, None)  # seen once
-        return _Groups(src, dst, num_nodes)
+
+# Groupings of recently scored pair tensors, by id: (weak reference to the
+# tensor, (version, N, data pointer), groups or None when seen once). A
+# grouping is kept from a tensor's second call on (a one-off tensor, as sampled
+# negatives, keeps nothing); an in-place change of the tensor changes its
+# version; an entry goes when its tensor is freed, and the least recently used
+# goes beyond _KEPT_MAX. Nothing is stored on the tensor itself, which stays
+# a plain tensor to save and load.
+_KEPT: dict[int, tuple[weakref.ref, tuple[int, int, int], _Groups | None]] = {}
+_KEPT_MAX = 8
+
+
+def _kept(pairs: Tensor, num_nodes: int) -> tuple[tuple[int, int, int], tuple | None]:
+    """``(key, entry)``: the tensor's key now and its live entry in ``_KEPT`` with that key, if any."""
+    key = (pairs._version, num_nodes, pairs.data_ptr())
+    entry = _KEPT.get(id(pairs))
+    if entry is None or entry[0]() is not pairs or entry[1] != key:
+        return key, None
+    return key, entry
+
+
+def _groups_of(pairs: Tensor, src: Tensor, dst: Tensor, num_nodes: int) -> _Groups:
+    key, entry = _kept(pairs, num_nodes)
+    if entry is not None:
+        _KEPT.pop(id(pairs))  # re-inserted last: least recently used first in the dict
+        groups = entry[2] if entry[2] is not None else _Groups(src, dst, num_nodes)
+        _KEPT[id(pairs)] = (entry[0], key, groups)
+        return groups
+    while len(_KEPT) >= _KEPT_MAX:
+        _KEPT.pop(next(iter(_KEPT)))
+    ident = id(pairs)
+
+    def forget(ref: weakref.ref) -> None:
+        if _KEPT.get(ident, (None,))[0] is ref:
+            del _KEPT[ident]
+    _KEPT[ident] = (weakref.ref(pairs, forget), key, None)  # seen once
+    return _Groups(src, dst, num_nodes)
 
 
 class _PairDot(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z: Tensor, groups: _Groups) -> Tensor:
+    def forward(ctx, z: Tensor, src: Tensor, dst: Tensor, groups: _Groups) -> Tensor:
         n = z.size(0)
         s_ptr, s_col, s_perm = groups.by_src
         pattern = torch_csr(s_ptr, s_col, z.new_zeros(s_col.numel()), (n, n))
         values = torch.sparse.sampled_addmm(pattern, z, z.t(), beta=0.0).values()
         out = torch.empty_like(values)
         out[s_perm] = values
-        ctx.save_for_backward(z)
+        ctx.save_for_backward(z, src, dst)
         ctx.groups = groups
         return out
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        (z,) = ctx.saved_tensors
+        z, src, dst = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return None, None
+            return None, None, None, None
         n = z.size(0)
         grad = grad.contiguous()
         s_ptr, s_col, s_perm = ctx.groups.by_src
-        d_ptr, d_col, d_perm = ctx.groups.targets()
+        d_ptr, d_col, d_perm = ctx.groups.targets(src, dst)
         out = torch.empty_like(z)
         # row u of the result: Σ over pairs (u, v) of g·z[v], then over pairs (v, u) of g·z[v]
         torch.addmm(out, torch_csr(s_ptr, s_col, grad.index_select(0, s_perm), (n, n)), z, beta=0.0, out=out)
         torch.addmm(out, torch_csr(d_ptr, d_col, grad.index_select(0, d_perm), (n, n)), z, beta=1.0, out=out)
-        return out, None
+        return out, None, None, None
 
 
 def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
@@ -121,12 +145,12 @@ def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
             or z.size(1) == 0 or torch.is_autocast_enabled("cpu") or pairs.size(1) > z.size(0) ** 2
             or torch.compiler.is_compiling()):  # (the grouping sorts in numpy: no graph break when compiled)
         return (z.index_select(0, src) * z.index_select(0, dst)).sum(-1)
-    kept = getattr(pairs, "_gnnkit_pair_groups", None)
-    if not (isinstance(kept, tuple) and kept[0] == (pairs._version, z.size(0), pairs.data_ptr())):
-        low, high = (int(v) for v in torch.aminmax(pairs))  # (checked when the pairs were last grouped)
+    if _kept(pairs, z.size(0))[1] is None:  # (a kept tensor was checked when first grouped)
+        low, high = (int(v) for v in torch.aminmax(pairs))
         if low < 0 or high >= z.size(0):
             raise IndexError(f"pair_dot: pairs refer to node {low if low < 0 else high} but z has {z.size(0)} rows")
-    return _PairDot.apply(z.contiguous(), _Groups.of(pairs, src.contiguous(), dst.contiguous(), z.size(0)))
+    src, dst = src.contiguous(), dst.contiguous()
+    return _PairDot.apply(z.contiguous(), src, dst, _groups_of(pairs, src, dst, z.size(0)))
 
 
 __all__ = ["pair_dot"]

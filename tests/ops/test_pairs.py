@@ -69,3 +69,34 @@ def test_compiles_without_a_graph_break():
     explanation = dynamo.explain(lambda t: pair_dot(t, pairs))(z)
     assert explanation.graph_break_count == 0
     torch.testing.assert_close(torch.compile(lambda t: pair_dot(t, pairs))(z), _reference(z, pairs))
+
+
+def test_a_pair_set_used_again_keeps_its_grouping_and_stays_a_plain_tensor(tmp_path):
+    from gnnkit.ops import pairs as P
+
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(40, 6, generator=g, requires_grad=True)
+    pairs = torch.randint(0, 40, (2, 300), generator=g)
+
+    def scores_and_grad(p):
+        out = pair_dot(z, p)
+        (grad,) = torch.autograd.grad((out * torch.arange(out.numel())).sum(), z)
+        return out, grad
+
+    want = scores_and_grad(pairs.clone())
+    for _ in range(3):  # the second call keeps the grouping, the third uses it
+        got = scores_and_grad(pairs)
+        assert all(torch.equal(a, b) for a, b in zip(got, want))
+    assert P._kept(pairs, 40)[1][2] is not None
+    pairs[1, :10] = pairs[0, :10]  # in place: a new version, grouped again
+    torch.testing.assert_close(pair_dot(z, pairs), pair_dot(z, pairs.clone()))
+    torch.save(pairs, tmp_path / "pairs.pt")  # nothing of gnnkit's rides on the tensor
+    assert torch.equal(torch.load(tmp_path / "pairs.pt", weights_only=True), pairs)
+    assert not pairs.__dict__
+    ident = id(pairs)
+    del pairs  # its entry goes with it
+    assert ident not in P._KEPT or P._KEPT[ident][0]() is None
+    many = [torch.randint(0, 40, (2, 5), generator=g) for _ in range(3 * P._KEPT_MAX)]
+    for p in many:
+        pair_dot(z, p)
+    assert len(P._KEPT) <= P._KEPT_MAX  # bounded
