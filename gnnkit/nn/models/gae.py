@@ -183,8 +183,9 @@ def kl_penalty(mu: Tensor, logstd: Tensor) -> Tensor:
 class _SampleWithKL(torch.autograd.Function):
     """``(μ + ε ⊙ exp(min(log σ, cap)), kl_penalty(μ, min(log σ, cap)))`` in
     one function: the sample and the KL term share ``σ``, and the backward is
-    six ``[N, D]`` operations instead of the sixteen autograd records for the
-    composition (a tenth of a VGAE epoch on Cora)."""
+    a handful of ``[N, D]`` operations instead of the autograd records of the
+    composition (a VGAE run on Cora about 6 % faster, measured alternating
+    the two forms in one process, 4 runs each, one thread)."""
 
     @staticmethod
     def forward(ctx, mu: Tensor, raw: Tensor, eps: Tensor, cap: float) -> tuple[Tensor, Tensor]:
