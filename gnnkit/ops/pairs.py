@@ -121,6 +121,12 @@ class _PairDot(torch.autograd.Function):
         return out, None, None, None
 
 
+# Without a gradient to keep, up to this many pairs are scored from gathered
+# rows: cheaper than the sampled product's setup (~20 against ~55 µs for the
+# ~500 validation pairs of a citation graph).
+_GATHER_MAX = 2048
+
+
 def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
     """Inner products of node pairs: ``out[k] = Σ_d z[pairs[0, k], d] · z[pairs[1, k], d]``.
 
@@ -145,10 +151,13 @@ def pair_dot(z: Tensor, pairs: Tensor) -> Tensor:
             or z.size(1) == 0 or torch.is_autocast_enabled("cpu") or pairs.size(1) > z.size(0) ** 2
             or torch.compiler.is_compiling()):  # (the grouping sorts in numpy: no graph break when compiled)
         return (z.index_select(0, src) * z.index_select(0, dst)).sum(-1)
-    if _kept(pairs, z.size(0))[1] is None:  # (a kept tensor was checked when first grouped)
+    small = pairs.size(1) <= _GATHER_MAX and not (z.requires_grad and torch.is_grad_enabled())
+    if small or _kept(pairs, z.size(0))[1] is None:  # (a kept tensor was checked when first grouped)
         low, high = (int(v) for v in torch.aminmax(pairs))
         if low < 0 or high >= z.size(0):
             raise IndexError(f"pair_dot: pairs refer to node {low if low < 0 else high} but z has {z.size(0)} rows")
+    if small:
+        return (z.index_select(0, src) * z.index_select(0, dst)).sum(-1)
     src, dst = src.contiguous(), dst.contiguous()
     return _PairDot.apply(z.contiguous(), src, dst, _groups_of(pairs, src, dst, z.size(0)))
 

@@ -40,11 +40,18 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(lambda t: pair_dot(t, pairs), (z,))
 
 
-def test_float32_int32_pairs_and_no_grad():
-    z = torch.randn(20, 8)
-    pairs = torch.randint(0, 20, (2, 50), dtype=torch.int32)
+@pytest.mark.parametrize("num_pairs", [50, 5000])  # gathered rows up to _GATHER_MAX without grad, the product beyond
+def test_float32_int32_pairs_and_no_grad(num_pairs):
+    from gnnkit.ops.pairs import _GATHER_MAX
+
+    assert (num_pairs <= _GATHER_MAX) == (num_pairs == 50)
+    z = torch.randn(80, 8)
+    pairs = torch.randint(0, 80, (2, num_pairs), dtype=torch.int32)
     with torch.no_grad():
         torch.testing.assert_close(pair_dot(z, pairs), _reference(z, pairs.long()), atol=1e-5, rtol=1e-5)
+    for bad, node in (([[0, 80], [1, 2]], 80), ([[0, -1], [1, 2]], -1)):
+        with torch.no_grad(), pytest.raises(IndexError, match=f"node {node} but z has 80 rows"):
+            pair_dot(z, torch.tensor(bad))
 
 
 def test_empty_and_bad_input():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gnnkit.train import link_metrics
 from gnnkit.train.link_metrics import auc_and_ap, average_precision, hits_at_k, mrr, precision_at_k, roc_auc
 
 
@@ -30,7 +31,15 @@ def reference_ap(scores: list[float], labels: list[int]) -> float:
     return ap
 
 
-def test_known_values():
+@pytest.fixture(params=["numpy", "torch"])
+def curve_path(request, monkeypatch):
+    """AUC and AP run in numpy up to ``_NUMPY_MAX`` CPU scores and in torch
+    beyond (and off the CPU): every definition test runs on both."""
+    monkeypatch.setattr(link_metrics, "_NUMPY_MAX", 1 << 30 if request.param == "numpy" else -1)
+    return request.param
+
+
+def test_known_values(curve_path):
     # scikit-learn's docstring example: roc_auc_score -> 0.75, average_precision_score -> 0.8333...
     s = torch.tensor([0.1, 0.4, 0.35, 0.8])
     y = torch.tensor([0, 0, 1, 1])
@@ -43,7 +52,7 @@ def test_known_values():
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_random_scores_with_ties_match_the_reference(seed):
+def test_random_scores_with_ties_match_the_reference(seed, curve_path):
     g = torch.Generator().manual_seed(seed)
     n = int(torch.randint(5, 300, (1,), generator=g))
     levels = [3, 10, 1000][seed % 3]  # few distinct scores -> many ties
@@ -58,7 +67,7 @@ def test_random_scores_with_ties_match_the_reference(seed):
     assert roc_auc(scores.double(), labels) == pytest.approx(roc_auc(scores, labels), abs=1e-12)
 
 
-def test_only_order_matters():
+def test_only_order_matters(curve_path):
     g = torch.Generator().manual_seed(0)
     s = torch.randn(200, generator=g)
     y = (torch.rand(200, generator=g) < 0.5).long()
@@ -67,7 +76,7 @@ def test_only_order_matters():
 
 
 @pytest.mark.parametrize("fn", [roc_auc, average_precision])
-def test_metric_errors(fn):
+def test_metric_errors(fn, curve_path):
     with pytest.raises(ValueError, match="one class"):
         fn(torch.rand(5), torch.ones(5))
     with pytest.raises(ValueError, match="same length"):
@@ -76,6 +85,20 @@ def test_metric_errors(fn):
         fn(torch.rand(3), torch.tensor([0, 2, 1]))
     with pytest.raises(ValueError, match="NaN"):
         fn(torch.tensor([0.1, float("nan")]), torch.tensor([0, 1]))
+
+
+def test_numpy_and_torch_paths_agree(monkeypatch):
+    g = torch.Generator().manual_seed(5)
+    for n, levels in ((7, 2), (600, 5), (5000, 10_000)):
+        scores = torch.randint(0, levels, (n,), generator=g).float()
+        labels = torch.rand(n, generator=g) < 0.4
+        labels[:2] = torch.tensor([True, False])
+        monkeypatch.setattr(link_metrics, "_NUMPY_MAX", 1 << 30)
+        small = auc_and_ap(scores, labels)
+        monkeypatch.setattr(link_metrics, "_NUMPY_MAX", -1)
+        large = auc_and_ap(scores, labels)
+        assert small == pytest.approx(large, abs=1e-12)
+        assert 0.0 < small[0] < 1.0 and 0.0 < small[1] < 1.0
 
 
 def reference_hits(pos: list[float], neg: list[float], k: int) -> float:
