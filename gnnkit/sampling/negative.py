@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -105,6 +106,22 @@ class EdgeSet:
         if self._bitmap is not None:
             self._bitmap = self._bitmap.to(device)
         return self
+
+    def _contains_numpy(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """``contains`` for non-negative int64 numpy ids on a CPU set with packed keys."""
+        b = self._base
+        inside = (src < b) & (dst < b)  # ids the set never saw are in no pair of it
+        key = np.where(inside, src * b + dst, 0)
+        if self._bitmap is None and b * b <= _BITMAP_KEYS:
+            self._lookups += 1
+            if self._lookups >= 2:  # as in contains(): a one-off lookup does not pay for the bitmap
+                self._bitmap = torch.zeros(b * b, dtype=torch.bool, device=self._packed.device)
+                self._bitmap[self._packed] = True
+        if self._bitmap is not None:
+            return self._bitmap.numpy()[key] & inside
+        packed = self._packed.numpy()
+        pos = np.minimum(np.searchsorted(packed, key), packed.size - 1)
+        return (packed[pos] == key) & inside
 
     def contains(self, src: Tensor, dst: Tensor) -> Tensor:
         """``[n]`` bool: whether each ``(src[k], dst[k])`` is in the set."""
@@ -220,6 +237,39 @@ def _sample(draw_src, draw_dst, fixed_src: Tensor | None, num_samples: int, excl
     )
 
 
+def _uniform_numpy(num_nodes: int, num_samples: int, exclude: EdgeSet, self_loops: bool,
+                   generator: torch.Generator | None, max_rounds: int) -> Tensor:
+    """``_sample`` for uniform pairs on the CPU against a set of packed keys:
+    the same rejection rounds in numpy, whose calls cost a fraction of
+    torch's on arrays this small (the negatives of a citation graph are ~10k
+    pairs, drawn every epoch). The stream is a numpy ``SFC64`` seeded by one
+    draw of ``generator`` (torch's global one when ``None``), so the result
+    is as reproducible as the torch path's, and it does not depend on how
+    the set answers (binary search, or the bitmap it keeps once queried again)."""
+    seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
+    rng = np.random.Generator(np.random.SFC64(seed))
+    src = rng.integers(0, num_nodes, num_samples)
+    dst = rng.integers(0, num_nodes, num_samples)
+    todo = np.arange(num_samples)
+    for round_ in range(max_rounds + 1):
+        s, d = src[todo], dst[todo]
+        bad = exclude._contains_numpy(s, d)
+        if not self_loops:
+            bad |= s == d
+        todo = todo[bad]
+        if todo.size == 0:
+            return torch.from_numpy(np.stack([src, dst]))
+        if round_ == max_rounds:
+            break
+        src[todo] = rng.integers(0, num_nodes, todo.size)
+        dst[todo] = rng.integers(0, num_nodes, todo.size)
+    raise RuntimeError(
+        f"negative sampling: {todo.size} of {num_samples} pairs still collide with an edge after "
+        f"max_rounds={max_rounds} rounds of rejection; the graph is too dense for that many negatives. Ask for "
+        f"fewer samples or raise max_rounds"
+    )
+
+
 def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | None = None, *,
                       method: str = "uniform", power: float = 0.75, exclude: Tensor | EdgeSet | None = None,
                       exact: bool = True, self_loops: bool = False, unique: bool = False, undirected: bool = False,
@@ -279,6 +329,9 @@ def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | Non
             )
     if num_samples == 0:
         return torch.empty(2, 0, dtype=torch.long, device=device)
+    if (method == "uniform" and not unique and device.type == "cpu" and exclude_set is not None
+            and exclude_set._packed is not None):
+        return _uniform_numpy(num_nodes, num_samples, exclude_set, self_loops, generator, max_rounds)
     draw = _Draw(num_nodes, _weights(method, edge_index, num_nodes, 0, power), device)
     out = _sample(draw, draw, None, num_samples, exclude_set, self_loops, unique, undirected, generator,
                   max_rounds, device)

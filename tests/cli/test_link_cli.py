@@ -153,4 +153,4 @@ def test_cora_from_the_data_root(data_root, tmp_path):
                  "--json", str(out), "--quiet"]) == 0
     result = json.loads(out.read_text())
     assert result["features"] == "given: 1433 features, row-normalised (sparse)"
-    assert result["test_auc_mean"] > 0.75
+    assert result["test_auc_mean"] > 0.7  # 30 of the default 400 epochs: seeds 0-5 gave 0.735-0.797 (chance: 0.5)

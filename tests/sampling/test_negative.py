@@ -198,3 +198,36 @@ def test_packed_and_row_search_lookups_agree():
     assert torch.equal(fast.contains(q[0], q[1]), safe.contains(q[0], q[1]))
     big = EdgeSet(torch.tensor([[2**31, 5], [7, 2**33]]))
     assert big._packed is None and big.contains(torch.tensor([2**31, 5]), torch.tensor([7, 2**33])).all()
+
+
+def test_numpy_lookup_and_sampling_do_not_depend_on_the_sets_history():
+    # The uniform CPU sampler looks pairs up in numpy: by binary search on the first query, from the bitmap
+    # after. The answers must match contains(), and the draws must not depend on which lookup answered
+    # (a resumed run starts with a fresh set where the uninterrupted one had its bitmap).
+    import numpy as np
+
+    ei = _undirected(n=50, m=300, seed=6)
+    truth = _pairs(ei)
+    es = EdgeSet(ei)
+    g = np.random.default_rng(0)
+    for round_ in range(3):
+        s, d = g.integers(0, 70, 4000), g.integers(0, 70, 4000)  # ids up to 69: beyond every edge's
+        got = es._contains_numpy(s, d).tolist()
+        assert got == [(a, b) in truth for a, b in zip(s.tolist(), d.tolist())], round_
+        assert (es._bitmap is not None) == (round_ >= 1)
+    used = EdgeSet(ei)
+    for _ in range(3):
+        negative_sampling(ei, 70, 10, exclude=used)
+    assert used._bitmap is not None
+    fresh = EdgeSet(ei)
+    a = negative_sampling(ei, 70, 2000, exclude=fresh, generator=torch.Generator().manual_seed(3))
+    b = negative_sampling(ei, 70, 2000, exclude=used, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    assert not (_pairs(a) & truth) and bool((a[0] != a[1]).all())
+    assert int(a.max()) >= 50  # nodes without edges are drawn too
+    many = negative_sampling(ei, 70, 70_000, exclude=used, generator=torch.Generator().manual_seed(4))
+    counts = torch.bincount(many.flatten(), minlength=70).double()
+    # uniform over the allowed ordered pairs: node u is in 2 * 70000 * (69 - deg u) / sum_v (69 - deg v) of them
+    free = 69.0 - torch.bincount(torch.tensor(sorted(truth)).t()[0], minlength=70).double()
+    expected = 2 * 70_000 * free / free.sum()
+    assert bool(((counts - expected).abs() < 5 * expected.sqrt()).all())

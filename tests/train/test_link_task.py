@@ -45,7 +45,9 @@ def fit(graph: Graph, kind: str, config: LinkConfig | None = None, epochs: int =
     ("gae", {}), ("vgae", {}), ("gcn", {}), ("sage", {"decoder": "mlp"}), ("sage", {"decoder": "hadamard"}),
 ])
 def test_models_learn_a_block_model(kind, hparams):
-    task, result = fit(block_graph(), kind, **hparams)
+    # 8 blocks: a held-out non-edge falls inside a block 1 time in 8, so a model that learnt the blocks clears
+    # the bar with room (every kind scored AUC >= 0.88 and AP >= 0.85 on seeds 0-3; chance is 0.5)
+    task, result = fit(block_graph(n=320, blocks=8, p_in=0.3, p_out=0.003), kind, **hparams)
     m = result.metrics
     assert m["test_auc"] > 0.85 and m["test_ap"] > 0.8, m
     assert {"test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap"} <= set(m)

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from gnnkit.nn.models.gae import DECODERS, dense_recon_loss, link_bce_loss
 from gnnkit.sampling import EdgeSet, LinkNeighborLoader, LinkSplit, negative_sampling
-from gnnkit.train.config import MiniBatchConfig
+from gnnkit.train.config import MiniBatchConfig, OptimConfig
 from gnnkit.train.link_metrics import auc_and_ap, hits_at_k, mrr
 from gnnkit.train.runtime import autocast, eval_mode
 from gnnkit.train.task import Task
@@ -148,6 +148,15 @@ class LinkTask(Task):
             self._loader = LinkNeighborLoader(graph, self.split.train_pos, list(mb.fanout), mb.batch_size,
                                               neg_ratio=self.config.neg_ratio, exclude=self.train_edges,
                                               method=self.config.negative_method, seed=self.seed)
+
+    def configure_optimizer(self, optim: OptimConfig) -> torch.optim.Optimizer | None:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            return None
+        # Fused: one pass over each parameter per step instead of a dozen; on Cora's
+        # 1433 x 64 first layer the step costs about half the foreach one (same
+        # update rule; the rounding differs from the per-op form in the last bits).
+        return torch.optim.Adam(params, lr=optim.lr, weight_decay=optim.weight_decay, fused=True)
 
     def describe(self) -> str:
         return f"{self.spec.get('kind', 'link')} link prediction"

@@ -38,7 +38,7 @@ FEATURE_MODES = ("auto", "given", "embedding", "structural")
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "gae": dict(hidden=32, out=16, dropout=0.5, lr=0.01, epochs=400, neg_ratio=1.0, feature_norm="row",
                 decoder="dot"),
-    "vgae": dict(hidden=64, out=32, dropout=0.7, lr=0.01, epochs=400, neg_ratio=3.0, feature_norm="none",
+    "vgae": dict(hidden=64, out=32, dropout=0.7, lr=0.01, epochs=400, neg_ratio=2.0, feature_norm="none",
                  decoder="dot"),
     "gcn": dict(hidden=64, out=32, dropout=0.5, lr=0.01, epochs=400, neg_ratio=1.0, feature_norm="row",
                 decoder="dot"),
