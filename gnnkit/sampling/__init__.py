@@ -8,8 +8,8 @@ sampled neighbourhoods of their endpoints (built on the neighbour sampler,
 """
 from gnnkit.sampling.neighbor import NeighborLoader, SampledBatch, sample_neighbors
 from gnnkit.sampling.link import LinkBatch, LinkNeighborLoader
-from gnnkit.sampling.negative import EdgeSet, bipartite_negative_sampling, negative_sampling
+from gnnkit.sampling.negative import EdgeSet, NegativeSamplingError, bipartite_negative_sampling, negative_sampling
 from gnnkit.sampling.split import LinkSplit, is_undirected, split_edges
 
-__all__ = ["EdgeSet", "LinkBatch", "LinkNeighborLoader", "LinkSplit", "NeighborLoader", "SampledBatch", "bipartite_negative_sampling", "is_undirected",
-           "negative_sampling", "sample_neighbors", "split_edges"]
+__all__ = ["EdgeSet", "LinkBatch", "LinkNeighborLoader", "LinkSplit", "NegativeSamplingError", "NeighborLoader", "SampledBatch",
+           "bipartite_negative_sampling", "is_undirected", "negative_sampling", "sample_neighbors", "split_edges"]

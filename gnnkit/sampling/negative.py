@@ -34,6 +34,13 @@ from torch import Tensor
 _METHODS = ("uniform", "degree")
 
 
+class NegativeSamplingError(ValueError, RuntimeError):
+    """Too few non-edges for the negatives asked for: pairs still collided
+    with excluded ones after ``max_rounds`` rounds of rejection. A
+    ``ValueError`` (the request does not fit the graph; the CLI reports it
+    in one line) and, as before, a ``RuntimeError``."""
+
+
 def lexsort_pairs(src: Tensor, dst: Tensor) -> Tensor:
     """The permutation that sorts pairs by ``(src, dst)`` (two stable sorts, no key packing)."""
     perm = torch.argsort(dst, stable=True)
@@ -196,6 +203,57 @@ def _check_common(edge_index: Tensor, num_samples: int, max_rounds: int) -> None
         raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
 
 
+# Graphs of at most this many node pairs (2048 nodes) whose rejection rounds
+# run out are completed from the list of every allowed pair instead.
+_ENUMERATE_PAIRS = 2**22
+
+
+def _complete_by_enumeration(src: Tensor, dst: Tensor, ok: Tensor, draw: _Draw, exclude: EdgeSet | None,
+                             self_loops: bool, unique: bool, undirected: bool, generator) -> Tensor:
+    """Fill the pairs rejection could not (``~ok``) by drawing from the list of
+    every allowed pair, with the proposal's weights: the distribution
+    rejection sampling converges to, reached on a graph so dense that it
+    would not (a small graph with few non-edges). Raises when fewer allowed
+    pairs exist than ``unique`` needs."""
+    n, device = draw.num, src.device
+    u = torch.arange(n, device=device).repeat_interleave(n)
+    v = torch.arange(n, device=device).repeat(n)
+    allowed = torch.ones(n * n, dtype=torch.bool, device=device)
+    if not self_loops:
+        allowed &= u != v
+    if exclude is not None:
+        allowed &= ~exclude.contains(u, v)
+    if unique and undirected:
+        allowed &= u <= v
+    keep = ok.clone()
+    if unique:  # the accepted pairs are taken
+        a, b = (torch.minimum(src, dst), torch.maximum(src, dst)) if undirected else (src, dst)
+        allowed[(a * n + b)[keep]] = False
+    todo = (~keep).nonzero().flatten()
+    candidates = allowed.nonzero().flatten()
+    if unique and candidates.numel() < todo.numel():
+        raise NegativeSamplingError(
+            f"negative sampling: asked for {src.numel()} distinct pairs but only "
+            f"{candidates.numel() + int(keep.sum())} pairs are allowed (not excluded"
+            f"{', not a self-loop' if not self_loops else ''}); ask for fewer")
+    if candidates.numel() == 0:
+        raise NegativeSamplingError("negative sampling: every pair of the graph is excluded"
+                                    f"{' or a self-loop' if not self_loops else ''}: there is no negative to draw")
+    if draw.cdf is None:
+        weights = torch.ones(candidates.numel(), dtype=torch.float64, device=device)
+    else:
+        w = torch.diff(draw.cdf, prepend=draw.cdf.new_zeros(1))
+        cu, cv = u[candidates], v[candidates]
+        weights = w[cu] * w[cv] * (2.0 if unique and undirected else 1.0)
+        if unique and undirected:
+            weights = torch.where(cu == cv, weights / 2, weights)
+    pick = torch.multinomial(weights.float(), todo.numel(), replacement=not unique, generator=generator)
+    chosen = candidates[pick]
+    src, dst = src.clone(), dst.clone()
+    src[todo], dst[todo] = u[chosen], v[chosen]
+    return torch.stack([src, dst])
+
+
 def _sample(draw_src, draw_dst, fixed_src: Tensor | None, num_samples: int, exclude: EdgeSet | None,
             self_loops: bool, unique: bool, undirected: bool, generator, max_rounds: int,
             device: torch.device) -> Tensor:
@@ -230,7 +288,9 @@ def _sample(draw_src, draw_dst, fixed_src: Tensor | None, num_samples: int, excl
             src[todo] = draw_src(todo.numel(), generator)
         dst[todo] = draw_dst(todo.numel(), generator)
         ok[todo] = ~reject(src[todo], dst[todo])
-    raise RuntimeError(
+    if fixed_src is None and draw_src is draw_dst and draw_src.num ** 2 <= _ENUMERATE_PAIRS:
+        return _complete_by_enumeration(src, dst, ok, draw_src, exclude, self_loops, unique, undirected, generator)
+    raise NegativeSamplingError(
         f"negative sampling: {int((~ok).sum())} of {num_samples} pairs still collide with an edge after "
         f"max_rounds={max_rounds} rounds of rejection; the graph is too dense for that many negatives. Ask for "
         f"fewer samples or raise max_rounds"
@@ -263,7 +323,13 @@ def _uniform_numpy(num_nodes: int, num_samples: int, exclude: EdgeSet, self_loop
             break
         src[todo] = rng.integers(0, num_nodes, todo.size)
         dst[todo] = rng.integers(0, num_nodes, todo.size)
-    raise RuntimeError(
+    if num_nodes ** 2 <= _ENUMERATE_PAIRS:
+        ok = torch.ones(num_samples, dtype=torch.bool)
+        ok[torch.from_numpy(todo)] = False
+        return _complete_by_enumeration(torch.from_numpy(src), torch.from_numpy(dst), ok,
+                                        _Draw(num_nodes, None, torch.device("cpu")), exclude, self_loops, False,
+                                        False, generator)
+    raise NegativeSamplingError(
         f"negative sampling: {todo.size} of {num_samples} pairs still collide with an edge after "
         f"max_rounds={max_rounds} rounds of rejection; the graph is too dense for that many negatives. Ask for "
         f"fewer samples or raise max_rounds"
@@ -408,4 +474,4 @@ def _edge_set(exclude: Tensor | EdgeSet, device: torch.device) -> EdgeSet:
     return EdgeSet(exclude.to(device))
 
 
-__all__ = ["EdgeSet", "bipartite_negative_sampling", "first_occurrences", "lexsort_pairs", "negative_sampling"]
+__all__ = ["EdgeSet", "NegativeSamplingError", "bipartite_negative_sampling", "first_occurrences", "lexsort_pairs", "negative_sampling"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnnkit.sampling import EdgeSet, bipartite_negative_sampling, negative_sampling
+from gnnkit.sampling import EdgeSet, NegativeSamplingError, bipartite_negative_sampling, negative_sampling
 from gnnkit.sampling.negative import first_occurrences, lexsort_pairs
 
 
@@ -136,8 +136,43 @@ def test_inexact_mode_skips_the_test():
     full = torch.tensor([(u, v) for u in range(4) for v in range(4) if u != v]).t()
     neg = negative_sampling(full, 4, 50, exact=False, generator=torch.Generator().manual_seed(0))
     assert _pairs(neg) <= _pairs(full)  # every pair is an edge: nothing was excluded
-    with pytest.raises(RuntimeError, match="max_rounds"):
+    with pytest.raises(RuntimeError, match="no negative"):  # as before ...
         negative_sampling(full, 4, 5, max_rounds=3)
+    with pytest.raises(NegativeSamplingError, match="no negative") as err:  # ... and a ValueError, on every path
+        negative_sampling(full, 4, 5, max_rounds=3, exclude=EdgeSet(full))
+    assert isinstance(err.value, ValueError)
+    with pytest.raises(ValueError, match="no negative"):
+        negative_sampling(full, 4, 5, max_rounds=3, method="degree")
+
+
+def _near_complete(n: int = 10, missing: int = 5) -> tuple[torch.Tensor, set[tuple[int, int]]]:
+    """K_n without ``missing`` undirected edges: 2 * missing allowed ordered pairs."""
+    pairs = [(u, v) for u in range(n) for v in range(u + 1, n)]
+    gone = set(pairs[::len(pairs) // missing][:missing])
+    kept = torch.tensor([p for p in pairs if p not in gone]).t()
+    return torch.cat([kept, kept.flip(0)], 1), gone | {(v, u) for u, v in gone}
+
+
+@pytest.mark.parametrize("path", ["torch", "numpy", "degree"])
+def test_a_dense_graph_is_completed_from_the_list_of_allowed_pairs(path):
+    # Rejection rounds run out on a graph with few non-edges; a small graph is then completed exactly by
+    # drawing from the list of allowed pairs, with the distribution rejection converges to.
+    ei, allowed = _near_complete()
+    kw = {"torch": {}, "numpy": {"exclude": EdgeSet(ei)}, "degree": {"method": "degree"}}[path]
+    if path == "numpy":
+        kw["exclude"]._lookups = 5  # (a set queried before)
+    out = negative_sampling(ei, 10, 20_000, max_rounds=1, generator=torch.Generator().manual_seed(0), **kw)
+    assert _pairs(out) == allowed
+    if path != "degree":  # uniform over the 10 allowed ordered pairs
+        counts = torch.unique(out[0] * 10 + out[1], return_counts=True)[1].double()
+        assert bool(((counts - 2000).abs() < 5 * 2000 ** 0.5).all())
+    few = negative_sampling(ei, 10, 10, max_rounds=1, unique=True, generator=torch.Generator().manual_seed(1))
+    assert sorted(_pairs(few)) == sorted(allowed) and few.size(1) == 10
+    half = negative_sampling(ei, 10, 5, max_rounds=1, unique=True, undirected=True,
+                             generator=torch.Generator().manual_seed(2))
+    assert bool((half[0] < half[1]).all()) and {(u, v) for u, v in _pairs(half)} == {p for p in allowed if p[0] < p[1]}
+    with pytest.raises(ValueError, match="only 10 non-edges"):
+        negative_sampling(ei, 10, 11, max_rounds=1, unique=True)
 
 
 @pytest.mark.parametrize("kwargs, match", [
