@@ -11,8 +11,10 @@ the size of ``edge_index`` itself), so whenever the graph fits in memory the
 membership test is exact and no returned pair is an edge. Rejection needs
 ``1 / (1 - p)`` rounds on average, ``p`` the probability that a candidate is an
 edge (the density, or a weighted density with ``method="degree"``); the loop
-stops after ``max_rounds`` and raises if pairs are still missing, which only
-happens on graphs so dense that almost every pair is an edge. With
+stops after ``max_rounds``, which only happens on graphs so dense that almost
+every pair is an edge: a graph of at most 2048 nodes is then completed from
+the list of its allowed pairs (the distribution rejection converges to), a
+larger one raises ``NegativeSamplingError``. With
 ``exact=False`` the test is skipped: one round, and a fraction ``p`` of the
 returned pairs may be edges (on MUSAE facebook, ``p`` = 0.07 %) — the usual
 approximation for very large graphs, where the error is below the label noise.
