@@ -40,14 +40,15 @@ def dropout(x: Tensor | CSR, p: float, training: bool) -> Tensor | CSR:
     is built in numpy: the same distribution as ``torch.bernoulli`` up to a
     drop probability rounded to a multiple of 1/65536, at a fraction of the
     cost (torch's Mersenne Twister and its bool/int16 kernels made dropout
-    about a fifth of a VGAE epoch on Cora). Elsewhere this is ``F.dropout``.
+    about a fifth of a VGAE epoch on Cora). Elsewhere (and under
+    ``torch.compile``) this is ``F.dropout``.
     """
     if not training or p == 0.0:
         return x
     if isinstance(x, CSR):
         value = x.value if x.value is not None else torch.ones(x.nnz, device=x.device)
         return x.with_value(dropout(value, p, training))
-    if x.device.type != "cpu":
+    if x.device.type != "cpu" or torch.compiler.is_compiling():  # (numpy's generator does not trace)
         return F.dropout(x, p, training=True)
     return x * keep_mask(x.shape, p, x.dtype)
 
