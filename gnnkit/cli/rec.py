@@ -5,6 +5,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 
 def _defaults_help() -> str:
@@ -29,10 +30,12 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
             f"options marked 'per model' ({_defaults_help()})."
         ),
     )
-    p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k, lastfm, gowalla")
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k, lastfm, gowalla, or a folder "
+                   "with your own LightGCN-format train.txt and test.txt ('user item item ...' per line, 0-based ids)")
     p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "simplex", "ultragcn", "pop", "gfcf"),
                    help="model (default: lightgcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or datasets/)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
     p.add_argument("--dim", type=int, default=64, help="embedding size (default: 64)")
     p.add_argument("--layers", type=int, default=3, help="LightGCN / NGCF propagation layers (default: 3)")
@@ -42,6 +45,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")
     p.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before stopping (per model; lightgcn/mf/ngcf: 5)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="share of each user's training items held "
+                   "out for validation and early stopping, when the dataset has no validation split (default: 0.1)")
     p.add_argument("--eval-every", type=int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
     p.add_argument("--svd-k", type=int, default=256, help="GF-CF: singular vectors of the ideal filter (default: 256)")
     p.add_argument("--alpha", type=float, default=0.3, help="GF-CF: weight of the ideal filter (default: 0.3)")
@@ -79,10 +84,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_recommend)
 
 
-def _load_interactions(name: str, root: str | None):
-    from gnnkit.datasets import InteractionDataset, load
+def _load_interactions(name: str, root: str | None, download: bool = True):
+    from gnnkit.datasets import InteractionDataset, load, read_lightgcn
+    from gnnkit.datasets.catalog import names
 
-    data = load(name, root=root)
+    if name not in names() and Path(name).is_dir():  # your own data, in the LightGCN layout
+        folder = Path(name)
+        missing = [f for f in ("train.txt", "test.txt") if not (folder / f).is_file()]
+        if missing:
+            raise ValueError(f"folder {name} has no {' or '.join(missing)}: --dataset takes a catalog name or a "
+                             f"folder with LightGCN-format train.txt and test.txt ('user item item ...' per line)")
+        return read_lightgcn(folder, name=folder.name)
+    data = load(name, root=root, download=download)
     if not isinstance(data, InteractionDataset):
         raise ValueError(f"dataset {name!r} is not a recommendation dataset (no user-item interactions); "
                          f"try ml-100k, lastfm or gowalla")
@@ -100,10 +113,11 @@ def run_train(args: argparse.Namespace) -> int:
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}
     config = RecTrainConfig(
         **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=args.seed,
+        val_fraction=args.val_fraction,
         checkpoint=args.checkpoint, csv=args.csv, progress=not args.quiet, profile=args.profile,
         max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
     )
-    data = _load_interactions(args.dataset, args.root)
+    data = _load_interactions(args.dataset, args.root, download=not args.no_download)
     seed_everything(args.seed)
     model = build_model(args.model, data.num_users, data.num_items, args.dim, args.layers, args.svd_k, args.alpha)
     trainer = RecommendationTrainer(model, data, config)

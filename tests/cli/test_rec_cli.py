@@ -144,6 +144,35 @@ def test_train_rec_bad_dataset(data_root, capsys):
     assert code == 2 and "not a recommendation dataset" in capsys.readouterr().err
 
 
+def test_train_rec_on_your_own_lightgcn_folder_and_recommend(tmp_path, capsys):
+    # --dataset also takes a folder of LightGCN-format files; recommend then works from the checkpoint alone
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    g = torch.Generator().manual_seed(0)
+    train, test = [], []
+    for u in range(30):
+        items = torch.randperm(25, generator=g)[:6].tolist()
+        train.append(" ".join(map(str, [u] + items[:4])))
+        test.append(" ".join(map(str, [u] + items[4:])))
+    (folder / "train.txt").write_text("\n".join(train) + "\n")
+    (folder / "test.txt").write_text("\n".join(test) + "\n")
+    ckpt, out = tmp_path / "mine.pt", tmp_path / "mine.json"
+    assert main(["train", "rec", "--dataset", str(folder), "--model", "mf", "--epochs", "2", "--quiet"]) == 2
+    assert "--val-fraction" in capsys.readouterr().err  # 4 training items a user: none held out at 0.1
+    assert main(["train", "rec", "--dataset", str(folder), "--model", "mf", "--epochs", "2", "--checkpoint",
+                 str(ckpt), "--json", str(out), "--val-fraction", "0.25", "--quiet"]) == 0
+    summary = json.loads(out.read_text())
+    assert summary["dataset"] == str(folder) and 0 <= summary["recall@20"] <= 1
+    capsys.readouterr()
+    assert main(["recommend", "--checkpoint", str(ckpt), "--user", "7", "--k", "4", "--json"]) == 0
+    items = [row["item"] for row in json.loads(capsys.readouterr().out)["items"]]
+    mine = set(map(int, train[7].split()[1:])) | set(map(int, test[7].split()[1:]))
+    assert len(items) == 4 and not set(items) & mine
+    (folder / "test.txt").unlink()
+    assert main(["train", "rec", "--dataset", str(folder), "--epochs", "1", "--quiet"]) == 2
+    assert "has no test.txt" in capsys.readouterr().err
+
+
 def test_popularity_from_the_command_line(data_root, tmp_path, capsys):
     dataset_dir(data_root, "ml-100k")
     assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "pop",

@@ -207,7 +207,8 @@ class RecTask(Task):
             self.seen = full_train
         if self.val.size(1) == 0:
             raise ValueError("no validation interactions: every user has too few training items for "
-                             f"val_fraction={cfg.val_fraction}; raise it or give the dataset a validation split")
+                             f"val_fraction={cfg.val_fraction}; raise it (--val-fraction in the CLI) or give the dataset a "
+                             f"validation split")
         self.distributed = any(p.requires_grad for p in model.parameters())
 
     def setup(self, device: torch.device, dist: DistContext) -> None:
