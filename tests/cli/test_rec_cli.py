@@ -168,9 +168,22 @@ def test_train_rec_on_your_own_lightgcn_folder_and_recommend(tmp_path, capsys):
     items = [row["item"] for row in json.loads(capsys.readouterr().out)["items"]]
     mine = set(map(int, train[7].split()[1:])) | set(map(int, test[7].split()[1:]))
     assert len(items) == 4 and not set(items) & mine
+    # <root>/<name>/raw/ as for the catalogued datasets
+    assert main(["train", "rec", "--dataset", "mine", "--root", str(tmp_path.parent), "--model", "pop", "--quiet"]) == 2
+    raw = tmp_path / "root" / "mine" / "raw"
+    raw.mkdir(parents=True)
+    for f in ("train.txt", "test.txt"):
+        (raw / f).write_text((folder / f).read_text())
+    capsys.readouterr()
+    assert main(["train", "rec", "--dataset", "mine", "--root", str(tmp_path / "root"), "--model", "pop",
+                 "--val-fraction", "0.25", "--json", "-", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["dataset"] == "mine"
     (folder / "test.txt").unlink()
     assert main(["train", "rec", "--dataset", str(folder), "--epochs", "1", "--quiet"]) == 2
     assert "has no test.txt" in capsys.readouterr().err
+    assert main(["train", "rec", "--dataset", "nosuch", "--root", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'nosuch'" in err and "ml-100k" in err and "train.txt" in err
 
 
 def test_popularity_from_the_command_line(data_root, tmp_path, capsys):
