@@ -100,9 +100,9 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
                                      f"item ...' per line)")
                 return read_lightgcn(folder, name=Path(name).name)
         recs = [n for n in names() if get(n).task == "recommendation"]
-        raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(recs)}) and no LightGCN-format "
-                         f"train.txt under {base / name / 'raw'}, {base / name} or {Path(name)}; pass a catalog name, "
-                         f"a folder with train.txt and test.txt, or --root DIR with DIR/{name}/raw/")
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(recs)}, or your own LightGCN-format "
+                         f"train.txt + test.txt in the folder {name} or under --root DIR as DIR/{name}/raw/ (looked "
+                         f"in {base / name / 'raw'}, {base / name} and {Path(name)})")
     data = load(name, root=root, download=download)
     if not isinstance(data, InteractionDataset):
         raise ValueError(f"dataset {name!r} is not a recommendation dataset (no user-item interactions); "
