@@ -47,7 +47,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--dataset", required=True, help="catalog name of a node-classification dataset, e.g. cora, "
-                   "citeseer, facebook, lastfm-asia, twitch (`gnnkit datasets list` shows all)")
+                   "citeseer, facebook, lastfm-asia, twitch (`gnnkit datasets list` shows all), or a folder of your "
+                   "own files: edges.csv + target.csv (MUSAE layout) or ind.<prefix>.* (Planetoid)")
     p.add_argument("--model", default="gcn", choices=_MODELS, help="model (default: gcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
                    "default data folder)")
