@@ -45,6 +45,42 @@ def load_dataset(name: str, root: str | None, download: bool = True, **options):
         raise ValueError(cli_text) from err
 
 
+OWN_GRAPH_LAYOUTS = "edges.csv + target.csv (MUSAE layout) or ind.<prefix>.* (Planetoid)"
+
+
+def own_graph_folder(name: str, root: str | None):
+    """``(folder, layout)`` of your own graph files: a MUSAE-layout folder
+    (``edges.csv``, ``target.csv``, optional ``features.csv`` /
+    ``features.json``; layout ``"musae"``) or a Planetoid one
+    (``ind.<prefix>.*``; layout ``"planetoid:<prefix>"``), looked for as
+    ``<root>/<name>/raw``, ``<root>/<name>`` and the folder ``name`` (as
+    ``train kg`` and ``train rec`` look for theirs); ``None`` when none of
+    them holds such files."""
+    from pathlib import Path
+
+    from gnnkit.settings import data_root
+
+    base = data_root(root)
+    for folder in (base / name / "raw", base / name, Path(name)):
+        if (folder / "target.csv").is_file() and (folder / "edges.csv").is_file():
+            return folder, "musae"
+        graphs = sorted(folder.glob("ind.*.graph")) if folder.is_dir() else []
+        if graphs:
+            return folder, "planetoid:" + graphs[0].name[len("ind."):-len(".graph")]
+    return None
+
+
+def own_graph_files(name: str, root: str | None):
+    """The ``Graph`` of ``own_graph_folder(name, root)``, or ``None``."""
+    from gnnkit.datasets import read_musae, read_planetoid
+
+    found = own_graph_folder(name, root)
+    if found is None:
+        return None
+    folder, layout = found
+    return read_musae(folder) if layout == "musae" else read_planetoid(folder, layout.split(":", 1)[1])
+
+
 def run_list(args: argparse.Namespace) -> int:
     from gnnkit.datasets import list_datasets
 

@@ -46,7 +46,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--dataset", required=True, help="catalog name of a graph dataset (cora, citeseer, facebook, "
-                   "lastfm-asia, twitch, karate...) or the path of an edge-list file")
+                   "lastfm-asia, twitch, karate...), the path of an edge-list file, or a folder of your own files: "
+                   "edges.csv + target.csv [+ features.csv] (MUSAE layout) or ind.<prefix>.* (Planetoid)")
     p.add_argument("--model", default="gae", choices=_MODELS, help="model (default: gae)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
                    "default data folder)")
@@ -109,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ----------------------------------------------------------------------- helpers
 def load_graph(name: str, root: str | None, download: bool = True, directed: bool = False):
     """A ``Graph``: a catalogued graph dataset by name, or an edge-list file."""
-    from gnnkit.cli.datasets import load_dataset
+    from gnnkit.cli.datasets import OWN_GRAPH_LAYOUTS, load_dataset, own_graph_files
     from gnnkit.datasets import read_edge_list
     from gnnkit.datasets.catalog import get, names
 
@@ -122,8 +123,13 @@ def load_graph(name: str, root: str | None, download: bool = True, directed: boo
         return load_dataset(name, root, download)
     if Path(name).is_file():
         return read_edge_list(name, undirected=not directed, relabel=True)
+    graph = own_graph_files(name, root)
+    if graph is not None:
+        return graph
     graphs = [n for n in names() if get(n).task == "node"]
-    raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(graphs)}) and not an edge-list file")
+    raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(graphs)}), not an edge-list file, "
+                     f"and no folder of your own files ({OWN_GRAPH_LAYOUTS}) as {name} or under --root DIR as "
+                     f"DIR/{name}/raw/")
 
 
 def file_node_ids(path: str):
@@ -140,14 +146,24 @@ def file_node_ids(path: str):
 
 def sparse_features_of(name: str, root: str | None, graph):
     """A MUSAE graph's features as a sparse ``CSR`` when the loader left ``x``
-    empty because they would not fit densely (``None`` otherwise)."""
+    empty because they would not fit densely (``None`` otherwise); the
+    catalog's MUSAE graphs and your own MUSAE-layout folders alike."""
+    from gnnkit.cli.datasets import own_graph_folder
     from gnnkit.datasets.catalog import get, names
     from gnnkit.datasets.formats.musae import read_musae_features
     from gnnkit.settings import data_root
 
-    if graph.x is not None or name not in names() or get(name).format != "musae":
+    if graph.x is not None:
         return None
-    raw = data_root(root) / name / "raw"
+    if name in names():
+        if get(name).format != "musae":
+            return None
+        raw = data_root(root) / name / "raw"
+    else:
+        found = own_graph_folder(name, root)
+        if found is None or found[1] != "musae":
+            return None
+        raw = found[0]
     return read_musae_features(raw, graph.num_nodes) if raw.is_dir() else None
 
 

@@ -10,7 +10,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 _MODELS = ("gcn", "sage", "gat", "mlp", "appnp", "gcnii")
@@ -140,36 +139,23 @@ def load_node_dataset(name: str, root: str | None, download: bool = True):
     ``target.csv``, optional ``features.csv`` / ``features.json``) or a
     Planetoid one (``ind.<prefix>.*``), found as ``<root>/<name>/raw``,
     ``<root>/<name>`` or the folder ``name`` (as ``train kg`` and ``train rec`` look)."""
+    from gnnkit.cli.datasets import OWN_GRAPH_LAYOUTS, own_graph_files
     from gnnkit.cli.datasets import load_dataset as load
     from gnnkit.datasets.catalog import get, names
 
     if name not in names():
-        return _own_node_files(name, root)
+        graph = own_graph_files(name, root)
+        if graph is None:
+            node_names = [n for n in names() if get(n).task == "node"]
+            raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(node_names)}, or your own files: "
+                             f"{OWN_GRAPH_LAYOUTS} in the folder {name} or under --root DIR as DIR/{name}/raw/")
+        return graph
     info = get(name)
     if info.task != "node":
         node_names = [n for n in names() if get(n).task == "node"]
         raise ValueError(f"dataset {name!r} is a {info.task} dataset, not a node-classification one; "
                          f"use one of {', '.join(node_names)}")
     return load(name, root, download)
-
-
-def _own_node_files(name: str, root: str | None):
-    from gnnkit.datasets import read_musae, read_planetoid
-    from gnnkit.datasets.catalog import get, names
-    from gnnkit.settings import data_root
-
-    base = data_root(root)
-    for folder in (base / name / "raw", base / name, Path(name)):
-        if (folder / "target.csv").is_file() and (folder / "edges.csv").is_file():
-            return read_musae(folder)
-        graphs = sorted(folder.glob("ind.*.graph")) if folder.is_dir() else []
-        if graphs:
-            return read_planetoid(folder, graphs[0].name[len("ind."):-len(".graph")])
-    node_names = [n for n in names() if get(n).task == "node"]
-    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(node_names)}, or your own files: "
-                     f"edges.csv + target.csv (MUSAE layout) or ind.<prefix>.* (Planetoid) in the folder {name} or "
-                     f"under --root DIR as DIR/{name}/raw/ (looked in {base / name / 'raw'}, {base / name} and "
-                     f"{Path(name)})")
 
 
 def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -154,3 +154,25 @@ def test_cora_from_the_data_root(data_root, tmp_path):
     result = json.loads(out.read_text())
     assert result["features"] == "given: 1433 features, row-normalised (sparse)"
     assert result["test_auc_mean"] > 0.7  # 30 of the default 400 epochs: seeds 0-5 gave 0.735-0.797 (chance: 0.5)
+
+
+def test_your_own_musae_folder_with_features(tmp_path, capsys):
+    # --dataset also takes a MUSAE-layout folder: its features.csv is read (sparse when it is sparse)
+    import random
+
+    rng = random.Random(1)
+    folder = tmp_path / "social"
+    folder.mkdir()
+    n = 120
+    (folder / "target.csv").write_text("id,target\n" + "".join(f"{i},{i % 2}\n" for i in range(n)))
+    edges = {(a, (a + 2 * rng.randrange(1, 20)) % n) for a in range(n) for _ in range(4)}
+    (folder / "edges.csv").write_text("id_1,id_2\n" + "".join(f"{a},{b}\n" for a, b in sorted(edges) if a != b))
+    rows = [f"{i},{f},1" for i in range(n) for f in rng.sample(range(300), 3)]
+    (folder / "features.csv").write_text("node_id,feature_id,value\n" + "\n".join(rows) + "\n")
+    assert main(["train", "link", "--dataset", str(folder), "--epochs", "5", "--json", "-", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["features"].startswith("given: 300 features") and 0 <= result["test_auc_mean"] <= 1
+    assert main(["train", "link", "--dataset", "social", "--root", str(tmp_path), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "link", "--dataset", "nosuch", "--root", str(tmp_path), "--epochs", "2", "--quiet"]) == 2
+    assert "no folder of your own files" in capsys.readouterr().err
