@@ -41,7 +41,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
             "--seeds; seed k draws its own split and weights), keeping the best validation epoch. Defaults per "
             "model:\n" + _defaults_text() + "\n"
             "Graphs without node features get a learnable vector per node (--features auto); the output says "
-            "which features were used. --dataset is a catalog name or an edge-list file (src dst per line)."
+            "which features were used. --dataset is a catalog name, an edge-list file (src dst per line) or a "
+            "MUSAE- or Planetoid-layout folder."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
