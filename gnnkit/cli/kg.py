@@ -95,7 +95,7 @@ def register_predict(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--head", required=True, help="entity name of the query's head")
     p.add_argument("--relation", required=True, help="relation name of the query")
-    p.add_argument("--k", type=int, default=10, help="how many tails (default: 10)")
+    p.add_argument("-k", "--k", "--top", dest="k", type=int, default=10, help="how many tails (default: 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_predict)
 

@@ -103,7 +103,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--node", help="the node to suggest neighbours for, by its id as the dataset writes it (an "
                      "edge-list file's own ids, sparse ones included; a catalog graph's ids from 0)")
     who.add_argument("--index", type=int, help="instead of --node: the node's internal index, 0 .. num_nodes-1")
-    p.add_argument("-k", "--top", type=int, default=10, help="number of suggestions (default: 10)")
+    p.add_argument("-k", "--top", "--k", dest="top", type=int, default=10,
+                   help="number of suggestions (default: 10)")
     p.add_argument("--json", default=None, help="write the suggestions as JSON to this file ('-' for stdout)")
     p.set_defaults(handler=run_suggest)
 

@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--index", type=int, help="instead of --user: the user's internal index, 0 .. num_users-1")
     p.add_argument("--root", default=None, help="only for checkpoints that do not record the dataset's ids "
                    "(written by the Python API): " + ROOT_HELP)
-    p.add_argument("--k", type=int, default=10, help="how many items (default: 10)")
+    p.add_argument("-k", "--k", "--top", dest="k", type=int, default=10, help="how many items (default: 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_recommend)
 

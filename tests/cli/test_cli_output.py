@@ -61,3 +61,15 @@ def test_train_node_profile_writes_a_trace_naming_gnnkit_regions(tmp_path, capsy
     traces = list((tmp_path / "prof").glob("*.pt.trace.json"))
     assert len(traces) == 1 and "gnnkit.train_epoch" in traces[0].read_text()
     assert "operators by self time" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spelling", ["-k", "--k", "--top"])
+@pytest.mark.parametrize("command", [["recommend", "--checkpoint", "c.pt", "--index", "0"],
+                                     ["suggest-friends", "--checkpoint", "c.pt", "--index", "0"],
+                                     ["predict", "kg", "--checkpoint", "c.pt", "--head", "a", "--relation", "r"]])
+def test_every_top_k_command_takes_the_same_spellings(command, spelling):
+    # recommend, suggest-friends and predict kg all list the k best: -k, --k and --top work for each
+    from gnnkit.cli import build_parser
+
+    args = build_parser().parse_args(command + [spelling, "4"])
+    assert (args.top if command[0] == "suggest-friends" else args.k) == 4
