@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options
+from gnnkit.cli.output import add_run_options, apply_threads, max_seconds
 
 _MODELS = ("rotate", "complex", "distmult", "transe", "rgcn")
 
@@ -71,10 +71,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=10, help="validations without a better validation MRR before "
                    "stopping; 0 disables early stopping (default: 10)")
     p.add_argument("--eval-every", type=int, default=2, help="epochs between validations (default: 2)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; 1 is "
-                   "often fastest for these small graphs on a busy machine)")
-    add_run_options(p, checkpoint_every=10, resumable="--epochs and --max-minutes")
+    add_run_options(p, checkpoint_every=10)
     p.set_defaults(handler=run_train)
 
 
@@ -150,12 +147,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     if args.patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 disables early stopping), got {args.patience}")
     config = KGConfig(loss=args.loss, per_triple=args.rows == "triples", inverse=not args.no_inverse, batch_size=args.batch_size,
@@ -167,7 +159,7 @@ def run_train(args: argparse.Namespace) -> int:
         kg = kg.with_inverse()
     optim = OptimConfig(lr=args.lr)
     stop = StopConfig(epochs=args.epochs, patience=args.patience or None, eval_every=args.eval_every,
-                      max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
+                      max_seconds=max_seconds(args))
     results, start = [], time.perf_counter()
     for k in range(args.seeds):
         seed = args.seed + k

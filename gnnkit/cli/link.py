@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, index_of_id
+from gnnkit.cli.output import add_run_options, apply_threads, index_of_id, max_seconds
 
 _MODELS = ("gae", "vgae", "gcn", "sage")
 _REPORTED = ("test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap")
@@ -204,6 +204,7 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import locked_outputs, say, write_json
 
     fields, hparams, engine = _settings(args)
+    apply_threads(args)
     per_seed = [_seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
     with locked_outputs(args.json, per_seed):
         graph = load_graph(args.dataset, args.root, download=not args.no_download, directed=args.directed)
@@ -255,7 +256,7 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
     if args.mode == "minibatch":
         minibatch = MiniBatchConfig(batch_size=args.batch_size, fanout=_fanout(args.fanout))
     optim = OptimConfig(lr=engine["lr"])
-    stop = StopConfig(epochs=engine["epochs"], patience=engine["patience"])
+    stop = StopConfig(epochs=engine["epochs"], patience=engine["patience"], max_seconds=max_seconds(args))
     undirected = not (args.directed and Path(args.dataset).is_file())
     rows = []
     for k in range(args.seeds):

@@ -160,6 +160,7 @@ def load_node_dataset(name: str, root: str | None, download: bool = True):
 
 def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(config fields, model hyper-parameters)`` from the arguments and the paper defaults."""
+    from gnnkit.cli.output import max_seconds
     from gnnkit.train.node import PAPER_DEFAULTS
 
     d = dict(PAPER_DEFAULTS[args.model])
@@ -175,6 +176,7 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         normalize_features=not args.no_normalize_features, features=args.features, split=tuple(args.split),
         per_class=args.per_class, device=args.device, amp=None if args.amp == "none" else args.amp,
         quiet=args.quiet, tensorboard=args.tensorboard, profile=args.profile, checkpoint_every=args.checkpoint_every,
+        max_seconds=max_seconds(args),
         dataset=args.dataset,
         mode=args.mode, batch_size=args.batch_size, fanout=_fanout(args.fanout),
         inference_batch_size=args.inference_batch_size,
@@ -205,11 +207,12 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import locked_outputs, say, seed_path, write_json
+    from gnnkit.cli.output import apply_threads, locked_outputs, say, seed_path, write_json
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     fields, hparams = _build(args)
+    apply_threads(args)
     per_seed = [seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
     with locked_outputs(args.json, per_seed):  # a second run with the same --json stops here, at once
         graph = load_node_dataset(args.dataset, args.root, download=not args.no_download)

@@ -80,7 +80,7 @@ def seed_path(path: str | None, k: int, seeds: int) -> str | None:
     return str(p.with_name(f"{p.stem}-seed{k}{p.suffix}"))
 
 
-def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs") -> None:
+def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and --max-minutes") -> None:
     """The options every ``gnnkit train TASK`` shares: seeds, device, the
     outputs (checkpoint, CSV log, JSON), resume, progress and profiling.
 
@@ -105,6 +105,37 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs") ->
     p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
                    "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time (the best "
+                   "validated weights so far are tested)")
+    add_threads_option(p)
+
+
+def add_threads_option(p) -> None:
+    """``--threads N``: torch's CPU threads for the run (``apply_threads``)."""
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; on a "
+                   "busy machine or a small graph 1 is often fastest)")
+
+
+def apply_threads(args) -> None:
+    """Set torch's CPU threads from ``--threads`` (when given)."""
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return
+    if threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def max_seconds(args) -> float | None:
+    """``--max-minutes`` in seconds (``None`` when not given); must be > 0."""
+    minutes = getattr(args, "max_minutes", None)
+    if minutes is None:
+        return None
+    if not minutes > 0:
+        raise ValueError(f"--max-minutes must be > 0, got {minutes}")
+    return 60.0 * minutes
 
 
 def index_of_id(raw: str, ids, *, what: str, flag: str, ids_hint: str, missing: str) -> int:

@@ -7,6 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+from gnnkit.cli.output import add_threads_option
+
 
 def _defaults_help() -> str:
     from gnnkit.train.tasks.rec import MODEL_DEFAULTS
@@ -51,6 +53,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--svd-k", type=int, default=256, help="GF-CF: singular vectors of the ideal filter (default: 256)")
     p.add_argument("--alpha", type=float, default=0.3, help="GF-CF: weight of the ideal filter (default: 0.3)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time")
+    add_threads_option(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--amp", default=None, choices=("bf16", "fp16"), help="mixed precision for training")
@@ -111,7 +114,7 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import say, write_json
+    from gnnkit.cli.output import apply_threads, max_seconds, say, write_json
     from gnnkit.cli.source import record_source
     from gnnkit.train.rec import MODEL_DEFAULTS, RecommendationTrainer, RecTrainConfig, build_model
     from gnnkit.train.runtime import seed_everything
@@ -123,8 +126,9 @@ def run_train(args: argparse.Namespace) -> int:
         **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=args.seed,
         val_fraction=args.val_fraction,
         checkpoint=args.checkpoint, csv=args.csv, progress=not args.quiet, profile=args.profile,
-        max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
+        max_seconds=max_seconds(args),
     )
+    apply_threads(args)
     data = _load_interactions(args.dataset, args.root, download=not args.no_download)
     seed_everything(args.seed)
     model = build_model(args.model, data.num_users, data.num_items, args.dim, args.layers, args.svd_k, args.alpha)

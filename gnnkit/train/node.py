@@ -70,6 +70,8 @@ class NodeTrainConfig:
         fanout: neighbours sampled per hop (default ``(15, 10)``).
         inference_batch_size: target nodes per block of the layer-wise evaluation (default 4096).
         profile: profile a few epochs into this folder (``gnnkit.profiling``).
+        max_seconds: stop training after this much wall time (``None``: no
+            limit); the best validated weights so far are tested.
     """
 
     epochs: int = 200
@@ -103,6 +105,7 @@ class NodeTrainConfig:
     fanout: tuple[int, ...] = (15, 10)
     inference_batch_size: int = 4096
     profile: str | None = None
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "minibatch"):
@@ -118,7 +121,8 @@ class NodeTrainConfig:
     def parts(self) -> tuple[OptimConfig, StopConfig, RunConfig, NodeConfig, MiniBatchConfig | None]:
         """The engine's and the task's configs these settings stand for."""
         optim = OptimConfig(lr=self.lr, weight_decay=self.weight_decay)
-        stop = StopConfig(epochs=self.epochs, patience=self.patience, restore_best=self.restore_best)
+        stop = StopConfig(epochs=self.epochs, patience=self.patience, restore_best=self.restore_best,
+                          max_seconds=self.max_seconds)
         run = RunConfig(seed=self.seed, device=self.device, amp=self.amp, progress=not self.quiet,
                         log_csv=self.log_csv, tensorboard=self.tensorboard, checkpoint=self.checkpoint,
                         checkpoint_every=self.checkpoint_every, resume=self.resume,

@@ -73,3 +73,30 @@ def test_every_top_k_command_takes_the_same_spellings(command, spelling):
 
     args = build_parser().parse_args(command + [spelling, "4"])
     assert (args.top if command[0] == "suggest-friends" else args.k) == 4
+
+
+@pytest.mark.parametrize("task", ["node", "rec", "link", "kg"])
+def test_every_train_command_takes_threads_and_a_time_budget(task):
+    from gnnkit.cli import build_parser
+
+    args = build_parser().parse_args(["train", task, "--dataset", "x", "--threads", "2", "--max-minutes", "1.5"])
+    assert args.threads == 2 and args.max_minutes == 1.5
+
+
+@pytest.mark.parametrize("task", ["node", "link"])
+def test_a_time_budget_stops_training_and_tests_the_best_weights(task, capsys):
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        assert main(["train", task, "--dataset", "karate", "--epochs", "5000", "--max-minutes", "0.002",
+                     "--threads", "1", "--json", "-", "--quiet"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    out = json.loads(capsys.readouterr().out)
+    runs = out["epochs_run"] if task == "node" else [s["epochs_run"] for s in out["per_seed"]]
+    assert 1 <= max(runs) < 5000
+    for bad, message in ((["--threads", "0"], "--threads must be >= 1"), (["--max-minutes", "0"], "must be > 0")):
+        assert main(["train", task, "--dataset", "karate", "--quiet"] + bad) == 2
+        assert message in capsys.readouterr().err
