@@ -85,16 +85,22 @@ class EdgeSet:
             self._bitmap = self._bitmap.to(device)
         return self
 
+    def _count_lookup(self) -> None:
+        """Count a packed-key query; the second one builds the bitmap (when
+        ``B² ≤ 2²⁴``): a one-off lookup does not pay for it."""
+        b = self._base
+        if self._bitmap is None and b * b <= _BITMAP_KEYS:
+            self._lookups += 1
+            if self._lookups >= 2:
+                self._bitmap = torch.zeros(b * b, dtype=torch.bool, device=self._packed.device)
+                self._bitmap[self._packed] = True
+
     def _contains_numpy(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """``contains`` for non-negative int64 numpy ids on a CPU set with packed keys."""
         b = self._base
         inside = (src < b) & (dst < b)  # ids the set never saw are in no pair of it
         key = np.where(inside, src * b + dst, 0)
-        if self._bitmap is None and b * b <= _BITMAP_KEYS:
-            self._lookups += 1
-            if self._lookups >= 2:  # as in contains(): a one-off lookup does not pay for the bitmap
-                self._bitmap = torch.zeros(b * b, dtype=torch.bool, device=self._packed.device)
-                self._bitmap[self._packed] = True
+        self._count_lookup()
         if self._bitmap is not None:
             return self._bitmap.numpy()[key] & inside
         packed = self._packed.numpy()
@@ -111,11 +117,7 @@ class EdgeSet:
             # both ids in [0, b): their OR is non-negative and their maximum below b
             valid = (src | dst).ge(0).logical_and_(torch.maximum(src, dst) < b)
             q = torch.where(valid, src * b + dst, 0)
-            if self._bitmap is None and b * b <= _BITMAP_KEYS:
-                self._lookups += 1
-                if self._lookups >= 2:  # built on the second query: a one-off lookup does not pay for it
-                    self._bitmap = torch.zeros(b * b, dtype=torch.bool, device=q.device)
-                    self._bitmap[self._packed] = True
+            self._count_lookup()
             if self._bitmap is not None:
                 return valid.logical_and_(self._bitmap[q])
             pos = torch.searchsorted(self._packed, q).clamp_(max=self._packed.numel() - 1)
