@@ -13,8 +13,9 @@ import torch
 from torch import Tensor
 
 # Up to this many scores on the CPU, the curve is computed in numpy: the
-# dozen small torch calls it takes cost more than the arithmetic (about 4x
-# the time on the ~500 validation pairs of a citation graph, scored every epoch).
+# dozen small torch calls it takes cost more than the arithmetic (on the
+# ~500 validation pairs of a citation graph, scored every epoch: 74 µs in
+# numpy against 137 µs in torch, one thread).
 _NUMPY_MAX = 1 << 16
 
 

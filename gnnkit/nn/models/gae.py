@@ -38,10 +38,10 @@ def dropout(x: Tensor | CSR, p: float, training: bool) -> Tensor | CSR:
     word of a numpy ``SFC64`` stream seeded from torch's global generator
     (so ``torch.manual_seed`` and a checkpoint's RNG state govern it), and
     is built in numpy: the same distribution as ``torch.bernoulli`` up to a
-    drop probability rounded to a multiple of 1/65536, at a fraction of the
-    cost (torch's Mersenne Twister and its bool/int16 kernels made dropout
-    about a fifth of a VGAE epoch on Cora). Elsewhere (and under
-    ``torch.compile``) this is ``F.dropout``.
+    drop probability rounded to a multiple of 1/65536, at about half the
+    cost of the same mask from torch's Mersenne Twister and its bool / int16
+    kernels (a 2708 × 64 input: 0.26 against 0.52 ms, one thread).
+    Elsewhere (and under ``torch.compile``) this is ``F.dropout``.
     """
     if not training or p == 0.0:
         return x
