@@ -77,9 +77,11 @@ def structural_features(edge_index: Tensor, num_nodes: int, dim: int = 32, steps
 
 
 def row_normalize(x: Tensor) -> Tensor:
-    """Each row divided by its sum (rows summing to 0 stay 0): the GCN paper's
-    feature preprocessing."""
-    s = x.sum(dim=1, keepdim=True)
+    """Each row divided by the sum of its absolute values (rows of zeros stay
+    0): for non-negative features, such as bag-of-words counts, its sum, the
+    GCN paper's preprocessing; features of both signs keep their signs and
+    are not blown up by a row sum near zero."""
+    s = x.abs().sum(dim=1, keepdim=True)
     return x / torch.where(s == 0, torch.ones_like(s), s)
 
 

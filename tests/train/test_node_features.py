@@ -64,3 +64,24 @@ def test_structural_features_are_deterministic_and_fastrp_is_seeded():
 def test_row_normalize():
     x = torch.tensor([[1.0, 3.0], [0.0, 0.0]])
     assert torch.equal(row_normalize(x), torch.tensor([[0.25, 0.75], [0.0, 0.0]]))
+    # features of both signs: a row summing to ~0 is not blown up or flipped (by the sum of |x|)
+    mixed = torch.tensor([[1.0, -1.0 + 1e-7, 2.0], [-3.0, 1.0, 0.0]])
+    out = row_normalize(mixed)
+    torch.testing.assert_close(out.abs().sum(1), torch.ones(2))
+    assert torch.equal(out.sign(), mixed.sign())
+
+
+def test_link_features_normalise_sparse_rows_like_dense_ones():
+    from gnnkit import Graph
+    from gnnkit.nn.features import sparse_features
+    from gnnkit.sampling import split_edges
+    from gnnkit.train.tasks.link import LinkConfig, link_features
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 12, generator=g) * (torch.rand(40, 12, generator=g) < 0.3)
+    ring = torch.stack([torch.arange(40), (torch.arange(40) + 1) % 40])
+    split = split_edges(Graph(edge_index=torch.cat([ring, ring.flip(0)], 1), num_nodes=40), seed=0)
+    sparse = link_features(split, "gae", LinkConfig(), x=sparse_features(x))
+    dense = row_normalize(x)
+    got = torch.zeros(40, 12).index_put_((sparse.x.row(), sparse.x.col.long()), sparse.x.value)
+    torch.testing.assert_close(got, dense)

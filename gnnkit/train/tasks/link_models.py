@@ -98,7 +98,8 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
         what = f"given: {given.num_cols} sparse features ({given.nnz} non-zeros)"
         if config.feature_norm == "row":
             value = given.value.float() if given.value is not None else torch.ones(given.nnz, device=given.device)
-            sums = torch.zeros(given.num_rows, device=value.device).index_add_(0, given.row(), value)
+            # (as row_normalize: by the sum of absolute values, which is the sum for non-negative features)
+            sums = torch.zeros(given.num_rows, device=value.device).index_add_(0, given.row(), value.abs())
             given = given.with_value(value / sums.clamp(min=1e-12).index_select(0, given.row()))
             what += ", row-normalised"
         return LinkFeatures(given.to(graph.device), "given", what)
