@@ -47,7 +47,8 @@ class NodeTrainConfig:
         patience: epochs without improvement before stopping (``None``: never). Default 10.
         early_stopping: ``"val_loss"`` or ``"val_loss_acc"`` (the GAT paper's rule).
         restore_best: end with the best weights seen (default ``True``).
-        normalize_features: divide each feature row by its sum (default ``True``).
+        normalize_features: divide each feature row by the sum of its absolute
+            values, its sum for non-negative features (default ``True``).
         features: ``"auto"``, ``"given"``, ``"structural"`` or ``"embedding"``.
         structural_dim: FastRP columns of the structural features (default 32).
         embedding_dim: width of the learnable embedding (default 64).

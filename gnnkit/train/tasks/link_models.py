@@ -35,7 +35,8 @@ FEATURE_MODES = ("auto", "given", "embedding", "structural")
 #: were picked in trials on Cora and CiteSeer (3 seeds, then 10 for the
 #: negatives and VGAE's learning rate); docs/tutorials/link-prediction.md
 #: lists the differences and the 10-seed results.
-#: ``feature_norm``: ``"row"`` divides each feature row by its sum.
+#: ``feature_norm``: ``"row"`` divides each feature row by the sum of its absolute values (its sum for
+#: non-negative features).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "gae": dict(hidden=32, out=16, dropout=0.5, lr=0.01, epochs=400, neg_ratio=2.0, feature_norm="row",
                 decoder="dot"),

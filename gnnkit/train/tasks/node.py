@@ -53,7 +53,8 @@ class NodeConfig:
         features: ``"auto"`` (the graph's features, structural ones when it
             has none), ``"given"``, ``"structural"`` or ``"embedding"`` (a
             learnable vector per node; build the model with ``embedding_dim``).
-        normalize_features: divide each feature row by its sum (the GCN and
+        normalize_features: divide each feature row by the sum of its
+            absolute values (for non-negative features its sum, the GCN and
             GAT papers' preprocessing), default ``True``.
         structural_dim: FastRP columns of the structural features (default 32).
         sparse_features: first layer on sparse features: ``None`` (default)
