@@ -58,6 +58,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--amp", default=None, choices=("bf16", "fp16"), help="mixed precision for training")
     p.add_argument("--checkpoint", default=None, help="save the training state here after every validation, and resume from it when it exists (every option must equal that run's, except --epochs and --max-minutes)")
+    p.add_argument("--resume", default=None, help="continue the run saved in this checkpoint (and keep saving to it): "
+                   "the same as --checkpoint on an existing file, but an error when the file is missing")
     p.add_argument("--log-csv", "--csv", dest="csv", default=None, help="write one row of metrics per epoch to this CSV file (--csv is the old spelling)")
     p.add_argument("--json", default=None, help="write the final metrics here as JSON ('-' for stdout; the summary line then goes to stderr)")
     p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
@@ -113,6 +115,20 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
     return data
 
 
+def _checkpoint_path(args: argparse.Namespace) -> str | None:
+    """The one file ``train rec`` saves to and resumes from: ``--checkpoint``,
+    or ``--resume`` (which must exist)."""
+    if args.resume is None:
+        return args.checkpoint
+    if not Path(args.resume).is_file():
+        raise ValueError(f"--resume {args.resume}: no such checkpoint file; pass the --checkpoint of an earlier "
+                         f"`gnnkit train rec` run")
+    if args.checkpoint is not None and Path(args.checkpoint).resolve() != Path(args.resume).resolve():
+        raise ValueError(f"--resume {args.resume} and --checkpoint {args.checkpoint} name different files; train rec "
+                         f"saves to and resumes from one file: pass one of them")
+    return args.resume
+
+
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import apply_threads, max_seconds, say, write_json
     from gnnkit.cli.source import record_source
@@ -125,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = RecTrainConfig(
         **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=args.seed,
         val_fraction=args.val_fraction,
-        checkpoint=args.checkpoint, csv=args.csv, progress=not args.quiet, profile=args.profile,
+        checkpoint=_checkpoint_path(args), csv=args.csv, progress=not args.quiet, profile=args.profile,
         max_seconds=max_seconds(args),
     )
     apply_threads(args)
@@ -139,7 +155,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     # `gnnkit recommend` then takes and prints the dataset's own ids without loading it again
     held_rowptr, held_items = held_out_items(data)
-    record_source(args.checkpoint, args.dataset, args.root, user_ids=data.user_ids, item_ids=data.item_ids,
+    record_source(config.checkpoint, args.dataset, args.root, user_ids=data.user_ids, item_ids=data.item_ids,
                   held_out_rowptr=held_rowptr, held_out_items=held_items)
     summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen,
                **{k: v for k, v in result.items() if k != "history"}}

@@ -286,3 +286,20 @@ def test_recommend_on_lastfm_takes_the_files_one_based_ids(data_root, tmp_path, 
     assert mine and not mine & {r["item"] for r in out["items"]}  # user 1's own artists are left out
     assert main(["recommend", "--checkpoint", str(tmp_path / "fm.pt"), "--user", "0"]) == 2
     assert "user 0 is not in lastfm: lastfm's user ids run 1, 2, 3 … 1892" in capsys.readouterr().err
+
+
+def test_train_rec_resume(data_root, tmp_path, capsys):
+    # --resume continues the run saved in a checkpoint (the file --checkpoint wrote), and is an error when missing
+    dataset_dir(data_root, "ml-100k")
+    ckpt = tmp_path / "r.pt"
+    base = ["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "mf", "--eval-every", "1",
+            "--quiet"]
+    assert main(base + ["--epochs", "2", "--checkpoint", str(ckpt)]) == 0
+    capsys.readouterr()
+    assert main(base + ["--epochs", "3", "--resume", str(ckpt), "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["epochs_run"] == 3
+    assert main(base + ["--resume", str(tmp_path / "none.pt")]) == 2
+    assert "no such checkpoint file" in capsys.readouterr().err
+    assert main(base + ["--resume", str(ckpt), "--checkpoint", str(tmp_path / "other.pt")]) == 2
+    assert "name different files" in capsys.readouterr().err
+    assert main(["recommend", "--checkpoint", str(ckpt), "--user", "1", "--k", "2", "--json"]) == 0
