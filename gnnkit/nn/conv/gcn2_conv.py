@@ -80,11 +80,12 @@ class GCN2Conv(MessagePassing):
     def forward_block(self, block: Block, src: tuple[Tensor, Tensor], dst: tuple[Tensor, Tensor]) -> Tensor:
         """Rows of ``block``'s targets from ``src = (H, H^{(0)})`` of its
         sources and ``dst`` of its targets."""
-        h = (1.0 - self.alpha) * self.propagate((src[0], dst[0]), block)
-        x0 = self.alpha * dst[1]
+        h = self.propagate((src[0], dst[0]), block)
         if self.weight2 is None:
-            return self._identity_map(h + x0, self.weight1)
-        return self._identity_map(h, self.weight1) + self._identity_map(x0, self.weight2)
+            # (1 - α) ÂH + α H⁰ as one lerp: one pass over [N, C] instead of three
+            return self._identity_map(torch.lerp(h, dst[1], self.alpha), self.weight1)
+        return (self._identity_map((1.0 - self.alpha) * h, self.weight1)
+                + self._identity_map(self.alpha * dst[1], self.weight2))
 
     def forward(self, x: Tensor, x_0: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         for name, t in (("x", x), ("x_0", x_0)):

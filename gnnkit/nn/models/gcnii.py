@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.conv import GCN2Conv
-from gnnkit.nn.features import feature_dropout, linear
+from gnnkit.nn.features import dropout, linear
 from gnnkit.nn.inference import CarryInitial, carry
 from gnnkit.nn.models._input import check_input
 from gnnkit.nn.models.gcn import _check_sizes
@@ -96,13 +96,14 @@ class GCNII(nn.Module):
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         check_input(x, self.in_channels, "GCNII")
-        x0 = h = F.relu(linear(feature_dropout(x, self.dropout, self.training), self.lins[0]))
+        # (gnnkit's dropout: 2L + 2 dropouts an epoch, and F.dropout's bernoulli_ is slow on the CPU)
+        x0 = h = F.relu(linear(dropout(x, self.dropout, self.training), self.lins[0]))
         # every convolution uses the same normalised graph: prepare it once, not L times
         block = self.convs[0].prepare(edge_index, edge_weight, x0.size(0), x0.dtype)
         for conv in self.convs:
-            state = conv.transform(F.dropout(h, self.dropout, self.training), x0)
+            state = conv.transform(dropout(h, self.dropout, self.training), x0)
             h = F.relu(conv.forward_block(block, state, state))
-        return self.lins[1](F.dropout(h, self.dropout, self.training))
+        return self.lins[1](dropout(h, self.dropout, self.training))
 
 
 __all__ = ["GCNII"]
