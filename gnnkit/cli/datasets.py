@@ -48,26 +48,38 @@ def load_dataset(name: str, root: str | None, download: bool = True, **options):
 OWN_GRAPH_LAYOUTS = "edges.csv + target.csv (MUSAE layout) or ind.<prefix>.* (Planetoid)"
 
 
-def own_graph_folder(name: str, root: str | None):
-    """``(folder, layout)`` of your own graph files: a MUSAE-layout folder
-    (``edges.csv``, ``target.csv``, optional ``features.csv`` /
-    ``features.json``; layout ``"musae"``) or a Planetoid one
-    (``ind.<prefix>.*``; layout ``"planetoid:<prefix>"``), looked for as
-    ``<root>/<name>/raw``, ``<root>/<name>`` and the folder ``name`` (as
-    ``train kg`` and ``train rec`` look for theirs); ``None`` when none of
-    them holds such files."""
+def own_folders(name: str, root: str | None) -> list:
+    """Where the files of a dataset that is not in the catalog are looked
+    for, in order: ``<root>/<name>/raw``, ``<root>/<name>``, the folder ``name``."""
     from pathlib import Path
 
     from gnnkit.settings import data_root
 
     base = data_root(root)
-    for folder in (base / name / "raw", base / name, Path(name)):
+    return list(dict.fromkeys([base / name / "raw", base / name, Path(name)]))  # (an absolute name: two are one)
+
+
+def find_own_folder(name: str, root: str | None, holds):
+    """The first of ``own_folders(name, root)`` that is a folder for which
+    ``holds(folder)`` is true, or ``None``: how every ``train`` command finds
+    your own files."""
+    return next((f for f in own_folders(name, root) if f.is_dir() and holds(f)), None)
+
+
+def own_graph_folder(name: str, root: str | None):
+    """``(folder, layout)`` of your own graph files: a MUSAE-layout folder
+    (``edges.csv``, ``target.csv``, optional ``features.csv`` /
+    ``features.json``; layout ``"musae"``) or a Planetoid one
+    (``ind.<prefix>.*``; layout ``"planetoid:<prefix>"``), found by
+    ``find_own_folder``; ``None`` when no such folder exists."""
+    def layout(folder):
         if (folder / "target.csv").is_file() and (folder / "edges.csv").is_file():
-            return folder, "musae"
-        graphs = sorted(folder.glob("ind.*.graph")) if folder.is_dir() else []
-        if graphs:
-            return folder, "planetoid:" + graphs[0].name[len("ind."):-len(".graph")]
-    return None
+            return "musae"
+        graphs = sorted(folder.glob("ind.*.graph"))
+        return "planetoid:" + graphs[0].name[len("ind."):-len(".graph")] if graphs else None
+
+    folder = find_own_folder(name, root, lambda f: layout(f) is not None)
+    return None if folder is None else (folder, layout(folder))
 
 
 def own_graph_files(name: str, root: str | None):

@@ -103,8 +103,8 @@ def load_knowledge_graph(name: str, root: str | None, download: bool = True):
     ``<root>/<name>/raw``, ``<root>/<name>`` or the folder ``name``."""
     from gnnkit.datasets import load
     from gnnkit.datasets.catalog import get, names
+    from gnnkit.cli.datasets import find_own_folder, own_folders
     from gnnkit.datasets.formats.triples import read_triples
-    from gnnkit.settings import data_root
 
     if name in names():
         info = get(name)
@@ -113,13 +113,12 @@ def load_knowledge_graph(name: str, root: str | None, download: bool = True):
             raise ValueError(f"dataset {name!r} is a {info.task} dataset, not a knowledge graph; use one of "
                              f"{', '.join(kg_names)} or a folder of train/valid/test triple files")
         return load(name, root=root, download=download, progress=False)
-    base = data_root(root)
-    for folder in (base / name / "raw", base / name, Path(name)):
-        if (folder / "train.txt").is_file():
-            return read_triples(folder, name=Path(name).name if folder == Path(name) else name)
+    folder = find_own_folder(name, root, lambda f: (f / "train.txt").is_file())
+    if folder is not None:
+        return read_triples(folder, name=Path(name).name if folder == Path(name) else name)
     kg_names = [n for n in names() if get(n).task == "kg"]
     raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(kg_names)}) and no train.txt under "
-                     f"{base / name / 'raw'}, {base / name} or {Path(name)}; pass --root DIR with DIR/{name}/raw/"
+                     f"{' or '.join(map(str, own_folders(name, root)))}; pass --root DIR with DIR/{name}/raw/"
                      f"{{train,valid,test}}.txt")
 
 

@@ -91,23 +91,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _load_interactions(name: str, root: str | None, download: bool = True):
     from gnnkit.datasets import InteractionDataset, load, read_lightgcn
+    from gnnkit.cli.datasets import find_own_folder, own_folders
     from gnnkit.datasets.catalog import get, names
-    from gnnkit.settings import data_root
 
-    if name not in names():  # your own data in the LightGCN layout: <root>/<name>/raw, <root>/<name> or a folder
-        base = data_root(root)
-        for folder in (base / name / "raw", base / name, Path(name)):
-            if folder.is_dir() and ((folder / "train.txt").is_file() or folder == Path(name)):
-                missing = [f for f in ("train.txt", "test.txt") if not (folder / f).is_file()]
-                if missing:
-                    raise ValueError(f"folder {folder} has no {' or '.join(missing)}: --dataset takes a catalog "
-                                     f"name or a folder with LightGCN-format train.txt and test.txt ('user item "
-                                     f"item ...' per line)")
-                return read_lightgcn(folder, name=Path(name).name)
+    if name not in names():  # your own data in the LightGCN layout
+        files = ("train.txt", "test.txt")
+        folder = find_own_folder(name, root, lambda f: any((f / n).is_file() for n in files))
+        if folder is not None:
+            missing = [n for n in files if not (folder / n).is_file()]
+            if missing:
+                raise ValueError(f"folder {folder} has no {' or '.join(missing)}: --dataset takes a catalog name or a "
+                                 f"folder with LightGCN-format train.txt and test.txt ('user item item ...' per line)")
+            return read_lightgcn(folder, name=Path(name).name)
         recs = [n for n in names() if get(n).task == "recommendation"]
         raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(recs)}, or your own LightGCN-format "
                          f"train.txt + test.txt in the folder {name} or under --root DIR as DIR/{name}/raw/ (looked "
-                         f"in {base / name / 'raw'}, {base / name} and {Path(name)})")
+                         f"in {', '.join(map(str, own_folders(name, root)))})")
     data = load(name, root=root, download=download)
     if not isinstance(data, InteractionDataset):
         raise ValueError(f"dataset {name!r} is not a recommendation dataset (no user-item interactions); "
