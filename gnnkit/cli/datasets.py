@@ -59,6 +59,24 @@ def own_folders(name: str, root: str | None) -> list:
     return list(dict.fromkeys([base / name / "raw", base / name, Path(name)]))  # (an absolute name: two are one)
 
 
+def own_place(name: str, files: str = "") -> str:
+    """Where a dataset that is not in the catalog may put its files, for an
+    error message: ``"the folder NAME or under --root DIR as DIR/NAME/raw/FILES"``
+    for a relative name; for an absolute one only the folder (and whether it
+    exists), since ``--root`` does not apply to it.
+
+    Args:
+        name: the ``--dataset`` value.
+        files: what goes inside (e.g. ``"{train,valid,test}.txt"``), appended to both places.
+    """
+    from pathlib import Path
+
+    path = Path(name)
+    if path.is_absolute():
+        return f"the folder {path / files if files else path}" + ("" if path.is_dir() else f" ({path} does not exist)")
+    return f"the folder {path / files if files else path} or under --root DIR as DIR/{name}/raw/{files}"
+
+
 def find_own_folder(name: str, root: str | None, holds):
     """The first of ``own_folders(name, root)`` that is a folder for which
     ``holds(folder)`` is true, or ``None``: how every ``train`` command finds

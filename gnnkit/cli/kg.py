@@ -103,7 +103,7 @@ def load_knowledge_graph(name: str, root: str | None, download: bool = True):
     ``<root>/<name>/raw``, ``<root>/<name>`` or the folder ``name``."""
     from gnnkit.datasets import load
     from gnnkit.datasets.catalog import get, names
-    from gnnkit.cli.datasets import find_own_folder, own_folders
+    from gnnkit.cli.datasets import find_own_folder, own_folders, own_place
     from gnnkit.datasets.formats.triples import read_triples
 
     if name in names():
@@ -118,8 +118,8 @@ def load_knowledge_graph(name: str, root: str | None, download: bool = True):
         return read_triples(folder, name=Path(name).name if folder == Path(name) else name)
     kg_names = [n for n in names() if get(n).task == "kg"]
     raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(kg_names)}) and no train.txt under "
-                     f"{' or '.join(map(str, own_folders(name, root)))}; pass --root DIR with DIR/{name}/raw/"
-                     f"{{train,valid,test}}.txt")
+                     f"{' or '.join(map(str, own_folders(name, root)))}; put train.txt, valid.txt and test.txt in "
+                     f"{own_place(name)}")
 
 
 def _hparams(args: argparse.Namespace) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ----------------------------------------------------------------------- helpers
 def load_graph(name: str, root: str | None, download: bool = True, directed: bool = False):
     """A ``Graph``: a catalogued graph dataset by name, or an edge-list file."""
-    from gnnkit.cli.datasets import OWN_GRAPH_LAYOUTS, load_dataset, own_graph_files
+    from gnnkit.cli.datasets import OWN_GRAPH_LAYOUTS, load_dataset, own_graph_files, own_place
     from gnnkit.datasets import read_edge_list
     from gnnkit.datasets.catalog import get, names
 
@@ -130,8 +130,7 @@ def load_graph(name: str, root: str | None, download: bool = True, directed: boo
         return graph
     graphs = [n for n in names() if get(n).task == "node"]
     raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(graphs)}), not an edge-list file, "
-                     f"and no folder of your own files ({OWN_GRAPH_LAYOUTS}) as {name} or under --root DIR as "
-                     f"DIR/{name}/raw/")
+                     f"and no folder of your own files ({OWN_GRAPH_LAYOUTS}) in {own_place(name)}")
 
 
 def file_node_ids(path: str):

@@ -139,7 +139,7 @@ def load_node_dataset(name: str, root: str | None, download: bool = True):
     ``target.csv``, optional ``features.csv`` / ``features.json``) or a
     Planetoid one (``ind.<prefix>.*``), found as ``<root>/<name>/raw``,
     ``<root>/<name>`` or the folder ``name`` (as ``train kg`` and ``train rec`` look)."""
-    from gnnkit.cli.datasets import OWN_GRAPH_LAYOUTS, own_graph_files
+    from gnnkit.cli.datasets import OWN_GRAPH_LAYOUTS, own_graph_files, own_place
     from gnnkit.cli.datasets import load_dataset as load
     from gnnkit.datasets.catalog import get, names
 
@@ -148,7 +148,7 @@ def load_node_dataset(name: str, root: str | None, download: bool = True):
         if graph is None:
             node_names = [n for n in names() if get(n).task == "node"]
             raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(node_names)}, or your own files: "
-                             f"{OWN_GRAPH_LAYOUTS} in the folder {name} or under --root DIR as DIR/{name}/raw/")
+                             f"{OWN_GRAPH_LAYOUTS} in {own_place(name)}")
         return graph
     info = get(name)
     if info.task != "node":

@@ -22,19 +22,19 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p = tasks.add_parser(
         "rec",
         help="train LightGCN / MF / NGCF (BPR), SimpleX (cosine contrastive loss) or UltraGCN (constraint-weighted "
-             "BCE), or build GF-CF or the popularity baseline, on user-item interactions",
+             "BCE), or build the GF-CF / BSPM graph filters or the popularity baseline, on user-item interactions",
         description=(
             "Train a recommender with the BPR loss (SimpleX: its cosine contrastive loss; UltraGCN: its "
             "constraint-weighted binary cross-entropy with the item-item constraint), early-stopped on "
             "validation recall@20 (validation carved "
             "from train when the dataset has none), and rank all items for every test user. GF-CF (a graph "
-            "filter) and popularity have nothing to train. Each trained model has its own defaults for the "
+            "filter) and BSPM (GF-CF's filter sharpened by an ODE solver step) and popularity have nothing to train. Each trained model has its own defaults for the "
             f"options marked 'per model' ({_defaults_help()})."
         ),
     )
     p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k, lastfm, gowalla, or a folder "
                    "with your own LightGCN-format train.txt and test.txt ('user item item ...' per line, 0-based ids)")
-    p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "simplex", "ultragcn", "pop", "gfcf"),
+    p.add_argument("--model", default="lightgcn", choices=("lightgcn", "mf", "ngcf", "simplex", "ultragcn", "pop", "gfcf", "bspm"),
                    help="model (default: lightgcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or datasets/)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
@@ -50,8 +50,13 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of each user's training items held "
                    "out for validation and early stopping, when the dataset has no validation split (default: 0.1)")
     p.add_argument("--eval-every", type=int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
-    p.add_argument("--svd-k", type=int, default=256, help="GF-CF: singular vectors of the ideal filter (default: 256)")
-    p.add_argument("--alpha", type=float, default=0.3, help="GF-CF: weight of the ideal filter (default: 0.3)")
+    p.add_argument("--svd-k", type=int, default=None,
+                   help="GF-CF / BSPM: singular vectors of the ideal filter (default: gfcf 256, bspm 448)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="GF-CF / BSPM: weight of the ideal filter (BSPM's beta; default: gfcf 0.3, bspm 0.2)")
+    p.add_argument("--sharpen-time", type=float, default=None,
+                   help="BSPM: length T of the sharpening process (default: 2.5; 0 gives GF-CF)")
+    p.add_argument("--sharpen-steps", type=int, default=1, help="BSPM: RK4 steps of the sharpening (default: 1)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time")
     add_threads_option(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -91,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _load_interactions(name: str, root: str | None, download: bool = True):
     from gnnkit.datasets import InteractionDataset, load, read_lightgcn
-    from gnnkit.cli.datasets import find_own_folder, own_folders
+    from gnnkit.cli.datasets import find_own_folder, own_folders, own_place
     from gnnkit.datasets.catalog import get, names
 
     if name not in names():  # your own data in the LightGCN layout
@@ -105,7 +110,7 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
             return read_lightgcn(folder, name=Path(name).name)
         recs = [n for n in names() if get(n).task == "recommendation"]
         raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(recs)}, or your own LightGCN-format "
-                         f"train.txt + test.txt in the folder {name} or under --root DIR as DIR/{name}/raw/ (looked "
+                         f"train.txt + test.txt in {own_place(name)} (looked "
                          f"in {', '.join(map(str, own_folders(name, root)))})")
     data = load(name, root=root, download=download)
     if not isinstance(data, InteractionDataset):
@@ -128,12 +133,34 @@ def _checkpoint_path(args: argparse.Namespace) -> str | None:
     return args.resume
 
 
+def _check_filter_flags(args: argparse.Namespace) -> None:
+    """The graph filters' flags, checked by their command-line names; given to
+    another model they would be ignored, so that is an error too."""
+    filters = {"--svd-k": ("gfcf", "bspm"), "--alpha": ("gfcf", "bspm"), "--sharpen-time": ("bspm",),
+               "--sharpen-steps": ("bspm",)}
+    values = {"--svd-k": args.svd_k, "--alpha": args.alpha, "--sharpen-time": args.sharpen_time,
+              "--sharpen-steps": None if args.sharpen_steps == 1 else args.sharpen_steps}
+    for flag, value in values.items():
+        if value is not None and args.model not in filters[flag]:
+            raise ValueError(f"{flag} is an option of --model {' and '.join(filters[flag])}, not of --model "
+                             f"{args.model}; drop it or pick that model")
+    if args.svd_k is not None and args.svd_k < 0:
+        raise ValueError(f"--svd-k must be >= 0 singular vectors, got {args.svd_k}")
+    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha >= 0):
+        raise ValueError(f"--alpha must be a finite weight >= 0, got {args.alpha}")
+    if args.sharpen_time is not None and not (math.isfinite(args.sharpen_time) and args.sharpen_time >= 0):
+        raise ValueError(f"--sharpen-time must be a finite time >= 0, got {args.sharpen_time}")
+    if args.sharpen_steps < 1:
+        raise ValueError(f"--sharpen-steps must be >= 1 solver steps, got {args.sharpen_steps}")
+
+
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import apply_threads, max_seconds, say, write_json
     from gnnkit.cli.source import record_source
     from gnnkit.train.rec import MODEL_DEFAULTS, RecommendationTrainer, RecTrainConfig, build_model
     from gnnkit.train.runtime import seed_everything
 
+    _check_filter_flags(args)
     given = {"lr": args.lr, "reg": args.reg, "epochs": args.epochs, "eval_every": args.eval_every,
              "patience": args.patience}
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}
@@ -146,7 +173,8 @@ def run_train(args: argparse.Namespace) -> int:
     apply_threads(args)
     data = _load_interactions(args.dataset, args.root, download=not args.no_download)
     seed_everything(args.seed)
-    model = build_model(args.model, data.num_users, data.num_items, args.dim, args.layers, args.svd_k, args.alpha)
+    model = build_model(args.model, data.num_users, data.num_items, args.dim, args.layers, args.svd_k, args.alpha,
+                        args.sharpen_time, args.sharpen_steps)
     trainer = RecommendationTrainer(model, data, config)
     result = trainer.fit()
     trainer.close()
@@ -156,7 +184,8 @@ def run_train(args: argparse.Namespace) -> int:
     held_rowptr, held_items = held_out_items(data)
     record_source(config.checkpoint, args.dataset, args.root, user_ids=data.user_ids, item_ids=data.item_ids,
                   held_out_rowptr=held_rowptr, held_out_items=held_items)
-    summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen,
+    filter_options = {k: v for k, v in trainer.task.spec.items() if k in ("k", "alpha", "sharpen_time", "sharpen_steps")}
+    summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen, **filter_options,
                **{k: v for k, v in result.items() if k != "history"}}
     say(f"{args.dataset} {args.model}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "
         f"precision@20 {result['precision@20']:.4f}  recall@10 {result['recall@10']:.4f}  "
@@ -167,10 +196,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _scorer(export: dict):
     """``(num_users, num_items, scores(user) -> [I])`` from a finished checkpoint's export."""
-    if "gfcf" in export:
+    if "gfcf" in export:  # a graph filter: GF-CF or BSPM
+        from gnnkit.nn.models.bspm import BSPM
         from gnnkit.nn.models.gfcf import GFCF
 
-        model = GFCF.from_export(export["gfcf"])
+        model = (BSPM if export["gfcf"].get("kind") == "bspm" else GFCF).from_export(export["gfcf"])
         return model.num_users, model.num_items, lambda u: model.scores(u.view(1))[0]
     user_emb, item_emb = export["user_emb"], export["item_emb"]
     return user_emb.size(0), item_emb.size(0), lambda u: (user_emb[u] @ item_emb.t()).float()

@@ -91,7 +91,7 @@ class RecTrainConfig:
         (lr, reg, epochs, eval_every, patience) under ``overrides``.
 
         Args:
-            kind: ``"lightgcn"``, ``"mf"``, ``"pop"`` or ``"gfcf"``.
+            kind: one of ``MODEL_KINDS`` (``"lightgcn"``, ``"mf"``, ..., ``"gfcf"``, ``"bspm"``).
             overrides: any other field of ``RecTrainConfig``.
         """
         if kind not in MODEL_DEFAULTS:

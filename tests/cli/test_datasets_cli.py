@@ -35,3 +35,19 @@ def test_datasets_info_names_the_classes(capsys):
                      "4 Probabilistic_Methods, 5 Case_Based, 6 Rule_Learning"]
     assert main(["datasets", "info", "facebook"]) == 0
     assert "classes:" not in capsys.readouterr().out  # names unknown: no line rather than made-up ones
+
+
+def test_an_unknown_absolute_dataset_path_is_named_as_a_folder_in_every_train_command(tmp_path, capsys):
+    """An absolute --dataset that does not exist: the error names that folder
+    and says it is missing, never a ``DIR//abs/path/raw/`` place under --root."""
+    missing = tmp_path / "no_such_dataset"
+    for task in ("node", "link", "rec", "kg"):
+        capsys.readouterr()
+        assert main(["train", task, "--dataset", str(missing), "--root", str(tmp_path), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gnnkit: error: unknown dataset") and err.count("\n") == 1, (task, err)
+        assert f"{missing} does not exist" in err and "DIR//" not in err and "--root DIR" not in err, (task, err)
+    # a relative name may live under the data root: that place is still offered
+    capsys.readouterr()
+    assert main(["train", "kg", "--dataset", "my_kg", "--root", str(tmp_path), "--quiet"]) == 2
+    assert "under --root DIR as DIR/my_kg/raw/" in capsys.readouterr().err

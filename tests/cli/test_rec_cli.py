@@ -236,6 +236,41 @@ def test_gfcf_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_bspm_from_the_command_line_keeps_its_options_and_recommends_by_its_scores(data_root, tmp_path, capsys):
+    from gnnkit.nn.models.bspm import BSPM
+
+    dataset_dir(data_root, "ml-100k")
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "bspm", "--svd-k", "64",
+                 "--sharpen-time", "1.0", "--sharpen-steps", "2", "--json", str(tmp_path / "b.json"),
+                 "--checkpoint", str(tmp_path / "b.pt"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "b.json").read_text())
+    assert (summary["k"], summary["alpha"], summary["sharpen_time"], summary["sharpen_steps"]) == (64, 0.2, 1.0, 2)
+    assert summary["epochs_run"] == 0 and summary["recall@20"] > 0.25  # popularity: ~0.17
+    out = _recommend_four_new_items(tmp_path / "b.pt", capsys, "bspm")
+    # recommend rebuilds the same filter (a BSPM, not a GF-CF) from the checkpoint
+    model = BSPM.from_export(load_checkpoint(tmp_path / "b.pt")["export"]["gfcf"])
+    assert (model.k, model.sharpen_time, model.sharpen_steps, model.solver) == (64, 1.0, 2, "rk4")
+    want = model.scores(torch.tensor([5]))[0]
+    for row in out["items"]:
+        assert row["score"] == pytest.approx(float(want[row["index"]]), rel=1e-5)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--model", "bspm", "--sharpen-steps", "0"], "--sharpen-steps must be >= 1"),
+    (["--model", "bspm", "--sharpen-time", "nan"], "--sharpen-time must be a finite time >= 0"),
+    (["--model", "gfcf", "--svd-k", "-3"], "--svd-k must be >= 0"),
+    (["--model", "bspm", "--alpha", "inf"], "--alpha must be a finite weight >= 0"),
+    (["--model", "mf", "--sharpen-time", "1"], "--sharpen-time is an option of --model bspm, not of --model mf"),
+    (["--model", "gfcf", "--sharpen-steps", "2"], "--sharpen-steps is an option of --model bspm, not of --model gfcf"),
+    (["--svd-k", "64"], "--svd-k is an option of --model gfcf and bspm, not of --model lightgcn"),
+])
+def test_graph_filter_flags_are_checked_by_their_command_line_names(tmp_path, capsys, flags, message):
+    # checked before any data is read: the root is empty
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(tmp_path), "--no-download", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gnnkit: error: ") and message in err and err.count("\n") == 1
+
+
 def test_ultragcn_from_the_command_line_and_recommend(data_root, tmp_path, capsys):
     from gnnkit.train.rec import MODEL_DEFAULTS
 

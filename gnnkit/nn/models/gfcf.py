@@ -257,11 +257,17 @@ class GFCF(nn.Module):
 
     def export(self) -> dict[str, Tensor | float | int]:
         """What ``from_export`` needs to score again (no dense filter: it is rebuilt when small)."""
-        return {"num_users": self.num_users, "num_items": self.num_items, "k": self.k, "alpha": self.alpha,
+        return {"kind": "gfcf", "num_users": self.num_users, "num_items": self.num_items, "k": self.k, "alpha": self.alpha,
                 "rowptr": self.rowptr.cpu(), "cols": self.cols.cpu(), "norm_values": self.norm_adj.values().cpu(),
                 "item_scale": self.item_scale.cpu(),
                 "left": None if self.left is None else self.left.cpu(),
                 "right": None if self.right_t is None else self.right_t.t().contiguous().cpu()}
+
+    @staticmethod
+    def _init_args(state: dict) -> dict:
+        """The constructor's arguments recorded in ``export()``."""
+        return {"num_users": int(state["num_users"]), "num_items": int(state["num_items"]), "k": int(state["k"]),
+                "alpha": float(state["alpha"])}
 
     @classmethod
     def from_export(cls, state: dict, dense: bool = False) -> GFCF:
@@ -271,7 +277,7 @@ class GFCF(nn.Module):
             state: what ``export()`` returned.
             dense: also build the dense filter when the items allow it (default ``False``).
         """
-        model = cls(int(state["num_users"]), int(state["num_items"]), int(state["k"]), float(state["alpha"]))
+        model = cls(**cls._init_args(state))
         nu, ni = model.num_users, model.num_items
         model.rowptr, model.cols, model.item_scale = state["rowptr"], state["cols"], state["item_scale"]
         model.left = state["left"]
