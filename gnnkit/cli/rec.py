@@ -59,7 +59,9 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--sharpen-steps", type=int, default=1, help="BSPM: RK4 steps of the sharpening (default: 1)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time")
     add_threads_option(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; with --seeds N the first (default: 0)")
+    p.add_argument("--seeds", type=int, default=1, help="train N seeds (--seed, --seed + 1, ...) and report the mean "
+                   "± std of each metric; --checkpoint and --log-csv then write PATH-seedK per seed (default: 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--amp", default=None, choices=("bf16", "fp16"), help="mixed precision for training")
     p.add_argument("--checkpoint", default=None, help="save the training state here after every validation, and resume from it when it exists (every option must equal that run's, except --epochs and --max-minutes)")
@@ -121,12 +123,16 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
 
 def _checkpoint_path(args: argparse.Namespace) -> str | None:
     """The one file ``train rec`` saves to and resumes from: ``--checkpoint``,
-    or ``--resume`` (which must exist)."""
+    or ``--resume`` (which must exist; with several seeds its first seed's
+    ``PATH-seed0``: a later seed may not have started)."""
+    from gnnkit.cli.output import seed_path
+
     if args.resume is None:
         return args.checkpoint
-    if not Path(args.resume).is_file():
-        raise ValueError(f"--resume {args.resume}: no such checkpoint file; pass the --checkpoint of an earlier "
-                         f"`gnnkit train rec` run")
+    first = seed_path(args.resume, 0, args.seeds)
+    if not Path(first).is_file():
+        raise ValueError(f"--resume {args.resume}: no such checkpoint file{'' if first == args.resume else f' ({first})'}"
+                         f"; pass the --checkpoint of an earlier `gnnkit train rec` run (with the same --seeds)")
     if args.checkpoint is not None and Path(args.checkpoint).resolve() != Path(args.resume).resolve():
         raise ValueError(f"--resume {args.resume} and --checkpoint {args.checkpoint} name different files; train rec "
                          f"saves to and resumes from one file: pass one of them")
@@ -155,43 +161,88 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import apply_threads, max_seconds, say, write_json
-    from gnnkit.cli.source import record_source
-    from gnnkit.train.rec import MODEL_DEFAULTS, RecommendationTrainer, RecTrainConfig, build_model
-    from gnnkit.train.runtime import seed_everything
+    from gnnkit.cli.output import apply_threads, note, say, seed_path, write_json
+    from gnnkit.train.rec import MODEL_DEFAULTS
 
     _check_filter_flags(args)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     given = {"lr": args.lr, "reg": args.reg, "epochs": args.epochs, "eval_every": args.eval_every,
              "patience": args.patience}
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}
-    config = RecTrainConfig(
-        **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=args.seed,
-        val_fraction=args.val_fraction,
-        checkpoint=_checkpoint_path(args), csv=args.csv, progress=not args.quiet, profile=args.profile,
-        max_seconds=max_seconds(args),
-    )
+    checkpoint = _checkpoint_path(args)
     apply_threads(args)
     data = _load_interactions(args.dataset, args.root, download=not args.no_download)
-    seed_everything(args.seed)
+    runs = []
+    for k in range(args.seeds):
+        result, spec, is_main = _train_seed(args, data, chosen, args.seed + k, seed_path(checkpoint, k, args.seeds),
+                                            seed_path(args.csv, k, args.seeds))
+        if not is_main:  # under torchrun only rank 0 reports
+            continue
+        runs.append({"seed": args.seed + k, **{key: v for key, v in result.items() if key != "history"}})
+        if args.seeds > 1:
+            note(f"seed {args.seed + k}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "
+                 f"({result['epochs_run']} epochs, best {result['best_epoch']}, {result['seconds']:.1f} s)")
+    if not runs:
+        return 0
+    filter_options = {key: v for key, v in spec.items() if key in ("k", "alpha", "sharpen_time", "sharpen_steps")}
+    summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen, **filter_options,
+               **_over_seeds(runs)}
+    spread = (lambda key: f" ± {summary[key + '_std']:.4f}") if args.seeds > 1 else (lambda key: "")
+    say(f"{args.dataset} {args.model}: recall@20 {summary['recall@20']:.4f}{spread('recall@20')}  ndcg@20 "
+        f"{summary['ndcg@20']:.4f}{spread('ndcg@20')}  precision@20 {summary['precision@20']:.4f}  recall@10 "
+        f"{summary['recall@10']:.4f}  (" + (f"{args.seeds} seeds, {summary['seconds']:.1f} s in all)" if args.seeds > 1
+        else f"{summary['epochs_run']} epochs, best {summary['best_epoch']}, {summary['seconds']:.1f} s)"), args.json)
+    write_json(summary, args.json)
+    return 0
+
+
+def _train_seed(args: argparse.Namespace, data, chosen: dict, seed: int, checkpoint: str | None,
+                csv: str | None) -> tuple[dict, dict, bool]:
+    """One seed's run: ``(result, model spec, whether this process reports)``."""
+    from gnnkit.cli.output import max_seconds
+    from gnnkit.cli.source import record_source
+    from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model
+    from gnnkit.train.runtime import seed_everything
+
+    config = RecTrainConfig(
+        **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=seed,
+        val_fraction=args.val_fraction, checkpoint=checkpoint, csv=csv, progress=not args.quiet,
+        profile=args.profile, max_seconds=max_seconds(args),
+    )
+    seed_everything(seed)
     model = build_model(args.model, data.num_users, data.num_items, args.dim, args.layers, args.svd_k, args.alpha,
                         args.sharpen_time, args.sharpen_steps)
     trainer = RecommendationTrainer(model, data, config)
     result = trainer.fit()
     trainer.close()
-    if not trainer.dist.is_main:  # under torchrun only rank 0 reports
-        return 0
-    # `gnnkit recommend` then takes and prints the dataset's own ids without loading it again
-    held_rowptr, held_items = held_out_items(data)
-    record_source(config.checkpoint, args.dataset, args.root, user_ids=data.user_ids, item_ids=data.item_ids,
-                  held_out_rowptr=held_rowptr, held_out_items=held_items)
-    filter_options = {k: v for k, v in trainer.task.spec.items() if k in ("k", "alpha", "sharpen_time", "sharpen_steps")}
-    summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen, **filter_options,
-               **{k: v for k, v in result.items() if k != "history"}}
-    say(f"{args.dataset} {args.model}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "
-        f"precision@20 {result['precision@20']:.4f}  recall@10 {result['recall@10']:.4f}  "
-        f"({result['epochs_run']} epochs, best {result['best_epoch']}, {result['seconds']:.1f} s)", args.json)
-    write_json(summary, args.json)
-    return 0
+    if trainer.dist.is_main:
+        # `gnnkit recommend` then takes and prints the dataset's own ids without loading it again
+        held_rowptr, held_items = held_out_items(data)
+        record_source(config.checkpoint, args.dataset, args.root, user_ids=data.user_ids, item_ids=data.item_ids,
+                      held_out_rowptr=held_rowptr, held_out_items=held_items)
+    return result, trainer.task.spec, trainer.dist.is_main
+
+
+def _over_seeds(runs: list[dict]) -> dict:
+    """One run's results as they are; several: the mean of every number, its
+    ``_std`` (population) beside it, ``seconds`` summed, and ``per_seed``."""
+    import statistics
+
+    if len(runs) == 1:
+        return {key: v for key, v in runs[0].items() if key != "seed"}
+    out: dict = {"seeds": len(runs)}
+    for key, value in runs[0].items():
+        if key == "seed" or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        values = [r[key] for r in runs]
+        if key == "seconds":
+            out[key] = sum(values)
+        else:
+            out[key] = statistics.mean(values)
+            out[f"{key}_std"] = statistics.pstdev(values)
+    out["per_seed"] = runs
+    return out
 
 
 def _scorer(export: dict):

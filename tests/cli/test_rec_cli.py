@@ -255,6 +255,33 @@ def test_bspm_from_the_command_line_keeps_its_options_and_recommends_by_its_scor
         assert row["score"] == pytest.approx(float(want[row["index"]]), rel=1e-5)
 
 
+def test_several_seeds_report_mean_and_std_and_write_one_checkpoint_per_seed(data_root, tmp_path, capsys):
+    dataset_dir(data_root, "ml-100k")
+    ckpt, csv, out = tmp_path / "m.pt", tmp_path / "m.csv", tmp_path / "m.json"
+    args = ["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "mf", "--epochs", "2",
+            "--eval-every", "1", "--seeds", "2", "--seed", "3", "--checkpoint", str(ckpt), "--log-csv", str(csv),
+            "--json", str(out), "--quiet"]
+    assert main(args) == 0
+    summary = json.loads(out.read_text())
+    runs = summary["per_seed"]
+    assert summary["seeds"] == 2 and [r["seed"] for r in runs] == [3, 4]
+    assert runs[0]["recall@20"] != runs[1]["recall@20"]  # the seeds train different models
+    values = [r["recall@20"] for r in runs]
+    assert summary["recall@20"] == pytest.approx(sum(values) / 2)
+    assert summary["recall@20_std"] == pytest.approx(abs(values[0] - values[1]) / 2)
+    assert summary["seconds"] == pytest.approx(sum(r["seconds"] for r in runs))
+    for k in range(2):
+        assert load_checkpoint(tmp_path / f"m-seed{k}.pt")["export"] is not None
+        assert (tmp_path / f"m-seed{k}.csv").read_text().count("\n") == 3  # header and two epochs
+    assert not ckpt.exists() and not csv.exists()
+    # --resume names the run's PATH: its seeds' files are what must exist
+    capsys.readouterr()
+    assert main([*args[:-1], "--resume", str(ckpt), "--quiet"]) == 0
+    assert json.loads(out.read_text())["per_seed"][1]["recall@20"] == runs[1]["recall@20"]
+    assert main([*args[:-1], "--resume", str(tmp_path / "other.pt"), "--quiet"]) == 2
+    assert "other-seed0.pt" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("flags,message", [
     (["--model", "bspm", "--sharpen-steps", "0"], "--sharpen-steps must be >= 1"),
     (["--model", "bspm", "--sharpen-time", "nan"], "--sharpen-time must be a finite time >= 0"),
