@@ -195,6 +195,22 @@ def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: 
         raise ValueError(f"edge_weight must have shape [E] = [{edge_index.size(1)}], got {tuple(edge_weight.shape)}")
 
 
+def check_channels(in_channels: int | tuple[int, int], out_channels: int, layer: str) -> tuple[int, int]:
+    """``(in_src, in_dst)`` of a layer's ``in_channels`` (an int, or a pair for
+    bipartite input), checked with ``out_channels``: counts >= 0. PyG's lazy
+    ``-1`` (sizes inferred at the first call) is not supported: a clear error."""
+    pair = tuple(in_channels) if isinstance(in_channels, (tuple, list)) else (in_channels, in_channels)
+    for name, n in (("in_channels", pair[0] if len(pair) == 2 else None), ("in_channels", pair[-1]),
+                    ("out_channels", out_channels)):
+        if len(pair) != 2 or isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            shown = in_channels if name == "in_channels" else out_channels
+            lazy = " (lazy -1, inferred at the first call, is not supported: give the feature count)" \
+                if shown == -1 or (isinstance(shown, (tuple, list)) and -1 in shown) else ""
+            raise ValueError(f"{layer}: {name} must be a count >= 0" + (" or a pair (in_src, in_dst)"
+                             if name == "in_channels" else "") + f", got {shown!r}{lazy}")
+    return int(pair[0]), int(pair[1])
+
+
 def check_features(x: Tensor | CSR | tuple, in_channels: int | tuple[int, int], layer: str) -> None:
     """Raise ``ValueError`` when ``x`` is not ``[N, in_channels]`` (dense, or a
     CSR of features), or a bipartite ``(x_src, x_dst)`` is not
@@ -203,8 +219,11 @@ def check_features(x: Tensor | CSR | tuple, in_channels: int | tuple[int, int], 
         if len(x) != 2:
             raise ValueError(f"{layer}: a bipartite input is a pair (x_src, x_dst), got {len(x)} tensors")
         ins = in_channels if isinstance(in_channels, tuple) else (in_channels, in_channels)
+        if x[0] is None:
+            raise ValueError(f"{layer}: x_src is None; the sources need features (only x_dst may be None)")
         for part, width in zip(x, ins):
-            check_features(part, width, layer)
+            if part is not None:  # (x_src, None): targets without features
+                check_features(part, width, layer)
         return
     if isinstance(in_channels, tuple):
         if in_channels[0] != in_channels[1]:

@@ -113,6 +113,8 @@ class MessagePassing(nn.Module):
                 diagonal on the fused path, ordinary edges otherwise.
         """
         x_src, x_dst = x if isinstance(x, tuple) else (x, x)
+        if x_dst is None and loop_weight is not None:
+            raise ValueError("propagate: implicit self-loops read the targets' features; x_dst is None")
         if isinstance(edge_index, Block):
             if edge_weight is not None or loop_weight is not None:
                 raise ValueError("propagate: a Block carries its own weights and loops; pass edge_weight and "
@@ -123,10 +125,11 @@ class MessagePassing(nn.Module):
             # Every other path hands per-edge weights to message(): multiply the scalings out.
             block = block.weighted()
             edge_index, loop_weight = block.csr, block.loop
+        targets = _num_targets(edge_index) if x_dst is None else x_dst.size(0)  # (x_src, None): from the graph
         if isinstance(edge_index, CSR) and edge_weight is None:
-            csr = as_csr(edge_index, None, x_src.size(0), x_dst.size(0))  # nothing to build or cache
+            csr = as_csr(edge_index, None, x_src.size(0), targets)  # nothing to build or cache
         else:
-            csr = self.adjacency(edge_index, edge_weight, x_src.size(0), x_dst.size(0))
+            csr = self.adjacency(edge_index, edge_weight, x_src.size(0), targets)
         if self._fused():
             aggr = self._fused_sum(csr, x_src, x_dst, loop_weight)
         elif self._fused_extreme(csr, x_src, loop_weight):
@@ -191,7 +194,8 @@ class MessagePassing(nn.Module):
             value = torch.ones(csr.nnz, dtype=x_src.dtype) if csr.value is None else csr.value.to(x_src.dtype)
             with warnings.catch_warnings():  # torch labels sparse CSR "beta" on first use; nothing to act on
                 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-                adj = torch.sparse_csr_tensor(csr.rowptr, csr.col, value, (csr.num_rows, csr.num_cols))
+                adj = torch.sparse_csr_tensor(csr.rowptr, csr.col, value, (csr.num_rows, csr.num_cols),
+                                              check_invariants=False)  # built valid by CSR
             if csr.value is None:
                 csr._cache[key] = adj
         shape = tuple(x_src.shape[1:])
@@ -211,9 +215,49 @@ class MessagePassing(nn.Module):
         return self.aggregate(self.message(x_j, weight), index, csr.num_rows)
 
 
-def split_input(x: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor | None, int | tuple[int, int]]:
-    """``(x_src, x_dst, num_nodes)`` of a layer input: ``x_dst`` is ``None``
-    for one node set, and ``num_nodes`` is then ``N``, else ``(S, T)``."""
-    if isinstance(x, tuple):
-        return x[0], x[1], (x[0].size(0), x[1].size(0))
-    return x, None, x.size(0)
+def split_input(x: Tensor | tuple[Tensor, Tensor | None], size: tuple[int, int] | None = None,
+                edge_index: Tensor | CSR | None = None) -> tuple[Tensor, Tensor | None, int | tuple[int, int]]:
+    """``(x_src, x_dst, num_nodes)`` of a layer input.
+
+    One node set (a tensor ``x``): ``x_dst`` is ``x_src`` itself and
+    ``num_nodes`` is ``N``. A bipartite pair ``(x_src, x_dst)``: ``num_nodes``
+    is ``(S, T)``. PyG's ``(x_src, None)`` (targets without features: no root
+    or self term) gives ``x_dst = None`` and ``T`` from ``size`` or, without
+    it, from the graph (a CSR's or ``torch.sparse`` adjacency's rows, else the
+    largest target id + 1). ``size=(S, T)``, PyG's keyword, must agree with
+    the features it is given with.
+    """
+    if size is not None:
+        if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(n, int) and n >= 0 for n in size)):
+            raise ValueError(f"size must be (num_sources, num_targets), two counts >= 0, got {size!r}")
+        size = (int(size[0]), int(size[1]))
+    if not isinstance(x, tuple):
+        if size is not None and size != (x.size(0), x.size(0)):
+            raise ValueError(f"size={size} but x has {x.size(0)} rows: with one node set size is (N, N); for a "
+                             f"bipartite graph pass x as (x_src, x_dst) or (x_src, None)")
+        return x, x, x.size(0)
+    x_src, x_dst = x
+    if x_dst is None:
+        targets = size[1] if size is not None else _num_targets(edge_index)
+        if targets is None:
+            raise ValueError("x = (x_src, None) needs the number of targets: pass size=(num_sources, num_targets) "
+                             "or the graph as a CSR / torch.sparse adjacency [targets, sources]")
+        num_nodes = (x_src.size(0), targets)
+    else:
+        num_nodes = (x_src.size(0), x_dst.size(0))
+    if size is not None and size != num_nodes:
+        raise ValueError(f"size={size} does not match the features: x_src has {num_nodes[0]} rows and x_dst "
+                         f"{num_nodes[1]}")
+    return x_src, x_dst, num_nodes
+
+
+def _num_targets(edge_index: Tensor | CSR | None) -> int | None:
+    """Targets of a graph given without target features: a CSR's or sparse
+    adjacency's rows, or the largest target id + 1 of an ``edge_index``."""
+    if isinstance(edge_index, CSR):
+        return edge_index.num_rows
+    if isinstance(edge_index, Tensor) and edge_index.layout != torch.strided:
+        return edge_index.size(0)
+    if isinstance(edge_index, Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2:
+        return int(edge_index[1].max()) + 1 if edge_index.size(1) else 0
+    return None

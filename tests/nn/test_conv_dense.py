@@ -32,10 +32,18 @@ def test_graph_conv(graph):
     for out_channels in (3, 9):  # W before (out < in) and after the aggregation
         layer = GraphConv(6, out_channels, activation=torch.tanh)
         torch.nn.init.normal_(layer.bias)
-        expected = torch.tanh(dense_adj(ei, w) @ lin(x, layer.lin) + layer.bias.double())
+        root = lin(x, layer.lin_root)
+        expected = torch.tanh(dense_adj(ei, w) @ lin(x, layer.lin) + layer.bias.double() + root)
         torch.testing.assert_close(layer(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
-        # isolated nodes (the last 3) get exactly act(b)
-        torch.testing.assert_close(layer(x, ei, w)[-1], torch.tanh(layer.bias), atol=1e-6, rtol=0)
+        # isolated nodes (the last 3) get exactly act(b + W_root x_i)
+        torch.testing.assert_close(layer(x, ei, w)[-1].double(), torch.tanh(layer.bias.double() + root[-1]),
+                                   atol=1e-6, rtol=0)
+        # without the root weight: the plain weighted-sum convolution
+        plain = GraphConv(6, out_channels, activation=torch.tanh, root_weight=False)
+        assert plain.lin_root is None
+        torch.nn.init.normal_(plain.bias)
+        expected = torch.tanh(dense_adj(ei, w) @ lin(x, plain.lin) + plain.bias.double())
+        torch.testing.assert_close(plain(x, ei, w).double(), expected, atol=1e-5, rtol=1e-5)
 
 
 def test_gcn_conv(graph):
@@ -161,7 +169,7 @@ def test_graph_conv_bipartite_aggregations(aggr):
     src, dst = 9, 4
     ei = torch.stack([torch.randint(0, src, (25,), generator=g), torch.randint(0, dst - 1, (25,), generator=g)])
     x_src = torch.randn(src, 6, dtype=torch.float64)
-    layer = GraphConv(6, 3, aggr=aggr).double()
+    layer = GraphConv((6, 2), 3, aggr=aggr).double()  # the root term reads the targets' 2 features
     torch.nn.init.normal_(layer.bias)
     rows = []
     for i in range(dst):  # the last target has no in-edges: aggregates to 0
@@ -169,9 +177,16 @@ def test_graph_conv_bipartite_aggregations(aggr):
         reduce = {"sum": lambda m: m.sum(0), "mean": lambda m: m.mean(0), "max": lambda m: m.max(0).values,
                   "min": lambda m: m.min(0).values}[aggr]
         rows.append(reduce(msgs) if len(msgs) else torch.zeros(6, dtype=torch.float64))
-    expected = torch.stack(rows) @ layer.lin.weight.t() + layer.bias
-    out = layer((x_src, torch.randn(dst, 2, dtype=torch.float64)), ei)
+    x_dst = torch.randn(dst, 2, dtype=torch.float64)
+    expected = torch.stack(rows) @ layer.lin.weight.t() + layer.bias + x_dst @ layer.lin_root.weight.t()
+    out = layer((x_src, x_dst), ei)
     torch.testing.assert_close(out, expected, atol=1e-12, rtol=1e-12)
     csr = build_csr(ei, dst, num_cols=src)  # a rectangular [targets, sources] CSR works the same
-    torch.testing.assert_close(layer((x_src, torch.randn(dst, 2, dtype=torch.float64)), csr), expected,
-                               atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(layer((x_src, x_dst), csr), expected, atol=1e-12, rtol=1e-12)
+    # PyG's (x_src, None): no root term; the targets counted by size=, the CSR's rows or the largest id
+    no_root = expected - x_dst @ layer.lin_root.weight.t()
+    torch.testing.assert_close(layer((x_src, None), ei, size=(src, dst)), no_root, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(layer((x_src, None), csr), no_root, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(layer((x_src, None), ei), no_root[: dst - 1], atol=1e-12, rtol=1e-12)
+    with pytest.raises(ValueError, match="size=.* does not match"):
+        layer((x_src, x_dst), ei, size=(src, dst + 1))

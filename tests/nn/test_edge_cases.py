@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gnnkit import Graph
-from gnnkit.nn import GATConv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv
+from gnnkit.nn import APPNP, GATConv, GCN2Conv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv
 from gnnkit.nn.inference import layerwise_inference
 from gnnkit.nn.models import GAT, GCN, MLP, GraphSAGE, LightGCN
 from gnnkit.ops.sparse import build_csr
@@ -92,9 +92,28 @@ def test_gcn_without_normalisation_keeps_an_existing_loops_weight():
     assert out.item() == pytest.approx(0.5)
     # a node without a loop gets one of weight 1 (2 with improved=True)
     assert layer(torch.ones(2, 1), torch.tensor([[0], [1]])).flatten().tolist() == [1.0, 2.0]
-    improved = GCNConv(1, 1, normalize=False, bias=False, improved=True)
+    improved = GCNConv(1, 1, normalize=False, add_self_loops=True, bias=False, improved=True)
     torch.nn.init.ones_(improved.lin.weight)
     assert improved(torch.ones(2, 1), torch.tensor([[0], [1]])).flatten().tolist() == [2.0, 3.0]
+
+
+@pytest.mark.parametrize("make", [lambda **kw: GCNConv(1, 1, bias=False, **kw), lambda **kw: APPNP(1, 0.0, **kw),
+                                  lambda **kw: GCN2Conv(1, 0.0, **kw)])
+def test_normalize_false_alone_adds_no_self_loops_as_in_pyg(make):
+    """PyG's convention: ``add_self_loops`` defaults to ``normalize``, so
+    ``normalize=False`` computes ``A X`` (a node without in-edges gets 0)."""
+    layer = make(normalize=False)
+    assert layer.add_self_loops is False and make().add_self_loops is True
+    for p in layer.parameters():
+        torch.nn.init.eye_(p) if p.dim() == 2 else torch.nn.init.zeros_(p)
+    x, ei = torch.tensor([[1.0], [2.0]]), torch.tensor([[0], [1]])  # one edge 0 -> 1
+    out = layer(x, ei) if not isinstance(layer, GCN2Conv) else layer(x, x, ei)
+    assert out.flatten().tolist() == [0.0, 1.0]
+    looped = make(normalize=False, add_self_loops=True)  # asked for: A + I
+    for p in looped.parameters():
+        torch.nn.init.eye_(p) if p.dim() == 2 else torch.nn.init.zeros_(p)
+    out = looped(x, ei) if not isinstance(looped, GCN2Conv) else looped(x, x, ei)
+    assert out.flatten().tolist() == [1.0, 3.0]
 
 
 def test_lightgcn_uses_the_graphs_edge_weight():
@@ -105,3 +124,24 @@ def test_lightgcn_uses_the_graphs_edge_weight():
     from_graph = torch.cat(model(Graph(edge_index=ei, edge_weight=w, num_nodes=nu + ni)))
     torch.testing.assert_close(from_graph, torch.cat(model(build_csr(ei, nu + ni, w))))
     assert not torch.allclose(from_graph, torch.cat(model(ei)))
+
+
+def test_lgconv_without_normalisation_is_the_weighted_sum():
+    x = torch.randn(4, 3, dtype=torch.float64)
+    ei = torch.tensor([[0, 1, 2, 3, 3], [1, 2, 3, 0, 1]])
+    w = torch.tensor([0.5, 2.0, 1.0, 3.0, -1.0], dtype=torch.float64)
+    dense = torch.zeros(4, 4, dtype=torch.float64).index_put_((ei[1], ei[0]), w, accumulate=True)
+    layer = LGConv(normalize=False)
+    torch.testing.assert_close(layer(x, ei, w), dense @ x, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(layer(x, ei), (dense != 0).double() @ x, atol=1e-12, rtol=1e-12)
+    assert repr(layer) == "LGConv(normalize=False)" and repr(LGConv()) == "LGConv()"
+
+
+@pytest.mark.parametrize("out_channels", [32, 8])  # wider and narrower than the input: both product orders
+def test_gcnconv_takes_torch_sparse_features(out_channels):
+    """PyG's test_gcn_conv_with_sparse_input_feature: a torch.sparse COO x."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 16) * (torch.rand(4, 16) < 0.3)
+    ei = torch.tensor([[0, 0, 0, 1, 2, 3], [1, 2, 3, 0, 0, 0]])
+    layer = GCNConv(16, out_channels)
+    torch.testing.assert_close(layer(x.to_sparse(), ei), layer(x, ei))

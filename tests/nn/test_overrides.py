@@ -39,9 +39,13 @@ def mean_matrix(ei, w):
 # layer factory, and the dense formula with its aggregated term scaled by `s`
 CASES = {
     "GraphConv": (lambda: GraphConv(6, 3),
-                  lambda m, x, ei, w, s: s * dense_adj(ei, w) @ x @ m.lin.weight.double().t() + m.bias.double()),
+                  lambda m, x, ei, w, s: s * dense_adj(ei, w) @ x @ m.lin.weight.double().t() + m.bias.double()
+                  + x @ m.lin_root.weight.double().t()),
     "GraphConv-mean": (lambda: GraphConv(6, 9, aggr="mean"),
-                       lambda m, x, ei, w, s: s * mean_matrix(ei, w) @ x @ m.lin.weight.double().t() + m.bias.double()),
+                       lambda m, x, ei, w, s: s * mean_matrix(ei, w) @ x @ m.lin.weight.double().t() + m.bias.double()
+                       + x @ m.lin_root.weight.double().t()),
+    "GraphConv-no-root": (lambda: GraphConv(6, 3, root_weight=False),
+                          lambda m, x, ei, w, s: s * dense_adj(ei, w) @ x @ m.lin.weight.double().t() + m.bias.double()),
     "GCNConv": (lambda: GCNConv(6, 4),
                 lambda m, x, ei, w, s: s * gcn_matrix(ei, w) @ x @ m.lin.weight.double().t() + m.bias.double()),
     "SAGEConv": (lambda: SAGEConv(6, 3),
@@ -128,7 +132,7 @@ def test_nonlinear_message_sees_the_documented_x_j(make_graph, factory, x_j):
         child.add_self_loops = False
     summed = dense_adj(ei, None) @ torch.relu(x_j(layer, x))
     if isinstance(layer, GraphConv):
-        expected = summed @ layer.lin.weight.double().t() + layer.bias.double()
+        expected = summed @ layer.lin.weight.double().t() + layer.bias.double() + x @ layer.lin_root.weight.double().t()
     elif isinstance(layer, SAGEConv):
         mean = summed / dense_adj(ei, None).sum(1).clamp(min=1)[:, None]
         expected = mean @ layer.lin_l.weight.double().t() + layer.lin_l.bias.double() + x @ layer.lin_r.weight.double().t()

@@ -33,7 +33,8 @@ class APPNP(MessagePassing):
             PyG's ``APPNP(dropout=...)`` (default 0).
         cached: keep the normalised adjacency between calls, keyed on the
             graph, the dtype and the options (default ``False``).
-        add_self_loops: use ``A + I`` (default ``True``).
+        add_self_loops: use ``A + I`` (default ``None``: the same as
+            ``normalize``, PyG's convention, so ``normalize=False`` alone adds no loops).
         normalize: apply the symmetric normalisation (default ``True``).
 
     Shapes:
@@ -41,7 +42,7 @@ class APPNP(MessagePassing):
     """
 
     def __init__(self, K: int, alpha: float, dropout: float = 0.0, cached: bool = False,
-                 add_self_loops: bool = True, normalize: bool = True) -> None:
+                 add_self_loops: bool | None = None, normalize: bool = True) -> None:
         super().__init__(aggr="sum")
         if isinstance(K, bool) or not isinstance(K, int) or K < 0:
             raise ValueError(f"APPNP: K must be a non-negative integer, got {K!r}")
@@ -50,6 +51,8 @@ class APPNP(MessagePassing):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"APPNP: dropout must be in [0, 1), got {dropout}")
         self.K, self.alpha, self.dropout = K, alpha, dropout
+        # PyG's convention: without the normalisation no loops are added unless asked for
+        add_self_loops = normalize if add_self_loops is None else add_self_loops
         self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize
         self._normalized = AdjacencyCache()
 

@@ -261,6 +261,9 @@ class GATConv(MessagePassing):
             edge_attr = edge_weight  # PyG's call: conv(x, edge_index, edge_attr)
         if self.lin_edge is not None and edge_attr is None:
             raise ValueError(f"GATConv was built with edge_dim={self.edge_dim}: pass edge_attr [E, {self.edge_dim}]")
+        if isinstance(x, tuple) and len(x) == 2 and x[1] is None:
+            raise ValueError("GATConv: x_dst is None, but the attention reads the targets' features; pass "
+                             "(x_src, x_dst)")
         x_src, x_dst, size = split_input(x) if isinstance(x, tuple) else (x, x, num_rows(x))
         shared = self.lin is not None and x_dst is x_src
         src = self.transform(x_src, self.lin or self.lin_src, targets=shared)

@@ -34,7 +34,8 @@ class GCN2Conv(MessagePassing):
         layer: the layer's depth ``ℓ`` (1-based) in the model.
         shared_weights: one ``W`` for both terms (default ``True``, the paper).
         cached: keep the normalised adjacency between calls (default ``False``).
-        add_self_loops: use ``A + I`` (default ``True``).
+        add_self_loops: use ``A + I`` (default ``None``: the same as
+            ``normalize``, PyG's convention, so ``normalize=False`` alone adds no loops).
         normalize: apply the symmetric normalisation (default ``True``).
 
     Shapes:
@@ -43,7 +44,7 @@ class GCN2Conv(MessagePassing):
     """
 
     def __init__(self, channels: int, alpha: float, theta: float | None = None, layer: int | None = None,
-                 shared_weights: bool = True, cached: bool = False, add_self_loops: bool = True,
+                 shared_weights: bool = True, cached: bool = False, add_self_loops: bool | None = None,
                  normalize: bool = True) -> None:
         super().__init__(aggr="sum")
         if not 0.0 <= alpha <= 1.0:
@@ -52,6 +53,8 @@ class GCN2Conv(MessagePassing):
             raise ValueError(f"GCN2Conv: layer is the 1-based depth, got {layer}")
         self.channels, self.alpha, self.theta, self.layer = channels, alpha, theta, layer
         self.beta = 1.0 if theta is None or layer is None else math.log(theta / layer + 1)
+        # PyG's convention: without the normalisation no loops are added unless asked for
+        add_self_loops = normalize if add_self_loops is None else add_self_loops
         self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize
         self.weight1 = nn.Parameter(torch.empty(channels, channels))
         self.weight2 = None if shared_weights else nn.Parameter(torch.empty(channels, channels))

@@ -35,7 +35,8 @@ class GCNConv(MessagePassing):
             ``False``). The cache is keyed on the identity and version of
             ``edge_index`` / ``edge_weight``, the number of nodes, the dtype
             and the options below, so it is never stale.
-        add_self_loops: use ``A + fI`` (default ``True``).
+        add_self_loops: use ``A + fI`` (default ``None``: the same as
+            ``normalize``, PyG's convention, so ``normalize=False`` alone adds no loops).
         normalize: apply the symmetric normalisation (default ``True``); when
             ``False`` the layer computes ``\hat A H W + b``.
         improved: added loops weigh ``f = 2`` (default ``False``).
@@ -47,9 +48,11 @@ class GCNConv(MessagePassing):
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True, cached: bool = False,
-                 add_self_loops: bool = True, normalize: bool = True, improved: bool = False) -> None:
+                 add_self_loops: bool | None = None, normalize: bool = True, improved: bool = False) -> None:
         super().__init__(aggr="sum")
         self.in_channels, self.out_channels = in_channels, out_channels
+        # PyG's convention: without the normalisation no loops are added unless asked for
+        add_self_loops = normalize if add_self_loops is None else add_self_loops
         self.cached, self.add_self_loops, self.normalize, self.improved = cached, add_self_loops, normalize, improved
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
@@ -93,8 +96,8 @@ class GCNConv(MessagePassing):
         model, whose input needs none, aggregating first saves the backward
         product altogether (DGL's ``GraphConv`` order). Only on the fused
         path: a custom ``message``/``update`` sees ``X W`` as documented."""
-        if isinstance(x, CSR) or not self._fused() or self.overrides("update"):
-            return False
+        if isinstance(x, CSR) or x.layout != torch.strided or not self._fused() or self.overrides("update"):
+            return False  # sparse features: X W first, a sparse × dense product
         if block.csr.value is not None and block.csr.value.requires_grad:
             return False  # the edge weights' gradient reads the product's input either way
         grad = torch.is_grad_enabled()

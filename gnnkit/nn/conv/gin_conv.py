@@ -26,8 +26,9 @@ class GINConv(MessagePassing):
         train_eps: learn ``ε`` (default ``False``: a fixed buffer).
 
     Shapes:
-        x ``[N, F]`` or bipartite ``([S, F], [T, F])``, edge_index ``[2, E]``
-        (or a ``[T, S]`` ``CSR``), edge_weight ``[E]`` → ``[N, F']`` (``[T, F']``).
+        x ``[N, F]`` or bipartite ``([S, F], [T, F])`` or ``([S, F], None)``
+        (no self term), edge_index ``[2, E]`` (or a ``[T, S]`` ``CSR``),
+        edge_weight ``[E]``, size ``(S, T)`` (optional, PyG's) → ``[N, F']`` (``[T, F']``).
     """
 
     def __init__(self, nn: nn.Module, eps: float = 0.0, train_eps: bool = False) -> None:
@@ -45,8 +46,8 @@ class GINConv(MessagePassing):
                 module.reset_parameters()
         self.eps.data.fill_(self.initial_eps)
 
-    def update(self, aggr: Tensor, x: Tensor) -> Tensor:
-        return self.nn((1 + self.eps) * x + aggr)
+    def update(self, aggr: Tensor, x: Tensor | None) -> Tensor:
+        return self.nn(aggr if x is None else (1 + self.eps) * x + aggr)  # x None: (x_src, None), as PyG
 
     def transform(self, x: Tensor) -> tuple[Tensor]:
         return (x,)
@@ -54,15 +55,17 @@ class GINConv(MessagePassing):
     def forward_block(self, block: Block, src: tuple[Tensor], dst: tuple[Tensor]) -> Tensor:
         return self.propagate((src[0], dst[0]), block.csr)
 
-    def forward(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR,
-                edge_weight: Tensor | None = None) -> Tensor:
-        for part in x if isinstance(x, tuple) else (x,):
-            if not isinstance(part, Tensor) or part.dim() != 2:
-                raise ValueError(f"GINConv: x must be [num_nodes, F] (or a pair of them), got {getattr(part, 'shape', type(part))}")
-        x_src, x_dst, size = split_input(x)
+    def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor | CSR,
+                edge_weight: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
+        parts = x if isinstance(x, tuple) else (x,)
+        for k, part in enumerate(parts):
+            if (part is not None or k == 0) and (not isinstance(part, Tensor) or part.dim() != 2):
+                raise ValueError(f"GINConv: x must be [num_nodes, F] (or a pair of them; x_dst may be None), got "
+                                 f"{getattr(part, 'shape', type(part))}")
+        x_src, x_dst, num_nodes = split_input(x, size, edge_index)
         src = self.transform(x_src)
-        dst = src if x_dst is None else self.transform(x_dst)
-        return self.forward_block(self.prepare(edge_index, edge_weight, size, x_src.dtype), src, dst)
+        dst = src if x_dst is x_src else (None,) if x_dst is None else self.transform(x_dst)
+        return self.forward_block(self.prepare(edge_index, edge_weight, num_nodes, x_src.dtype), src, dst)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(nn={self.nn})"

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import Block, check_features
+from gnnkit.nn.adjacency import Block, check_channels, check_features
 from gnnkit.nn.message_passing import MessagePassing, split_input
 from gnnkit.ops.sparse import CSR
 
@@ -34,15 +34,16 @@ class SAGEConv(MessagePassing):
         aggr: ``"mean"`` (default), ``"sum"`` (``"add"``), ``"max"`` or ``"min"``.
 
     Shapes:
-        x ``[N, in_channels]`` or bipartite ``([S, in_src], [T, in_dst])``,
-        edge_index ``[2, E]`` (or a ``[T, S]`` ``CSR``), edge_weight ``[E]``
-        → ``[N, out_channels]`` (``[T, out_channels]``).
+        x ``[N, in_channels]`` or bipartite ``([S, in_src], [T, in_dst])`` or
+        ``([S, in_src], None)`` (no root term), edge_index ``[2, E]`` (or a
+        ``[T, S]`` ``CSR``), edge_weight ``[E]``, size ``(S, T)`` (optional,
+        PyG's) → ``[N, out_channels]`` (``[T, out_channels]``).
     """
 
     def __init__(self, in_channels: int | tuple[int, int], out_channels: int, bias: bool = True,
                  root_weight: bool = True, normalize: bool = False, aggr: str = "mean") -> None:
         super().__init__(aggr=aggr)
-        in_src, in_dst = in_channels if isinstance(in_channels, tuple) else (in_channels, in_channels)
+        in_src, in_dst = check_channels(in_channels, out_channels, "SAGEConv")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.root_weight, self.normalize = root_weight, normalize
         # Named as in PyG so that state_dicts move between the two.
@@ -68,7 +69,7 @@ class SAGEConv(MessagePassing):
             out = self.lin_l(out)
         elif self.lin_l.bias is not None:
             out = out + self.lin_l.bias
-        if self.lin_r is not None:
+        if self.lin_r is not None and dst[-1] is not None:  # (x_src, None): no root term, as PyG
             root = dst[-1]  # the targets' input features
             if out.dtype == root.dtype == self.lin_r.weight.dtype and not torch.is_autocast_enabled(out.device.type):
                 # Added in place into this layer's own fresh output (nothing saved it): one [T, F] less.
@@ -77,13 +78,13 @@ class SAGEConv(MessagePassing):
                 out = out + self.lin_r(root)
         return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
 
-    def forward(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR,
-                edge_weight: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor | CSR,
+                edge_weight: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
         check_features(x, self.in_channels, "SAGEConv")
-        x_src, x_dst, size = split_input(x)
+        x_src, x_dst, num_nodes = split_input(x, size, edge_index)
         src = self.transform(x_src)
-        dst = src if x_dst is None else (x_dst,)  # dst[0] is read only by update(), which W-first excludes
-        return self.forward_block(self.prepare(edge_index, edge_weight, size, x_src.dtype), src, dst)
+        dst = src if x_dst is x_src else (x_dst,)  # dst[0] is read only by update(), which W-first excludes
+        return self.forward_block(self.prepare(edge_index, edge_weight, num_nodes, x_src.dtype), src, dst)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr!r})"
