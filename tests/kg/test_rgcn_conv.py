@@ -102,3 +102,37 @@ def test_float64_is_exact(edges):
         a.index_put_((ei[1, m], ei[0, m]), torch.ones(int(m.sum()), dtype=torch.float64), accumulate=True)
         ref = ref + (a / a.sum(1, keepdim=True).clamp(min=1)) @ x @ conv.relation_weight(r)
     torch.testing.assert_close(conv(x, ei, et), ref, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("num_edges", [30, 400])  # per-relation path, and all W_r h_j at once
+@pytest.mark.parametrize("num_bases", [None, 2])
+def test_featureless_ids_as_x_match_pyg_and_the_one_hot_input(num_edges, num_bases):
+    """PyG's featureless RGCN: x = None (node i is entity i) or integer ids;
+    the same as feeding the one-hot rows, without building them."""
+    pyg_nn = require("torch_geometric.nn")
+    n, r = 12, 3
+    g = torch.Generator().manual_seed(num_edges)
+    ei, et = torch.randint(0, n, (2, num_edges), generator=g), torch.randint(0, r, (num_edges,), generator=g)
+    ours, theirs = RGCNConv(n, 5, r, num_bases=num_bases), pyg_nn.RGCNConv(n, 5, r, num_bases=num_bases)
+    torch.nn.init.normal_(ours.bias)
+    theirs.load_state_dict(ours.state_dict())
+    ids = torch.randint(0, n, (n,), generator=g)
+    for x in (None, ids):
+        out = ours(x, ei, et)
+        torch.testing.assert_close(out, theirs(x, ei, et), atol=1e-5, rtol=1e-5)
+        one_hot = torch.eye(n)[torch.arange(n) if x is None else x]
+        torch.testing.assert_close(out, ours(one_hot, ei, et), atol=1e-5, rtol=1e-5)
+    out.sum().backward()  # the weights get their gradient through the row reads
+    assert ours.weight.grad is not None and ours.root.grad is not None
+
+
+def test_featureless_inputs_that_cannot_work_are_clear_errors():
+    ei, et = torch.tensor([[0, 1], [1, 2]]), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match="ids in 0..3"):
+        RGCNConv(4, 2, 2)(torch.tensor([0, 1, 7]), ei, et)
+    with pytest.raises(ValueError, match="num_blocks"):
+        RGCNConv(4, 2, 2, num_blocks=2)(None, ei, et)
+    with pytest.raises(ValueError, match="bipartite input"):
+        RGCNConv((4, 16), 8, 2)
+    with pytest.raises(ValueError, match="lazy -1"):
+        RGCNConv(-1, 8, 2)

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache
+from gnnkit.nn.adjacency import AdjacencyCache, check_channels
 from gnnkit.ops.scatter import scatter
 from gnnkit.ops.sparse import CSR, build_csr, spmm
 
@@ -46,15 +46,26 @@ class RGCNConv(nn.Module):
         root_weight: add the self-connection ``W_0 h_i`` (default ``True``).
         bias: learn the additive bias ``b`` (default ``True``).
 
+    Featureless entities (the paper's one-hot inputs), as PyG: ``x`` may be
+    an integer tensor ``[N]`` of ids in ``0..in_channels-1`` (node ``i``'s
+    input is the one-hot vector of ``x[i]``, so ``W_r h_j`` is row ``x[j]`` of
+    ``W_r``, read without building the one-hot matrix), or ``None`` for
+    ``x = arange(in_channels)`` (one id per node, ``N = in_channels``). Not
+    with ``num_blocks``.
+
     Shapes:
-        x ``[N, in_channels]``, edge_index ``[2, E]`` (row 0 sources),
-        edge_type ``[E]`` with values in ``0..R-1`` → ``[N, out_channels]``.
+        x ``[N, in_channels]`` (or ids ``[N]``, or ``None``), edge_index ``[2, E]``
+        (row 0 sources), edge_type ``[E]`` with values in ``0..R-1`` → ``[N, out_channels]``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, num_relations: int, num_bases: int | None = None,
                  num_blocks: int | None = None, aggr: str = "mean", root_weight: bool = True,
                  bias: bool = True) -> None:
         super().__init__()
+        if isinstance(in_channels, (tuple, list)):
+            raise ValueError(f"RGCNConv: in_channels={tuple(in_channels)}: bipartite input (in_src, in_dst) is not "
+                             f"supported; give one feature count and x for every node")
+        check_channels(in_channels, out_channels, "RGCNConv")
         if num_relations < 1:
             raise ValueError(f"RGCNConv: num_relations must be >= 1, got {num_relations}")
         if num_bases is not None and num_blocks is not None:
@@ -101,15 +112,20 @@ class RGCNConv(nn.Module):
             return torch.einsum("b,bio->io", self.comp[relation], self.weight)
         return self.weight[relation]
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
+    def forward(self, x: Tensor | None, edge_index: Tensor, edge_type: Tensor) -> Tensor:
+        if x is None:  # featureless: node i is entity i
+            x = torch.arange(self.in_channels, device=edge_index.device)
         n = x.size(0)
         _check_inputs(x, edge_index, edge_type, self.in_channels, self.num_relations)
+        if not x.is_floating_point() and self.num_blocks is not None:
+            raise ValueError("RGCNConv: integer ids as x (featureless nodes) do not work with num_blocks; use "
+                             "num_bases, or pass an nn.Embedding's weight as x")
         if n * self.num_relations <= edge_index.size(1):
             out = self._transform_first(x, edge_index, edge_type)
         else:
             out = self._per_relation(x, edge_index, edge_type)
         if self.root is not None:
-            out = out + x @ self.root
+            out = out + (x @ self.root if x.is_floating_point() else self.root.index_select(0, x.long()))
         if self.bias is not None:
             out = out + self.bias
         return out
@@ -120,11 +136,13 @@ class RGCNConv(nn.Module):
         ``(i, j·R + r)`` is ``1/c_{i,r}`` — no per-edge message, no loop over
         relations."""
         n, r = x.size(0), self.num_relations
-        dtype = torch.promote_types(x.dtype, torch.float32)
+        dtype = torch.promote_types(x.dtype, torch.float32) if x.is_floating_point() else self.weight.dtype
         adj = self._adjacency.get(edge_index, edge_type, n,
                                   lambda: self._relation_csr(edge_index, edge_type, n, dtype), (self.aggr, dtype))
         if self.num_blocks is None:
             w = self.weight if self.num_bases is None else torch.einsum("rb,bio->rio", self.comp, self.weight)
+            if not x.is_floating_point():  # one-hot ids: W_r h_j is row x_j of W_r
+                return spmm(adj, w.index_select(1, x.long()).transpose(0, 1).reshape(n * r, self.out_channels))
             h = (x @ w.permute(1, 0, 2).reshape(self.in_channels, r * self.out_channels))
         else:
             blocks = x.view(n, self.num_blocks, -1)
@@ -157,7 +175,8 @@ class RGCNConv(nn.Module):
             x_j = x.index_select(0, src[start:start + count])
             messages.append(self._transform(x_j, r))
             start += count
-        out = x.new_zeros(n, self.out_channels)
+        out = torch.zeros(n, self.out_channels, dtype=messages[0].dtype if messages else self.weight.dtype,
+                          device=edge_index.device)
         if messages:
             msg = torch.cat(messages)
             if self.aggr == "mean":  # 1 / c_{i,r}: in-degree of target i over relation r alone
@@ -169,6 +188,8 @@ class RGCNConv(nn.Module):
 
     def _transform(self, x_j: Tensor, relation: int) -> Tensor:
         w = self.relation_weight(relation)
+        if not x_j.is_floating_point():  # one-hot ids: rows of W_r
+            return w.index_select(0, x_j.long())
         if self.num_blocks is None:
             return x_j @ w
         blocks = x_j.view(x_j.size(0), self.num_blocks, -1)
@@ -181,7 +202,13 @@ class RGCNConv(nn.Module):
 
 
 def _check_inputs(x: Tensor, edge_index: Tensor, edge_type: Tensor, in_channels: int, num_relations: int) -> None:
-    if x.dim() != 2 or x.size(1) != in_channels:
+    if not x.is_floating_point():
+        if x.dim() != 1 or x.dtype == torch.bool:
+            raise ValueError(f"RGCNConv: integer x must be node ids [N], got {tuple(x.shape)} of {x.dtype}")
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= in_channels):
+            raise ValueError(f"RGCNConv: x holds ids in 0..{in_channels - 1} (one-hot inputs of width "
+                             f"in_channels={in_channels}), got {int(x.min())}..{int(x.max())}")
+    elif x.dim() != 2 or x.size(1) != in_channels:
         raise ValueError(f"RGCNConv: x must be [N, {in_channels}], got {tuple(x.shape)}; for featureless entities "
                          f"pass an nn.Embedding's weight as x")
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
