@@ -32,13 +32,13 @@ def _dense_lightgcn(emb, edge_index, num_layers, alpha):
     return out
 
 
-@pytest.mark.parametrize("alpha", [None, [0.4, 0.3, 0.2, 0.1]])
+@pytest.mark.parametrize("alpha", [None, [0.4, 0.3, 0.2, 0.1], 0.5])  # 0.5: PyG's one weight for all layers
 def test_propagation_equals_dense_formula(alpha):
     nu, ni = 7, 9
     _, _, edge_index = _bipartite(nu, ni)
     model = LightGCN(nu, ni, embedding_dim=5, num_layers=3, alpha=alpha)
     users, items = model(edge_index)
-    weights = [0.25] * 4 if alpha is None else alpha
+    weights = [0.25] * 4 if alpha is None else [alpha] * 4 if isinstance(alpha, float) else alpha
     want = _dense_lightgcn(model.embedding.weight.detach(), edge_index, 3, weights)
     torch.testing.assert_close(torch.cat([users, items]).double(), want, atol=1e-6, rtol=1e-5)
 

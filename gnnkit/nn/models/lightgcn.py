@@ -41,7 +41,8 @@ class LightGCN(nn.Module):
         num_items: number of items (ids ``0 .. num_items - 1``).
         embedding_dim: size of every embedding (default 64).
         num_layers: propagation steps ``K`` (default 3).
-        alpha: ``K + 1`` layer weights (default uniform ``1/(K+1)``).
+        alpha: ``K + 1`` layer weights, or one number for all of them (as
+            PyG's ``alpha``; default uniform ``1/(K+1)``).
 
     Shapes:
         ``forward(graph)`` with the bipartite ``[2, E]`` edge_index, a ``CSR``
@@ -50,7 +51,7 @@ class LightGCN(nn.Module):
     """
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
-                 alpha: Sequence[float] | Tensor | None = None) -> None:
+                 alpha: float | Sequence[float] | Tensor | None = None) -> None:
         super().__init__()
         _check_ids(num_users, num_items, embedding_dim)
         if num_layers < 0:
@@ -60,6 +61,8 @@ class LightGCN(nn.Module):
         if alpha is None:
             alpha = torch.full((num_layers + 1,), 1.0 / (num_layers + 1))
         alpha = torch.as_tensor(alpha, dtype=torch.float32)
+        if alpha.dim() == 0:  # one weight for every layer, as PyG's LightGCN(alpha=float)
+            alpha = alpha.repeat(num_layers + 1)
         if alpha.shape != (num_layers + 1,):
             raise ValueError(f"alpha needs num_layers + 1 = {num_layers + 1} weights, got shape {tuple(alpha.shape)}")
         self.register_buffer("alpha", alpha)
