@@ -28,10 +28,20 @@ _TRAIN_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.rec", "gnnkit.cli.kg", "gnnkit
 _PREDICT_COMMANDS = ("gnnkit.cli.node", "gnnkit.cli.kg")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with gnnkit's one-line errors: a bad or missing option is one
+    ``gnnkit: error: ...`` line naming the command (exit status 2), not the
+    usage text; ``--help`` still prints the whole usage. Sub-commands'
+    parsers are of this class too (argparse makes them of the parent's class)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(2, f"gnnkit: error: {self.prog}: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from gnnkit import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gnnkit",
         description="gnnkit: graph neural networks for PyTorch. Run `gnnkit COMMAND --help` for a command's options.",
     )
@@ -73,9 +83,29 @@ def main(argv: list[str] | None = None) -> int:
         status = 2 if isinstance(err, ValueError) else 1
         print(f"gnnkit: error: {_one_line(err)}", file=sys.stderr)
         return status
+    except OverflowError as err:  # a number too large for the integer it becomes (e.g. an infinite ratio)
+        if args.debug:
+            raise
+        print(f"gnnkit: error: a number is too large or infinite ({_one_line(err)}); check the numeric options",
+              file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as err:
+        if args.debug or not _out_of_memory(err):
+            raise
+        print(f"gnnkit: error: out of memory ({_one_line(err)[:200]}); use smaller sizes (e.g. --dim, "
+              f"--batch-size, --hidden) or a smaller dataset", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("gnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """A failed allocation: ``MemoryError`` or torch's allocator errors (CPU or CUDA)."""
+    if isinstance(err, MemoryError):
+        return True
+    text = str(err)
+    return "can't allocate memory" in text or "out of memory" in text.lower() or "OutOfMemoryError" in type(err).__name__
 
 
 def _one_line(err: Exception) -> str:

@@ -100,3 +100,27 @@ def test_a_time_budget_stops_training_and_tests_the_best_weights(task, capsys):
     for bad, message in ((["--threads", "0"], "--threads must be >= 1"), (["--max-minutes", "0"], "must be > 0")):
         assert main(["train", task, "--dataset", "karate", "--quiet"] + bad) == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "rec", "--dataset", "ml-100k", "--svd-k", "nan"],  # not an int
+    ["train", "rec"],  # a required option missing
+    ["trian"],  # no such command
+    ["train", "node", "--dataset", "karate", "--epochs", "inf"],
+    ["recommend", "--checkpoint", "x.pt", "--user", "1", "--index", "0"],  # exclusive options
+])
+def test_argument_errors_are_one_gnnkit_error_line(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("gnnkit: error: gnnkit") and err.count("\n") == 1 and "usage:" not in err, err
+    assert "--help" in err
+
+
+def test_out_of_memory_is_one_line_naming_the_sizes(data_root, capsys):
+    dataset_dir(data_root, "ml-100k")
+    assert main(["train", "rec", "--dataset", "ml-100k", "--root", str(data_root), "--model", "mf", "--epochs", "1",
+                 "--dim", "1000000000", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gnnkit: error: out of memory") and "--dim" in err and err.count("\n") == 1
