@@ -77,6 +77,29 @@ def own_place(name: str, files: str = "") -> str:
     return f"the folder {path / files if files else path} or under --root DIR as DIR/{name}/raw/{files}"
 
 
+def input_files(name: str | None, root: str | None, limit: int = 10_000) -> list:
+    """The files a ``--dataset`` may be read from, for ``guard_outputs``: the
+    file itself when ``name`` is one, else every file under the folders
+    ``own_folders(name, root)`` that exist (a catalog dataset's
+    ``<root>/<name>/``, with its ``raw/`` and processed cache, among them);
+    at most ``limit`` files."""
+    from pathlib import Path
+
+    if not name:
+        return []
+    if Path(name).is_file():
+        return [Path(name)]
+    found: list = []
+    for folder in own_folders(name, root):
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                if len(found) >= limit:
+                    return found
+                if path.is_file():
+                    found.append(path)
+    return found
+
+
 def find_own_folder(name: str, root: str | None, holds):
     """The first of ``own_folders(name, root)`` that is a folder for which
     ``holds(folder)`` is true, or ``None``: how every ``train`` command finds

@@ -146,6 +146,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import guard_outputs
+
+    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
     apply_threads(args)
     if args.patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 disables early stopping), got {args.patience}")

@@ -200,7 +200,10 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any],
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import locked_outputs, say, write_json
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import guard_outputs, locked_outputs, say, write_json
+
+    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
 
     fields, hparams, engine = _settings(args)
     apply_threads(args)
@@ -303,6 +306,14 @@ def run_suggest(args: argparse.Namespace) -> int:
     from gnnkit.io import load_verified
     from gnnkit.train.tasks.link import suggest
 
+    from pathlib import Path
+
+    from gnnkit.cli.output import guard_outputs
+    from gnnkit.io import check_writable
+
+    guard_outputs(args, [(Path(args.checkpoint), "the --checkpoint being read")], outputs=("json",))
+    if args.json not in (None, "-"):
+        check_writable(args.json)  # before the table is printed, not after
     ckpt = load_verified(args.checkpoint, map_location="cpu")
     task = ckpt.get("task", "?")
     if task != "link":

@@ -207,7 +207,10 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import apply_threads, locked_outputs, say, seed_path, write_json
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import apply_threads, guard_outputs, locked_outputs, say, seed_path, write_json
+
+    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
@@ -283,6 +286,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
     ckpt = _node_checkpoint(args.checkpoint)  # refuses another task's checkpoint by name, first
     dataset, root = dataset_and_root(ckpt, args.checkpoint, args, ckpt.get("data", {}).get("dataset"))
+    from pathlib import Path
+
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import guard_outputs
+
+    guard_outputs(args, [*input_files(dataset, root), (Path(args.checkpoint), "the --checkpoint being read")],
+                  outputs=("output",))  # --output must not replace them
     graph = load_node_dataset(dataset, root, download=not args.no_download)
     model, prepared, _ = load_trained(args.checkpoint, graph, dataset=dataset)
     pred = predict(model, prepared)

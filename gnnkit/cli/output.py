@@ -72,6 +72,57 @@ def locked_outputs(json_dest: str | None, others: Iterable[str | None] = ()) -> 
         yield
 
 
+# The options through which a command writes files, and how --help spells them.
+_OUTPUT_FLAGS = {"checkpoint": "--checkpoint", "log_csv": "--log-csv", "csv": "--log-csv", "json": "--json",
+                 "output": "--output"}
+
+
+def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | None = None) -> None:
+    """Refuse, before anything runs, outputs that would destroy what the
+    command reads or writes elsewhere: two output options naming one file
+    (with several seeds, any seed's ``PATH-seedK``), an output that is one of
+    the dataset's own files (``inputs``), or an output that is the
+    ``--resume`` checkpoint other than ``--checkpoint`` itself.
+
+    Args:
+        args: the parsed command line (its ``checkpoint``, ``log_csv`` /
+            ``csv``, ``json``, ``output``, ``resume`` and ``seeds``, those it has).
+        inputs: files the command reads (``gnnkit.cli.datasets.input_files``),
+            or ``(path, what it is)`` pairs.
+        outputs: the attributes of ``args`` that are outputs (default: all of
+            ``checkpoint``, ``log_csv``, ``csv``, ``json``, ``output``; a
+            command that only reads ``--checkpoint`` leaves it out).
+
+    Raises:
+        ValueError: naming both options (or the input) and the fix.
+    """
+    seeds = getattr(args, "seeds", 1) or 1
+    written: dict[Path, str] = {}
+    for attr, flag in _OUTPUT_FLAGS.items():
+        value = getattr(args, attr, None) if outputs is None or attr in outputs else None
+        if not isinstance(value, str) or value == "-":
+            continue
+        for k in range(seeds):
+            path = Path(seed_path(value, k, seeds)).resolve()
+            if path in written and written[path] != flag:
+                raise ValueError(f"{written[path]} and {flag} both name {path}; give each output its own file")
+            written[path] = flag
+    read = {}  # path -> what it is, for the message
+    for item in inputs:
+        path, what = item if isinstance(item, tuple) else (item, "an input file of the dataset")
+        read[Path(path).resolve()] = what
+    resume = getattr(args, "resume", None)
+    if isinstance(resume, str):
+        for k in range(seeds):
+            read.setdefault(Path(seed_path(resume, k, seeds)).resolve(), "the --resume checkpoint")
+    for path, flag in written.items():
+        what = read.get(path)
+        if what is None or (what == "the --resume checkpoint" and flag == "--checkpoint"):
+            continue
+        raise ValueError(f"{flag} {path} is {what}: writing it would destroy what this command reads; choose "
+                         f"another path for {flag}")
+
+
 def seed_path(path: str | None, k: int, seeds: int) -> str | None:
     """``PATH`` for one seed, ``PATH-seedK.ext`` for seed ``k`` of several."""
     if path is None or seeds == 1:

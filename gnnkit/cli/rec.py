@@ -167,6 +167,10 @@ def run_train(args: argparse.Namespace) -> int:
     _check_filter_flags(args)
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import guard_outputs
+
+    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
     given = {"lr": args.lr, "reg": args.reg, "epochs": args.epochs, "eval_every": args.eval_every,
              "patience": args.patience}
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}

@@ -1,0 +1,70 @@
+"""An output option never destroys what the command reads or another output:
+the dataset's own files, the --resume checkpoint, or another option's file."""
+import pytest
+
+from gnnkit.cli import main
+
+
+def lightgcn_folder(path):
+    path.mkdir()
+    (path / "train.txt").write_text("".join(f"{u} {u % 5} {(u + 1) % 5} {(u + 2) % 5}\n" for u in range(8)))
+    (path / "test.txt").write_text("".join(f"{u} {(u + 3) % 5}\n" for u in range(8)))
+    return path
+
+
+def edge_list(path):
+    path.write_text("".join(f"{i} {(i + 1) % 12}\n{i} {(i + 5) % 12}\n" for i in range(12)))
+    return path
+
+
+@pytest.mark.parametrize("flag", ["--log-csv", "--json", "--checkpoint"])
+def test_rec_outputs_never_overwrite_the_datasets_files(tmp_path, capsys, flag):
+    data = lightgcn_folder(tmp_path / "mine")
+    before = (data / "train.txt").read_text()
+    assert main(["train", "rec", "--dataset", str(data), "--model", "pop", flag, str(data / "train.txt"),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} {data / 'train.txt'} is an input file of the dataset" in err and err.count("\n") == 1
+    assert (data / "train.txt").read_text() == before
+
+
+@pytest.mark.parametrize("task", ["link", "node"])
+def test_an_edge_list_or_folder_is_not_overwritten_by_json(tmp_path, capsys, task):
+    edges = edge_list(tmp_path / "edges.txt")
+    before = edges.read_text()
+    args = ["train", task, "--dataset", str(edges), "--epochs", "1", "--json", str(edges), "--quiet"]
+    if task == "node":  # node classification needs labels: an edge list is refused, but never overwritten
+        args = ["train", "node", "--dataset", "karate", "--epochs", "1", "--json", str(edges), "--log-csv",
+                str(edges), "--quiet"]
+    assert main(args) == 2
+    assert edges.read_text() == before
+
+
+def test_two_outputs_naming_one_file_are_refused_before_training(tmp_path, capsys):
+    out = tmp_path / "same.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--checkpoint", str(out), "--json", str(out),
+                 "--quiet"]) == 2
+    assert "--checkpoint and --json both name" in capsys.readouterr().err and not out.exists()
+    # with several seeds every seed's file counts: PATH-seed1 of one option is another option's file
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--seeds", "2", "--checkpoint",
+                 str(tmp_path / "r.pt"), "--log-csv", str(tmp_path / "r-seed1.pt"), "--quiet"]) == 0
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--seeds", "2", "--checkpoint",
+                 str(tmp_path / "s.csv"), "--log-csv", str(tmp_path / "s.csv"), "--quiet"]) == 2
+    assert "both name" in capsys.readouterr().err
+
+
+def test_predict_output_never_replaces_the_checkpoint_or_the_labels(tmp_path, capsys):
+    ck = tmp_path / "k.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "2", "--checkpoint", str(ck), "--quiet"]) == 0
+    size = ck.stat().st_size
+    assert main(["predict", "node", "--checkpoint", str(ck), "--output", str(ck)]) == 2
+    assert ck.stat().st_size == size
+    assert "--output" in capsys.readouterr().err
+
+
+def test_json_of_another_run_may_not_be_the_resume_checkpoint(tmp_path, capsys):
+    ck = tmp_path / "k.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "2", "--checkpoint", str(ck), "--quiet"]) == 0
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "3", "--resume", str(ck), "--checkpoint",
+                 str(tmp_path / "new.pt"), "--log-csv", str(ck), "--quiet"]) == 2
+    assert "is the --resume checkpoint" in capsys.readouterr().err
