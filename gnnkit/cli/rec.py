@@ -47,6 +47,9 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")
     p.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before stopping (per model; lightgcn/mf/ngcf: 5)")
+    p.add_argument("--ks", type=int, nargs="+", default=[10, 20], metavar="K",
+                   help="cut-offs of the reported metrics (recall@K, ndcg@K, ...); early stopping watches recall at "
+                        "the largest (default: 10 20)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of each user's training items held "
                    "out for validation and early stopping, when the dataset has no validation split (default: 0.1)")
     p.add_argument("--eval-every", type=int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
@@ -184,8 +187,10 @@ def run_train(args: argparse.Namespace) -> int:
         if not is_main:  # under torchrun only rank 0 reports
             continue
         runs.append({"seed": args.seed + k, **{key: v for key, v in result.items() if key != "history"}})
+        hi = max(args.ks)
         if args.seeds > 1:
-            note(f"seed {args.seed + k}: recall@20 {result['recall@20']:.4f}  ndcg@20 {result['ndcg@20']:.4f}  "
+            note(f"seed {args.seed + k}: recall@{hi} {result[f'recall@{hi}']:.4f}  ndcg@{hi} "
+                 f"{result[f'ndcg@{hi}']:.4f}  "
                  f"({result['epochs_run']} epochs, best {result['best_epoch']}, {result['seconds']:.1f} s)")
     if not runs:
         return 0
@@ -193,9 +198,10 @@ def run_train(args: argparse.Namespace) -> int:
     summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen, **filter_options,
                **_over_seeds(runs)}
     spread = (lambda key: f" ± {summary[key + '_std']:.4f}") if args.seeds > 1 else (lambda key: "")
-    say(f"{args.dataset} {args.model}: recall@20 {summary['recall@20']:.4f}{spread('recall@20')}  ndcg@20 "
-        f"{summary['ndcg@20']:.4f}{spread('ndcg@20')}  precision@20 {summary['precision@20']:.4f}  recall@10 "
-        f"{summary['recall@10']:.4f}  (" + (f"{args.seeds} seeds, {summary['seconds']:.1f} s in all)" if args.seeds > 1
+    hi, lo = max(args.ks), min(args.ks)
+    say(f"{args.dataset} {args.model}: recall@{hi} {summary[f'recall@{hi}']:.4f}{spread(f'recall@{hi}')}  ndcg@{hi} "
+        f"{summary[f'ndcg@{hi}']:.4f}{spread(f'ndcg@{hi}')}  precision@{hi} {summary[f'precision@{hi}']:.4f}  "
+        f"recall@{lo} {summary[f'recall@{lo}']:.4f}  (" + (f"{args.seeds} seeds, {summary['seconds']:.1f} s in all)" if args.seeds > 1
         else f"{summary['epochs_run']} epochs, best {summary['best_epoch']}, {summary['seconds']:.1f} s)"), args.json)
     write_json(summary, args.json)
     return 0
@@ -209,8 +215,10 @@ def _train_seed(args: argparse.Namespace, data, chosen: dict, seed: int, checkpo
     from gnnkit.train.rec import RecommendationTrainer, RecTrainConfig, build_model
     from gnnkit.train.runtime import seed_everything
 
+    ks = tuple(sorted(set(args.ks)))
     config = RecTrainConfig(
-        **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=seed,
+        **chosen, batch_size=args.batch_size, device=args.device, amp=args.amp, seed=seed, ks=ks,
+        monitor=f"recall@{ks[-1]}",
         val_fraction=args.val_fraction, checkpoint=checkpoint, csv=csv, progress=not args.quiet,
         profile=args.profile, max_seconds=max_seconds(args),
     )

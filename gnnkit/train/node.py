@@ -25,6 +25,7 @@ from gnnkit.graph import Graph
 from gnnkit.io import load_verified
 from gnnkit.train.config import MiniBatchConfig, OptimConfig, RunConfig, StopConfig
 from gnnkit.train.engine import Engine, trained_weights
+from gnnkit.train.task import check_same_data
 from gnnkit.train.runtime import eval_mode
 from gnnkit.train.tasks import node as _task
 from gnnkit.train.tasks.node import NodeConfig, NodeTask, check_labels, graph_signature
@@ -250,9 +251,7 @@ def load_trained(path: str | Path, graph: Graph, dataset: str | None = None) -> 
     node = NodeConfig(**{k: v for k, v in settings.items() if k in names and k != "dataset"},
                       dataset=dataset or trained_on)
     prepared = _task.prepare_graph(graph, node, seed=settings["seed"])
-    if graph_signature(prepared, node.dataset) != ckpt["data"]:
-        raise ValueError(f"checkpoint {path} was written for {ckpt['data']} but the graph given has "
-                         f"{graph_signature(prepared, node.dataset)}")
+    check_same_data(ckpt["data"], graph_signature(prepared, node.dataset), path)
     model = model_from_spec(ckpt["model"])
     model.load_state_dict(trained_weights(ckpt))
     return model.eval(), prepared, ckpt

@@ -36,6 +36,31 @@ if TYPE_CHECKING:
     from gnnkit.train.engine import Engine
 
 
+def data_matches(theirs: dict[str, Any] | None, ours: dict[str, Any]) -> bool:
+    """Whether a checkpoint's data signature is this data's. The ``digest``
+    (of the data's content: ``gnnkit.io.content_digest``) is compared when the
+    checkpoint has one; checkpoints written before it existed are compared on
+    the rest (names and sizes)."""
+    if theirs is None:
+        return not ours
+    if "digest" not in theirs:
+        ours = {k: v for k, v in ours.items() if k != "digest"}
+    return theirs == ours
+
+
+def check_same_data(theirs: dict[str, Any] | None, ours: dict[str, Any], path: Any) -> None:
+    """Raise ``ValueError`` unless ``data_matches(theirs, ours)``, saying what differs."""
+    if data_matches(theirs, ours):
+        return
+    shown = lambda d: {k: v for k, v in (d or {}).items() if k != "digest"}  # noqa: E731
+    if shown(theirs) == shown(ours):
+        raise ValueError(f"checkpoint {path} was trained on {shown(ours)} with other contents (the same name and "
+                         f"sizes, but its files were edited since: ids, names or values differ); use the data it "
+                         f"was trained on, or train a new model")
+    raise ValueError(f"checkpoint {path} was written for data {shown(theirs)} but this run has {shown(ours)}; "
+                     f"use the data it was trained on or another --checkpoint path")
+
+
 class Task:
     """Base class of the tasks; subclasses set ``name``, ``monitors`` and
     ``model`` and implement ``train_epoch``, ``validate`` and ``test``."""
@@ -94,9 +119,7 @@ class Task:
         if ckpt.get("model") != self.model_spec():
             raise ValueError(f"the checkpoint holds model {ckpt.get('model')} but this run trains "
                              f"{self.model_spec()} ({path}); use the same model settings or another --checkpoint path")
-        if ckpt.get("data") != self.data_signature():
-            raise ValueError(f"checkpoint {path} was written for data {ckpt.get('data')} but this run has "
-                             f"{self.data_signature()}; use another --checkpoint path")
+        check_same_data(ckpt.get("data"), self.data_signature(), path)
 
     def generators(self) -> dict[str, torch.Generator]:
         """The task's own random generators (sampling, shuffling), saved in

@@ -365,3 +365,18 @@ def test_train_rec_resume(data_root, tmp_path, capsys):
     assert main(base + ["--resume", str(ckpt), "--checkpoint", str(tmp_path / "other.pt")]) == 2
     assert "name different files" in capsys.readouterr().err
     assert main(["recommend", "--checkpoint", str(ckpt), "--user", "1", "--k", "2", "--json"]) == 0
+
+
+def test_ks_sets_the_cut_offs_and_a_too_large_k_names_the_option(tmp_path, capsys):
+    data = tmp_path / "small"
+    data.mkdir()
+    (data / "train.txt").write_text("".join(f"{u} " + " ".join(str((u + j) % 12) for j in range(8)) + "\n" for u in range(10)))
+    (data / "test.txt").write_text("".join(f"{u} {(u + 9) % 12}\n" for u in range(10)))
+    base = ["train", "rec", "--dataset", str(data), "--model", "pop", "--quiet"]
+    assert main(base) == 2  # the default cut-off 20 exceeds 12 items
+    assert "--ks" in capsys.readouterr().err
+    assert main([*base, "--ks", "5", "2", "--json", "-"]) == 0
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert {"recall@2", "recall@5", "ndcg@5"} <= set(summary) and "recall@20" not in summary
+    assert "recall@5" in out.err and "recall@2" in out.err

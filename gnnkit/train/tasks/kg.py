@@ -37,7 +37,7 @@ from gnnkit.nn.models.kge import KGEModel
 from gnnkit.nn.models.kge_losses import lcwa_loss, margin_ranking_loss, self_adversarial_loss
 from gnnkit.train.kg_metrics import HITS_AT, TripleFilter, evaluate_ranking
 from gnnkit.train.runtime import eval_mode
-from gnnkit.train.task import Task
+from gnnkit.train.task import Task, check_same_data
 from gnnkit.train.tasks.kg_models import MODEL_DEFAULTS, MODEL_KINDS, build_model  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
@@ -285,9 +285,7 @@ class KGTask(Task):
         return self.spec
 
     def data_signature(self) -> dict[str, Any]:
-        kg = self.kg
-        return {"name": kg.name, "num_entities": kg.num_entities, "num_relations": kg.num_base_relations,
-                "num_train": len(kg.train), "num_valid": len(kg.valid), "num_test": len(kg.test)}
+        return kg_signature(self.kg)
 
     def settings(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
@@ -305,6 +303,19 @@ class KGTask(Task):
 
 
 # --------------------------------------------------------------------------- queries
+def kg_signature(kg: KnowledgeGraph) -> dict[str, Any]:
+    """Names and sizes of a knowledge graph, and a digest of its vocabularies
+    and triples: renaming an entity or swapping a triple changes it."""
+    from gnnkit.io import content_digest
+
+    parts = [list(kg.entities), list(kg.relations[:kg.num_base_relations])]
+    for t in (kg.train, kg.valid, kg.test):
+        parts += [t.head, t.relation, t.tail]
+    return {"name": kg.name, "num_entities": kg.num_entities, "num_relations": kg.num_base_relations,
+            "num_train": len(kg.train), "num_valid": len(kg.valid), "num_test": len(kg.test),
+            "digest": content_digest(*parts)}
+
+
 def load_trained(path: Any, kg: KnowledgeGraph) -> tuple[KGEModel, KnowledgeGraph, dict[str, Any]]:
     """The model of a finished ``gnnkit train kg`` checkpoint, with the weights
     its test metrics were measured with, over ``kg`` (made ``with_inverse`` as
@@ -327,11 +338,7 @@ def load_trained(path: Any, kg: KnowledgeGraph) -> tuple[KGEModel, KnowledgeGrap
                          f"--resume {path}` first")
     if ckpt["config"].get("inverse", True):
         kg = kg.with_inverse()
-    signature = {"name": kg.name, "num_entities": kg.num_entities, "num_relations": kg.num_base_relations,
-                 "num_train": len(kg.train), "num_valid": len(kg.valid), "num_test": len(kg.test)}
-    if ckpt["data"] != signature:
-        raise ValueError(f"checkpoint {path} was trained on {ckpt['data']} but the dataset given is {signature}; "
-                         f"pass the dataset the run was trained on")
+    check_same_data(ckpt["data"], kg_signature(kg), path)
     spec = dict(ckpt["model"])
     model = build_model(spec.pop("kind"), kg, **spec)
     model.load_state_dict(trained_weights(ckpt))

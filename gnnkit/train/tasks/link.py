@@ -240,10 +240,13 @@ class LinkTask(Task):
         return self.spec
 
     def data_signature(self) -> dict[str, Any]:
+        from gnnkit.io import content_digest
+
         s = self.split
         return {"dataset": self.config.dataset, "num_nodes": s.num_nodes, "num_train": s.train_pos.size(1),
                 "num_val": s.val_pos.size(1), "num_test": s.test_pos.size(1), "features": self.features.kind,
-                "num_features": self.features.width}
+                "num_features": self.features.width,
+                "digest": content_digest(s.train_pos, s.val_pos, s.val_neg, s.test_pos, s.test_neg)}
 
     def settings(self) -> dict[str, Any]:
         values = dataclasses.asdict(self.config)

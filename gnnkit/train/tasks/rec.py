@@ -213,7 +213,10 @@ class RecTask(Task):
         if dataset.test_interactions.size(1) == 0:
             raise ValueError(f"dataset {dataset.name or ''} has an empty test split: nothing to evaluate on")
         if max(cfg.ks) > dataset.num_items:
-            raise ValueError(f"K = {max(cfg.ks)} is larger than the number of items ({dataset.num_items})")
+            raise ValueError(f"K = {max(cfg.ks)} is larger than the number of items ({dataset.num_items}): a top-K "
+                             f"ranking needs at least K items; use smaller cut-offs (RecConfig ks and monitor; "
+                             f"--ks on the command line, e.g. --ks {max(1, dataset.num_items // 4)} "
+                             f"{max(1, dataset.num_items // 2)})")
         full_train, ni = dataset.train_interactions, dataset.num_items
         if dataset.val_interactions is not None and dataset.val_interactions.size(1):
             self.train, self.val = full_train, dataset.val_interactions
@@ -372,8 +375,12 @@ class RecTask(Task):
         return self.spec
 
     def data_signature(self) -> dict[str, Any]:
+        from gnnkit.io import content_digest
+
         d = self.dataset
-        return {"name": d.name, "num_users": d.num_users, "num_items": d.num_items}
+        return {"name": d.name, "num_users": d.num_users, "num_items": d.num_items,
+                "digest": content_digest(d.train_interactions, d.val_interactions, d.test_interactions,
+                                         d.user_ids, d.item_ids)}
 
     def settings(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
