@@ -271,7 +271,20 @@ class Engine:
             f"(--lr), check the inputs for extreme values, or train in fp32 (--amp none); the last checkpoint, "
             f"if one was written, holds the weights of an earlier epoch")
 
+    def _check_weights(self, when: str) -> None:
+        """Stop with the divergence error when a weight is NaN or infinite: a
+        step can leave them so while the loss it reported was still finite
+        (the loss is computed before the update), and ranking NaN scores gives
+        tied, meaningless figures rather than an error."""
+        for name, p in self.model.named_parameters():
+            if p.is_floating_point() and not bool(torch.isfinite(p).all()):
+                raise ValueError(
+                    f"the weights ({name}) are NaN or infinite {when}: the model diverged. Lower the learning "
+                    f"rate (--lr), check the inputs and other numeric options for extreme values, or train in "
+                    f"fp32 (--amp none); the last checkpoint, if one was written, holds an earlier epoch's weights")
+
     def _validate(self, row: dict[str, Any]) -> None:
+        self._check_weights(f"after epoch {self.epoch}")
         t0 = time.perf_counter()
         with region("gnnkit.validate"):
             metrics = self._guard("validation", lambda: self.task.validate(self))
@@ -283,6 +296,7 @@ class Engine:
         last = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.stop.restore_best and self.stopping.best_state is not None:
             self.model.load_state_dict(self.stopping.best_state)
+        self._check_weights("before testing")
         with region("gnnkit.test"):
             metrics = self._guard("testing", lambda: self.task.test(self))
         # The final file keeps the last trained weights (a resume with more

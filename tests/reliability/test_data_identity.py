@@ -53,3 +53,13 @@ def test_predict_node_refuses_labels_edited_since_training(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", "node", "--checkpoint", str(ck)]) == 2
     assert "other contents" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", ["kg", "node"])
+def test_weights_broken_by_the_last_step_stop_the_run_before_they_are_ranked(tmp_path, capsys, task):
+    """One epoch at an infinite learning rate: the loss it reported was finite
+    (computed before the step), the weights after it are not."""
+    dataset = str(write_ring_triples(tmp_path / "ring")) if task == "kg" else "karate"
+    assert main(["train", task, "--dataset", dataset, "--epochs", "1", "--lr", "inf", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "are NaN or infinite after epoch 1: the model diverged" in err and err.count("\n") == 1
