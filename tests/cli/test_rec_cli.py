@@ -380,3 +380,18 @@ def test_ks_sets_the_cut_offs_and_a_too_large_k_names_the_option(tmp_path, capsy
     summary = json.loads(out.out)
     assert {"recall@2", "recall@5", "ndcg@5"} <= set(summary) and "recall@20" not in summary
     assert "recall@5" in out.err and "recall@2" in out.err
+
+
+@pytest.mark.parametrize("model", ["gfcf", "pop", "mf"])
+def test_a_user_with_no_training_item_is_not_graded_by_tie_order(tmp_path, capsys, model):
+    """User 40 has test items (the lowest ids, which all-equal scores would
+    rank first) and no training item: skipped and counted, for every model."""
+    data = tmp_path / "cold"
+    data.mkdir()
+    (data / "train.txt").write_text("".join(f"{u} " + " ".join(str((u + j) % 30) for j in range(10)) + "\n"
+                                            for u in range(40)) + "40\n")
+    (data / "test.txt").write_text("".join(f"{u} {(u + 12) % 30}\n" for u in range(40)) + "40 0 1 2\n")
+    assert main(["train", "rec", "--dataset", str(data), "--model", model, "--epochs", "1", "--json", "-",
+                 "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["num_users"], summary["cold_users"], summary["skipped_users"]) == (40, 1, 1)

@@ -155,3 +155,4 @@ def test_blocked_top_k_on_strided_views():
     wide = torch.randn(6, 2 * 5000, generator=g)
     _check_top_k(wide[:, ::2], 20)  # every other item: a row stride of 2
     _check_top_k(torch.randn(5000, 12, generator=g).t()[::3], 20)  # a column-major matrix's every third row
+

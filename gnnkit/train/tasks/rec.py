@@ -182,6 +182,24 @@ def split_validation(train: Tensor, num_items: int, fraction: float, seed: int) 
     return pairs[:, ~held], pairs[:, held]
 
 
+def _without_cold_users(target: Tensor, rowptr: Tensor) -> tuple[Tensor, int]:
+    """``target`` ``[2, n]`` without the interactions of users who have no
+    known item (an empty row of ``rowptr``): no model knows anything about
+    them, and ranking all-equal scores would grade tie order (``gnnkit
+    recommend`` refuses such users too). Returns ``(target, how many users
+    were dropped)``; they count in the metrics' ``skipped_users``."""
+    users = target[0].long()
+    rowptr = rowptr.to(users.device)
+    has = (rowptr[users + 1] - rowptr[users]) > 0
+    if bool(has.all()):
+        return target, 0
+    cold = int(torch.unique(users[~has]).numel())
+    if not bool(has.any()):
+        raise ValueError(f"none of the {cold} users to evaluate has a known (training) interaction: there is "
+                         f"nothing to rank them from; check the dataset's split")
+    return target[:, has], cold
+
+
 def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
     r"""Bayesian personalised ranking, ``mean(-log σ(s_pos - s_neg))``."""
     return F.softplus(neg_scores - pos_scores).mean()
@@ -329,6 +347,10 @@ class RecTask(Task):
             raise ValueError(f"split must be 'val' or 'test', got {split!r}")
         known, target, exclude = ((self.train, self.val_dev, self.train_seen) if split == "val"
                                   else (self.seen, self.test_dev, self.all_seen))
+        target, cold = _without_cold_users(target, exclude[0])
+        return {**self._evaluate(split, known, target, exclude), "cold_users": cold}
+
+    def _evaluate(self, split: str, known: Tensor, target: Tensor, exclude: tuple[Tensor, Tensor]) -> dict[str, float]:
         if isinstance(self.model, Popularity):
             self.model.fit(known.to(self.device))
         if isinstance(self.model, SimpleX):  # a user's vector aggregates the items known at this point
