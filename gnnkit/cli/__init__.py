@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         status = 2 if isinstance(err, ValueError) else 1
-        print(f"gnnkit: error: {_one_line(err)}", file=sys.stderr)
+        print(f"gnnkit: error: {_cli_names(_one_line(err))}", file=sys.stderr)
         return status
     except OverflowError as err:  # a number too large for the integer it becomes (e.g. an infinite ratio)
         if args.debug:
@@ -98,6 +98,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+# The library's config fields as the command line spells them, where a flag
+# sets the field under the same meaning: an error then names the flag.
+_FLAG_OF_FIELD = {"lr": "--lr", "weight_decay": "--weight-decay", "epochs": "--epochs", "patience": "--patience",
+                  "eval_every": "--eval-every", "batch_size": "--batch-size", "reg": "--reg",
+                  "val_fraction": "--val-fraction", "num_negatives": "--negatives", "label_smoothing":
+                  "--label-smoothing", "margin": "--margin", "checkpoint_every": "--checkpoint-every",
+                  "embedding_dim": "--dim", "neg_ratio": "--neg-ratio", "fanout": "--fanout"}
+
+
+def _cli_names(text: str) -> str:
+    """``"OptimConfig: lr must be ..."`` → ``"--lr must be ..."``: errors from
+    the library's config checks, in the command line's words."""
+    import re
+
+    def flag(match: re.Match) -> str:
+        return _FLAG_OF_FIELD.get(match.group(2), match.group(0))
+
+    return re.sub(r"\b(OptimConfig|StopConfig|RunConfig|RecConfig|KGConfig|LinkConfig|NodeConfig|NodeTrainConfig|"
+                  r"MiniBatchConfig)(?::\s*|\.)(\w+)\b", flag, text)
 
 
 def _out_of_memory(err: BaseException) -> bool:

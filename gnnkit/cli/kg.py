@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, apply_threads, max_seconds
+from gnnkit.cli.output import add_run_options, apply_threads, finite_float, max_seconds
 
 _MODELS = ("rotate", "complex", "distmult", "transe", "rgcn")
 
@@ -47,10 +47,10 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--dim", type=int, default=None, help="embedding dimension (complex dimension for rotate and "
                    "complex; default per model, see above)")
-    p.add_argument("--regularization", type=float, default=None, help="weight of the model's penalty (N3 for "
+    p.add_argument("--regularization", type=finite_float, default=None, help="weight of the model's penalty (N3 for "
                    "complex / distmult / rgcn; default per model)")
     p.add_argument("--epochs", type=int, default=200, help="most training epochs (default: 200)")
-    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default: 0.01)")
+    p.add_argument("--lr", type=finite_float, default=0.01, help="Adam learning rate (default: 0.01)")
     p.add_argument("--batch-size", type=int, default=1024, help="training triples (or queries with --rows queries) "
                    "per step (default: 1024)")
     p.add_argument("--loss", choices=("ce", "bce", "nssa", "margin"), default="ce",
@@ -59,12 +59,12 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", choices=("triples", "queries"), default="triples",
                    help="1-vs-all rows: training triples with their own tail as the target (default; Lacroix et al., "
                    "2018), or (head, relation) queries with all their true tails (Dettmers et al., 2018)")
-    p.add_argument("--label-smoothing", type=float, default=0.1, help="1-vs-all label smoothing (default: 0.1)")
+    p.add_argument("--label-smoothing", type=finite_float, default=0.1, help="1-vs-all label smoothing (default: 0.1)")
     p.add_argument("--no-inverse", action="store_true", help="do not add inverse triples (heads are then scored "
                    "with the model's own head score)")
     p.add_argument("--negatives", type=int, default=64, help="nssa / margin: corruptions per triple (default: 64)")
-    p.add_argument("--margin", type=float, default=9.0, help="nssa / margin: the margin gamma (default: 9)")
-    p.add_argument("--adversarial-temperature", type=float, default=1.0,
+    p.add_argument("--margin", type=finite_float, default=9.0, help="nssa / margin: the margin gamma (default: 9)")
+    p.add_argument("--adversarial-temperature", type=finite_float, default=1.0,
                    help="nssa: temperature of the self-adversarial weights, 0 for uniform (default: 1)")
     p.add_argument("--filter-negatives", action="store_true", help="nssa / margin: leave corruptions that are "
                    "training triples out of the loss")

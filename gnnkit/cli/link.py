@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, apply_threads, index_of_id, max_seconds
+from gnnkit.cli.output import add_run_options, apply_threads, finite_float, index_of_id, max_seconds
 
 _MODELS = ("gae", "vgae", "gcn", "sage")
 _REPORTED = ("test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap")
@@ -55,16 +55,16 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--directed", action="store_true", help="an edge-list file is directed: split its directed "
                    "edges (default: it is symmetrised)")
-    p.add_argument("--val", type=float, default=0.05, help="fraction of edges for validation (default: 0.05)")
-    p.add_argument("--test", type=float, default=0.10, help="fraction of edges for test (default: 0.10)")
+    p.add_argument("--val", type=finite_float, default=0.05, help="fraction of edges for validation (default: 0.05)")
+    p.add_argument("--test", type=finite_float, default=0.10, help="fraction of edges for test (default: 0.10)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default per model, see above)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: 0.01)")
+    p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (default: 0.01)")
     p.add_argument("--hidden", type=int, default=None, help="width of the first layer (default per model)")
     p.add_argument("--dim", type=int, default=None, help="embedding width, the encoder's output (default per model)")
-    p.add_argument("--dropout", type=float, default=None, help="dropout on each layer's input (default per model)")
+    p.add_argument("--dropout", type=finite_float, default=None, help="dropout on each layer's input (default per model)")
     p.add_argument("--decoder", choices=("dot", "hadamard", "mlp"), default=None,
                    help="gcn / sage: pair decoder (default: dot; gae and vgae use the inner product)")
-    p.add_argument("--neg-ratio", type=float, default=None, help="training negatives per edge, drawn afresh each "
+    p.add_argument("--neg-ratio", type=finite_float, default=None, help="training negatives per edge, drawn afresh each "
                    "epoch (default per model)")
     p.add_argument("--negatives", choices=("uniform", "degree"), default="uniform",
                    help="how training negatives are drawn: uniform node pairs (default) or degree-weighted")

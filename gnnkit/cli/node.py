@@ -11,6 +11,7 @@ import statistics
 import sys
 import time
 from typing import Any
+from gnnkit.cli.output import finite_float
 
 _MODELS = ("gcn", "sage", "gat", "mlp", "appnp", "gcnii")
 
@@ -58,11 +59,11 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, default=None, help="number of layers (gcnii: convolutions, default 64; "
                    "appnp: MLP layers; default 2)")
     p.add_argument("--K", type=int, default=None, help="appnp: propagation steps (default: 10)")
-    p.add_argument("--alpha", type=float, default=None, help="appnp: teleport probability; gcnii: initial-residual "
+    p.add_argument("--alpha", type=finite_float, default=None, help="appnp: teleport probability; gcnii: initial-residual "
                    "strength (default: 0.1)")
-    p.add_argument("--theta", type=float, default=None, help="gcnii: the paper's lambda, identity-mapping strength "
+    p.add_argument("--theta", type=finite_float, default=None, help="gcnii: the paper's lambda, identity-mapping strength "
                    "beta_l = log(theta / l + 1) (default: 0.5)")
-    p.add_argument("--edge-dropout", type=float, default=None, help="appnp: dropout on the propagation matrix at "
+    p.add_argument("--edge-dropout", type=finite_float, default=None, help="appnp: dropout on the propagation matrix at "
                    "each step (default: 0.5)")
     p.add_argument("--heads", type=int, default=None, help="gat: attention heads in hidden layers (default: 8)")
     p.add_argument("--out-heads", type=int, default=None, help="gat: attention heads in the output layer, averaged "
@@ -71,14 +72,14 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="gat: 'reference' (default) drops each head's input with its own mask and drops the "
                    "transformed features again before aggregating, as the paper's code; 'shared' drops the layer "
                    "input once for all heads, as PyG's example")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default gcn 0.01, gat 0.005)")
-    p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay (default: 5e-4)")
+    p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (default gcn 0.01, gat 0.005)")
+    p.add_argument("--weight-decay", type=finite_float, default=None, help="L2 weight decay (default: 5e-4)")
     p.add_argument("--weight-decay-layers", choices=("first", "all"), default=None,
                    help="put weight decay on the first layer only (gcn paper default) or on all layers")
-    p.add_argument("--weight-decay-rest", type=float, default=None,
+    p.add_argument("--weight-decay-rest", type=finite_float, default=None,
                    help="with --weight-decay-layers first: the weight decay of every other parameter "
                         "(default 0; gcnii 5e-4 on its linear layers, as the authors' code)")
-    p.add_argument("--dropout", type=float, default=None, help="dropout on each layer's input (default gcn 0.5, "
+    p.add_argument("--dropout", type=finite_float, default=None, help="dropout on each layer's input (default gcn 0.5, "
                    "gat 0.6, also on gat's attention)")
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs; 0 disables early "
                    "stopping (default gcn 10, gat 100, sage/mlp 50)")
@@ -87,7 +88,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "structural (degree, clustering, PageRank, FastRP), or a learnable embedding")
     p.add_argument("--no-normalize-features", action="store_true",
                    help="do not row-normalise the features (the papers do)")
-    p.add_argument("--split", type=float, nargs=3, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"),
+    p.add_argument("--split", type=finite_float, nargs=3, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"),
                    help="stratified split fractions for graphs without split masks (default: 0.6 0.2 0.2)")
     p.add_argument("--per-class", type=int, default=None, help="instead of --split: this many training nodes per "
                    "class, 500 validation, 1000 test (Planetoid protocol)")
@@ -168,6 +169,9 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     patience = pick(args.patience, "patience")
     if patience is not None and patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 disables early stopping), got {patience}")
+    if args.layers is not None and not 1 <= args.layers <= 1024:
+        raise ValueError(f"--layers must be between 1 and 1024 (GCNII's deepest published model has 64), got "
+                         f"{args.layers}")
     fields = dict(
         epochs=pick(args.epochs, "epochs"), lr=pick(args.lr, "lr"), weight_decay=pick(args.weight_decay, "weight_decay"),
         weight_decay_layers=pick(args.weight_decay_layers, "weight_decay_layers"),

@@ -156,9 +156,24 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
     p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
                    "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time (the best "
+    p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time (the best "
                    "validated weights so far are tested)")
     add_threads_option(p)
+
+
+def finite_float(text: str) -> float:
+    """argparse ``type`` for a float option: a finite number (``nan`` and
+    ``inf`` would train a meaningless model or loop without end)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def add_threads_option(p) -> None:
@@ -172,8 +187,12 @@ def apply_threads(args) -> None:
     threads = getattr(args, "threads", None)
     if threads is None:
         return
-    if threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {threads}")
+    import os
+
+    most = max(64, 4 * (os.cpu_count() or 1))
+    if not 1 <= threads <= most:
+        raise ValueError(f"--threads must be between 1 and {most} (this machine has {os.cpu_count()} CPUs; more "
+                         f"threads than cores only slow torch down), got {threads}")
     import torch
 
     torch.set_num_threads(threads)

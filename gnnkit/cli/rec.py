@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from gnnkit.cli.output import add_threads_option
+from gnnkit.cli.output import add_threads_option, finite_float
 
 
 def _defaults_help() -> str:
@@ -41,26 +41,26 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
     p.add_argument("--dim", type=int, default=64, help="embedding size (default: 64)")
     p.add_argument("--layers", type=int, default=3, help="LightGCN / NGCF propagation layers (default: 3)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
+    p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
     p.add_argument("--batch-size", type=int, default=2048, help="BPR triples per step (default: 2048)")
-    p.add_argument("--reg", type=float, default=None,
+    p.add_argument("--reg", type=finite_float, default=None,
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")
     p.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before stopping (per model; lightgcn/mf/ngcf: 5)")
     p.add_argument("--ks", type=int, nargs="+", default=[10, 20], metavar="K",
                    help="cut-offs of the reported metrics (recall@K, ndcg@K, ...); early stopping watches recall at "
                         "the largest (default: 10 20)")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="share of each user's training items held "
+    p.add_argument("--val-fraction", type=finite_float, default=0.1, help="share of each user's training items held "
                    "out for validation and early stopping, when the dataset has no validation split (default: 0.1)")
     p.add_argument("--eval-every", type=int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
     p.add_argument("--svd-k", type=int, default=None,
                    help="GF-CF / BSPM: singular vectors of the ideal filter (default: gfcf 256, bspm 448)")
-    p.add_argument("--alpha", type=float, default=None,
+    p.add_argument("--alpha", type=finite_float, default=None,
                    help="GF-CF / BSPM: weight of the ideal filter (BSPM's beta; default: gfcf 0.3, bspm 0.2)")
-    p.add_argument("--sharpen-time", type=float, default=None,
+    p.add_argument("--sharpen-time", type=finite_float, default=None,
                    help="BSPM: length T of the sharpening process (default: 2.5; 0 gives GF-CF)")
     p.add_argument("--sharpen-steps", type=int, default=1, help="BSPM: RK4 steps of the sharpening (default: 1)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall time")
+    p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time")
     add_threads_option(p)
     p.add_argument("--seed", type=int, default=0, help="random seed; with --seeds N the first (default: 0)")
     p.add_argument("--seeds", type=int, default=1, help="train N seeds (--seed, --seed + 1, ...) and report the mean "
@@ -159,8 +159,12 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
         raise ValueError(f"--alpha must be a finite weight >= 0, got {args.alpha}")
     if args.sharpen_time is not None and not (math.isfinite(args.sharpen_time) and args.sharpen_time >= 0):
         raise ValueError(f"--sharpen-time must be a finite time >= 0, got {args.sharpen_time}")
-    if args.sharpen_steps < 1:
-        raise ValueError(f"--sharpen-steps must be >= 1 solver steps, got {args.sharpen_steps}")
+    if not 1 <= args.sharpen_steps <= 1000:
+        raise ValueError(f"--sharpen-steps must be between 1 and 1000 solver steps (each costs four filter "
+                         f"products over every user), got {args.sharpen_steps}")
+    if not 0 <= args.layers <= 64:
+        raise ValueError(f"--layers must be between 0 and 64 propagation layers (LightGCN uses 1-4; many more "
+                         f"smooth every embedding to the same vector), got {args.layers}")
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -40,8 +40,9 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         _check("OptimConfig", [
-            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-            (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
+            # above 1e6 Adam's step overflows float32 (or the model diverges in one step)
+            (0 < self.lr <= 1e6, f"lr must be in (0, 1e6], got {self.lr}"),
+            (0 <= self.weight_decay <= 1e6, f"weight_decay must be in [0, 1e6], got {self.weight_decay}"),
         ])
 
 

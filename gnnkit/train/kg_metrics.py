@@ -131,6 +131,16 @@ ScoreFn = Callable[[Tensor, Tensor], Tensor]
 
 
 @torch.no_grad()
+def _finite(scores: Tensor) -> Tensor:
+    """``scores``, refused when any is NaN or infinite: a model's ranks are
+    then tie order, not its figures (``filtered_ranks`` alone would count NaN
+    as the lowest score)."""
+    if not bool(torch.isfinite(scores).all()):
+        raise ValueError("the model's scores are NaN or infinite: it diverged (or its weights overflow), so its "
+                         "ranks would be meaningless. Lower the learning rate (--lr) or the other numeric options")
+    return scores
+
+
 def evaluate_ranking(score_tails: ScoreFn, score_heads: ScoreFn, head: Tensor, relation: Tensor, tail: Tensor,
                      known: TripleFilter, batch_size: int = 512, ks: Sequence[int] = HITS_AT,
                      sides: Sequence[str] = ("head", "tail")) -> dict[str, float]:
@@ -150,6 +160,9 @@ def evaluate_ranking(score_tails: ScoreFn, score_heads: ScoreFn, head: Tensor, r
     Returns:
         ``mrr``, ``mr``, ``hits@k`` over both sides together, and the same
         keys prefixed ``head_`` / ``tail_`` for each side.
+
+    Raises:
+        ValueError: a score is NaN or infinite (a diverged model).
     """
     for side in sides:
         if side not in ("head", "tail"):
@@ -161,11 +174,11 @@ def evaluate_ranking(score_tails: ScoreFn, score_heads: ScoreFn, head: Tensor, r
         h, r, t = (x[start:start + batch_size] for x in (head, relation, tail))
         if "tail" in sides:
             rows, cols = known.true_tails(h, r)
-            opt, pess = filtered_ranks(score_tails(h, r), t, rows, cols)
+            opt, pess = filtered_ranks(_finite(score_tails(h, r)), t, rows, cols)
             ranks["tail"].append((opt + pess) / 2)
         if "head" in sides:
             rows, cols = known.true_heads(r, t)
-            opt, pess = filtered_ranks(score_heads(r, t), h, rows, cols)
+            opt, pess = filtered_ranks(_finite(score_heads(r, t)), h, rows, cols)
             ranks["head"].append((opt + pess) / 2)
     per_side = {side: torch.cat(v) for side, v in ranks.items()}
     out = rank_metrics(torch.cat(list(per_side.values())), ks)

@@ -97,7 +97,7 @@ def test_a_time_budget_stops_training_and_tests_the_best_weights(task, capsys):
     out = json.loads(capsys.readouterr().out)
     runs = out["epochs_run"] if task == "node" else [s["epochs_run"] for s in out["per_seed"]]
     assert 1 <= max(runs) < 5000
-    for bad, message in ((["--threads", "0"], "--threads must be >= 1"), (["--max-minutes", "0"], "must be > 0")):
+    for bad, message in ((["--threads", "0"], "--threads must be between 1 and"), (["--max-minutes", "0"], "must be > 0")):
         assert main(["train", task, "--dataset", "karate", "--quiet"] + bad) == 2
         assert message in capsys.readouterr().err
 
@@ -124,3 +124,30 @@ def test_out_of_memory_is_one_line_naming_the_sizes(data_root, capsys):
                  "--dim", "1000000000", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("gnnkit: error: out of memory") and "--dim" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "rec", "--dataset", "ml-100k", "--reg", "inf"], "argument --reg: must be a finite number"),
+    (["train", "link", "--dataset", "karate", "--neg-ratio", "nan"], "argument --neg-ratio: must be a finite number"),
+    (["train", "node", "--dataset", "karate", "--lr=-inf"], "argument --lr: must be a finite number"),
+    (["train", "kg", "--dataset", "kinships", "--margin", "inf"], "argument --margin: must be a finite number"),
+])
+def test_non_finite_numbers_are_refused_by_name(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "rec", "--dataset", "ml-100k", "--model", "bspm", "--sharpen-steps", "1000000000"],
+     "--sharpen-steps must be between 1 and 1000"),
+    (["train", "rec", "--dataset", "ml-100k", "--layers", "1000000"], "--layers must be between 0 and 64"),
+    (["train", "node", "--dataset", "karate", "--layers", "100000"], "--layers must be between 1 and 1024"),
+    (["train", "node", "--dataset", "karate", "--threads", "1000000"], "--threads must be between 1 and"),
+])
+def test_sizes_that_would_hang_or_crash_are_refused_before_loading(argv, message, tmp_path, capsys):
+    # an empty data root: the check comes before any data is read
+    assert main([*argv, "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -283,10 +283,10 @@ def test_several_seeds_report_mean_and_std_and_write_one_checkpoint_per_seed(dat
 
 
 @pytest.mark.parametrize("flags,message", [
-    (["--model", "bspm", "--sharpen-steps", "0"], "--sharpen-steps must be >= 1"),
-    (["--model", "bspm", "--sharpen-time", "nan"], "--sharpen-time must be a finite time >= 0"),
+    (["--model", "bspm", "--sharpen-steps", "0"], "--sharpen-steps must be between 1 and 1000"),
+    (["--model", "bspm", "--sharpen-time=-1"], "--sharpen-time must be a finite time >= 0"),
     (["--model", "gfcf", "--svd-k", "-3"], "--svd-k must be >= 0"),
-    (["--model", "bspm", "--alpha", "inf"], "--alpha must be a finite weight >= 0"),
+    (["--model", "bspm", "--alpha=-0.5"], "--alpha must be a finite weight >= 0"),
     (["--model", "mf", "--sharpen-time", "1"], "--sharpen-time is an option of --model bspm, not of --model mf"),
     (["--model", "gfcf", "--sharpen-steps", "2"], "--sharpen-steps is an option of --model bspm, not of --model gfcf"),
     (["--svd-k", "64"], "--svd-k is an option of --model gfcf and bspm, not of --model lightgcn"),

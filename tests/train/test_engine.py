@@ -94,6 +94,34 @@ def test_a_diverged_loss_stops_the_run_with_a_clear_error(tmp_path):
     assert result.epochs_run > 1 and all(r["loss"] < 1e3 for r in result.history)
 
 
+class BrokenStep(Regression):
+    """Its last step leaves a NaN weight while the loss it reported was finite."""
+
+    def train_epoch(self, engine):
+        total = super().train_epoch(engine)
+        with torch.no_grad():
+            self.model[1].weight[0, 0] = float("nan")
+        return total
+
+
+def test_nan_weights_after_a_finite_loss_stop_the_run_before_validation():
+    with pytest.raises(ValueError, match=r"the weights \(1.weight\) are NaN or infinite after epoch 1: the model "
+                                         r"diverged"):
+        fit(BrokenStep())
+
+
+def test_kg_ranking_refuses_non_finite_scores():
+    from gnnkit.train.kg_metrics import TripleFilter, evaluate_ranking
+
+    h, r, t = torch.tensor([0, 1]), torch.tensor([0, 0]), torch.tensor([1, 2])
+    known = TripleFilter(h, r, t, num_entities=3, num_relations=1)
+    finite = lambda a, b: torch.randn(a.numel(), 3)  # noqa: E731
+    broken = lambda a, b: torch.full((a.numel(), 3), float("inf"))  # noqa: E731
+    assert 0 < evaluate_ranking(finite, finite, h, r, t, known)["mrr"] <= 1
+    with pytest.raises(ValueError, match="scores are NaN or infinite"):
+        evaluate_ranking(broken, finite, h, r, t, known)
+
+
 def test_kill_and_resume_is_bit_identical(tmp_path):
     full_engine, full = fit(checkpoint=str(tmp_path / "full.pt"), log_csv=str(tmp_path / "full.csv"))
     cut = tmp_path / "cut.pt"
