@@ -2,7 +2,6 @@
 and size: predicting or resuming on files edited since (an entity renamed, a
 triple or an interaction swapped, sizes unchanged) is one clear error, not
 answers for the wrong ids."""
-import pytest
 
 from gnnkit.cli import main
 from gnnkit_testing import write_ring_triples
