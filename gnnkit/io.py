@@ -319,7 +319,10 @@ def load_verified(path: str | os.PathLike, *, kind: str | None = None,
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ValueError(f"{path} does not exist; pass the path a run wrote (e.g. with --checkpoint)") from None
+        seeds = sorted(path.parent.glob(f"{path.stem}-seed*{path.suffix}")) if path.parent.is_dir() else []
+        hint = (f"; a run with several seeds writes one file per seed: {', '.join(p.name for p in seeds[:3])}"
+                f"{' ...' if len(seeds) > 3 else ''} in {path.parent}" if seeds else "")
+        raise ValueError(f"{path} does not exist; pass the path a run wrote (e.g. with --checkpoint){hint}") from None
     except IsADirectoryError:
         raise ValueError(f"{path} is a directory; pass the checkpoint file inside it") from None
     except OSError as err:

@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import os
 import sys
+import warnings
 
 # Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown = warnings.formatwarning
+    if not args.debug:  # a warning is one line in the CLI's words, not Python's file:line and source
+        warnings.formatwarning = lambda message, category, *rest, **kw: f"gnnkit: warning: {message}\n"
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:  # `gnnkit ... | head`: the reader left early, nothing of ours failed
@@ -98,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gnnkit: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = shown
 
 
 # The library's config fields as the command line spells them, where a flag

@@ -149,7 +149,7 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
     from gnnkit.cli.output import guard_outputs
 
-    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
+    guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
     apply_threads(args)
     if args.patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 disables early stopping), got {args.patience}")

@@ -203,7 +203,7 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
     from gnnkit.cli.output import guard_outputs, locked_outputs, say, write_json
 
-    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
+    guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
     fields, hparams, engine = _settings(args)
     apply_threads(args)

@@ -214,7 +214,7 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
     from gnnkit.cli.output import apply_threads, guard_outputs, locked_outputs, say, seed_path, write_json
 
-    guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
+    guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")

@@ -77,7 +77,8 @@ _OUTPUT_FLAGS = {"checkpoint": "--checkpoint", "log_csv": "--log-csv", "csv": "-
                  "output": "--output"}
 
 
-def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | None = None) -> None:
+def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | None = None,
+                  keep_checkpoints: bool = False) -> None:
     """Refuse, before anything runs, outputs that would destroy what the
     command reads or writes elsewhere: two output options naming one file
     (with several seeds, any seed's ``PATH-seedK``), an output that is one of
@@ -92,6 +93,9 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
         outputs: the attributes of ``args`` that are outputs (default: all of
             ``checkpoint``, ``log_csv``, ``csv``, ``json``, ``output``; a
             command that only reads ``--checkpoint`` leaves it out).
+        keep_checkpoints: refuse a ``--checkpoint`` that exists when no
+            ``--resume`` is given (a new run would replace that run's file);
+            for commands whose ``--resume`` is the way to continue a run.
 
     Raises:
         ValueError: naming both options (or the input) and the fix.
@@ -107,6 +111,12 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
             if path in written and written[path] != flag:
                 raise ValueError(f"{written[path]} and {flag} both name {path}; give each output its own file")
             written[path] = flag
+    if keep_checkpoints and isinstance(getattr(args, "checkpoint", None), str) and getattr(args, "resume", None) is None:
+        for k in range(seeds):
+            path = Path(seed_path(args.checkpoint, k, seeds))
+            if path.exists():
+                raise ValueError(f"--checkpoint {path} already exists (an earlier run's); pass --resume {args.checkpoint} "
+                                 f"to continue that run, or another --checkpoint path (or delete the file) to start anew")
     read = {}  # path -> what it is, for the message
     for item in inputs:
         path, what = item if isinstance(item, tuple) else (item, "an input file of the dataset")

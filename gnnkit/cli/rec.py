@@ -108,6 +108,13 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
         files = ("train.txt", "test.txt")
         folder = find_own_folder(name, root, lambda f: any((f / n).is_file() for n in files))
         if folder is not None:
+            for n in files:
+                path = folder / n
+                if path.is_symlink() and not path.exists():
+                    raise ValueError(f"{path} is a broken symbolic link; point it at the {n} file or replace it")
+                if path.exists() and not path.is_file():
+                    kind = "a directory" if path.is_dir() else "not a regular file (a pipe, socket or device)"
+                    raise ValueError(f"{path} is {kind}; {n} must be a text file of 'user item item ...' lines")
             missing = [n for n in files if not (folder / n).is_file()]
             if missing:
                 raise ValueError(f"folder {folder} has no {' or '.join(missing)}: --dataset takes a catalog name or a "
@@ -126,16 +133,20 @@ def _load_interactions(name: str, root: str | None, download: bool = True):
 
 def _checkpoint_path(args: argparse.Namespace) -> str | None:
     """The one file ``train rec`` saves to and resumes from: ``--checkpoint``,
-    or ``--resume`` (which must exist; with several seeds its first seed's
-    ``PATH-seed0``: a later seed may not have started)."""
+    or ``--resume`` (which must exist: with several seeds, every seed's
+    ``PATH-seedK``; ``--checkpoint PATH`` instead resumes the seeds that have
+    a file and starts the others)."""
     from gnnkit.cli.output import seed_path
 
     if args.resume is None:
         return args.checkpoint
-    first = seed_path(args.resume, 0, args.seeds)
-    if not Path(first).is_file():
-        raise ValueError(f"--resume {args.resume}: no such checkpoint file{'' if first == args.resume else f' ({first})'}"
-                         f"; pass the --checkpoint of an earlier `gnnkit train rec` run (with the same --seeds)")
+    for k in range(args.seeds):
+        path = seed_path(args.resume, k, args.seeds)
+        if not Path(path).is_file():
+            where = "" if path == args.resume else f" ({path}, seed {args.seed + k})"
+            raise ValueError(f"--resume {args.resume}: no such checkpoint file{where}; pass the --checkpoint of an "
+                             f"earlier `gnnkit train rec` run with the same --seeds, or --checkpoint "
+                             f"{args.resume} to resume the seeds that have a file and start the others")
     if args.checkpoint is not None and Path(args.checkpoint).resolve() != Path(args.resume).resolve():
         raise ValueError(f"--resume {args.resume} and --checkpoint {args.checkpoint} name different files; train rec "
                          f"saves to and resumes from one file: pass one of them")
@@ -199,6 +210,8 @@ def run_train(args: argparse.Namespace) -> int:
     if not runs:
         return 0
     filter_options = {key: v for key, v in spec.items() if key in ("k", "alpha", "sharpen_time", "sharpen_steps")}
+    if "k" in filter_options:  # at most min(users, items) singular vectors exist
+        filter_options["k_used"] = min(filter_options["k"], data.num_users, data.num_items)
     summary = {"dataset": args.dataset, "model": args.model, "seed": args.seed, **chosen, **filter_options,
                **_over_seeds(runs)}
     spread = (lambda key: f" ± {summary[key + '_std']:.4f}") if args.seeds > 1 else (lambda key: "")

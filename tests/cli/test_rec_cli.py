@@ -395,3 +395,20 @@ def test_a_user_with_no_training_item_is_not_graded_by_tie_order(tmp_path, capsy
                  "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["num_users"], summary["cold_users"], summary["skipped_users"]) == (40, 1, 1)
+
+
+def test_resume_with_more_seeds_than_were_saved_names_the_missing_file(tmp_path, capsys):
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "train.txt").write_text("".join(f"{u} " + " ".join(str((u + j) % 12) for j in range(8)) + "\n"
+                                            for u in range(10)))
+    (data / "test.txt").write_text("".join(f"{u} {(u + 9) % 12}\n" for u in range(10)))
+    ck = tmp_path / "m.pt"
+    base = ["train", "rec", "--dataset", str(data), "--model", "mf", "--epochs", "1", "--eval-every", "1", "--ks", "2",
+            "--quiet"]
+    assert main([*base, "--seeds", "2", "--checkpoint", str(ck)]) == 0
+    capsys.readouterr()
+    assert main([*base, "--seeds", "3", "--resume", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert "m-seed2.pt, seed 2" in err and f"--checkpoint {ck}" in err
+    assert not (tmp_path / "m-seed2.pt").exists()

@@ -328,8 +328,12 @@ def test_corrupted_and_locked_checkpoints_from_the_cli(tmp_path, capsys):
         _cli(f"checkpoint:cli-resume-{case}", ["train", "node", "--dataset", "karate", "--epochs", "6",
                                                "--resume", str(bad), "--quiet"], capsys)
     with exclusive_lock(ck):  # another run is writing this checkpoint
-        _cli("checkpoint:cli-locked", ["train", "node", "--dataset", "karate", "--epochs", "2", "--checkpoint",
-                                       str(ck), "--quiet"], capsys, expect="is being written by another run")
+        _cli("checkpoint:cli-locked", ["train", "node", "--dataset", "karate", "--epochs", "6", "--resume",
+                                       str(ck), "--checkpoint", str(ck), "--quiet"], capsys,
+             expect="is being written by another run")
+    # without --resume an existing checkpoint is never replaced by a new run
+    _cli("checkpoint:cli-exists", ["train", "node", "--dataset", "karate", "--epochs", "2", "--checkpoint", str(ck),
+                                   "--quiet"], capsys, expect="already exists")
     assert load_verified(ck)["epoch"] == 4  # the locked-out run did not touch it
 
 

@@ -68,3 +68,17 @@ def test_json_of_another_run_may_not_be_the_resume_checkpoint(tmp_path, capsys):
     assert main(["train", "node", "--dataset", "karate", "--epochs", "3", "--resume", str(ck), "--checkpoint",
                  str(tmp_path / "new.pt"), "--log-csv", str(ck), "--quiet"]) == 2
     assert "is the --resume checkpoint" in capsys.readouterr().err
+
+
+def test_a_new_run_never_replaces_an_existing_checkpoint_of_any_task(tmp_path, capsys):
+    rec = tmp_path / "rec.pt"
+    data = lightgcn_folder(tmp_path / "mine")
+    assert main(["train", "rec", "--dataset", str(data), "--model", "pop", "--ks", "2", "--val-fraction", "0.4",
+                 "--checkpoint", str(rec),
+                 "--quiet"]) == 0
+    before = rec.read_bytes()
+    for task, dataset in (("node", "karate"), ("link", "karate")):
+        assert main(["train", task, "--dataset", dataset, "--epochs", "1", "--checkpoint", str(rec), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "already exists" in err and f"--resume {rec}" in err
+    assert rec.read_bytes() == before
