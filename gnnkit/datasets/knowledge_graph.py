@@ -189,20 +189,23 @@ class KnowledgeGraph:
 
     # ----------------------------------------------------------- names
     def entity_id(self, name: str) -> int:
-        """The id of entity ``name``; ``ValueError`` suggesting close names when unknown."""
+        """The id of entity ``name`` (compared as written, then in Unicode NFC
+        form, so ``Zürich`` typed with a combining accent finds the stored
+        one); ``ValueError`` suggesting close names when unknown."""
         if self._entity_index is None:
             self._entity_index = {n: i for i, n in enumerate(self.entities)}
-        try:
-            return self._entity_index[name]
-        except KeyError:
-            raise ValueError(_unknown("entity", name, self.entities)) from None
+        found = _find(name, self._entity_index, self.entities)
+        if found is None:
+            raise ValueError(_unknown("entity", name, self.entities))
+        return found
 
     def relation_id(self, name: str) -> int:
-        """The id of relation ``name``; ``ValueError`` suggesting close names when unknown."""
-        try:
-            return self.relations.index(name)
-        except ValueError:
-            raise ValueError(_unknown("relation", name, self.relations)) from None
+        """The id of relation ``name`` (as written, then in NFC form);
+        ``ValueError`` suggesting close names when unknown."""
+        found = _find(name, {n: i for i, n in enumerate(self.relations)}, self.relations)
+        if found is None:
+            raise ValueError(_unknown("relation", name, self.relations))
+        return found
 
     # ----------------------------------------------------------- (de)serialisation
     def state(self) -> dict[str, Any]:
@@ -223,6 +226,17 @@ class KnowledgeGraph:
         return (f"KnowledgeGraph(name={self.name!r}, entities={self.num_entities}, relations={self.num_relations}"
                 f"{' (with inverses)' if self.inverse else ''}, train={len(self.train)}, valid={len(self.valid)}, "
                 f"test={len(self.test)})")
+
+
+def _find(name: str, index: dict[str, int], vocab: Sequence[str]) -> int | None:
+    """``index[name]``, else the one name equal to it in Unicode NFC form."""
+    import unicodedata
+
+    if name in index:
+        return index[name]
+    want = unicodedata.normalize("NFC", name)
+    matches = [i for i, n in enumerate(vocab) if unicodedata.normalize("NFC", n) == want]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _unknown(what: str, name: str, vocab: Sequence[str]) -> str:

@@ -151,3 +151,16 @@ def test_real_files(raw_dir, name, sizes):
     kg = read_triples(raw_dir(name))
     assert (kg.num_entities, kg.num_relations, len(kg.train), len(kg.valid), len(kg.test)) == sizes
     assert kg.name == name
+
+
+def test_names_are_found_in_either_unicode_form():
+    """A name typed with a combining accent (NFD) finds the stored (NFC) one,
+    instead of "unknown entity 'Zürich'; did you mean 'Zürich'?"."""
+    import unicodedata
+
+    t = Triples(torch.tensor([0]), torch.tensor([0]), torch.tensor([1]))
+    kg = KnowledgeGraph(train=t, valid=t, test=t, entities=["Zürich", "Bern"], relations=["près de"])
+    assert kg.entity_id(unicodedata.normalize("NFD", "Zürich")) == 0
+    assert kg.relation_id(unicodedata.normalize("NFD", "près de")) == 0
+    with pytest.raises(ValueError, match="did you mean 'Zürich'"):
+        kg.entity_id("Zurich")
