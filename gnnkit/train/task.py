@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 def data_matches(theirs: dict[str, Any] | None, ours: dict[str, Any]) -> bool:
     """Whether a checkpoint's data signature is this data's. The ``digest``
-    (of the data's content: ``gnnkit.io.content_digest``) is compared when the
+    (of the data's content: ``gnnkit.digest.content_digest``) is compared when the
     checkpoint has one; checkpoints written before it existed are compared on
     the rest (names and sizes)."""
     if theirs is None:

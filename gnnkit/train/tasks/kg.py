@@ -306,7 +306,7 @@ class KGTask(Task):
 def kg_signature(kg: KnowledgeGraph) -> dict[str, Any]:
     """Names and sizes of a knowledge graph, and a digest of its vocabularies
     and triples: renaming an entity or swapping a triple changes it."""
-    from gnnkit.io import content_digest
+    from gnnkit.digest import content_digest
 
     parts = [list(kg.entities), list(kg.relations[:kg.num_base_relations])]
     for t in (kg.train, kg.valid, kg.test):

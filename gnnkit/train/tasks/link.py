@@ -240,7 +240,7 @@ class LinkTask(Task):
         return self.spec
 
     def data_signature(self) -> dict[str, Any]:
-        from gnnkit.io import content_digest
+        from gnnkit.digest import content_digest
 
         s = self.split
         return {"dataset": self.config.dataset, "num_nodes": s.num_nodes, "num_train": s.train_pos.size(1),

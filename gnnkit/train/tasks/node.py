@@ -177,7 +177,7 @@ def graph_signature(graph: Graph, dataset: str | None) -> dict[str, Any]:
     """What a checkpoint records of the graph it was trained on: names and
     sizes, and a digest of its edges, weights, labels and features (an edited
     file with the same sizes is then told apart)."""
-    from gnnkit.io import content_digest
+    from gnnkit.digest import content_digest
 
     return {"dataset": dataset, "num_nodes": graph.num_nodes, "num_edges": graph.num_edges,
             "num_features": graph.num_features, "num_classes": graph.num_classes,
