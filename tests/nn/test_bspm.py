@@ -7,18 +7,13 @@ import torch
 from gnnkit.nn.models.bspm import BSPM
 from gnnkit.nn.models.gfcf import GFCF
 
-from test_rec_models import _fit, clustered, dense_gfcf
+from test_rec_models import _fit, clustered, dense_gfcf, dense_normalized
 
 
 def dense_bspm(train, num_users, num_items, k, beta, time, steps, solver) -> torch.Tensor:
     """Every user's BSPM scores: GF-CF's ``R (P + β P_k)`` times ``steps`` solver
     steps of ``ds/dt = -s P``, written as matrix polynomials of the dense ``P``."""
-    r = torch.zeros(num_users, num_items, dtype=torch.float64)
-    r[train[0], train[1]] = 1.0
-    du, di = r.sum(1), r.sum(0)
-    iu = torch.where(du > 0, du.pow(-0.5), torch.zeros_like(du))
-    ii = torch.where(di > 0, di.pow(-0.5), torch.zeros_like(di))
-    rt = iu[:, None] * r * ii[None, :]
+    _, rt, _, _ = dense_normalized(train, num_users, num_items)
     p = rt.t() @ rt
     h = time / steps
     eye = torch.eye(num_items, dtype=torch.float64)

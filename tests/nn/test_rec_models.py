@@ -20,14 +20,19 @@ def clustered(num_users=60, num_items=40, per_user=8, seed=0) -> InteractionData
                               torch.stack([users[test], items[test]]), name="clustered")
 
 
-def dense_gfcf(train: torch.Tensor, num_users: int, num_items: int, k: int, alpha: float) -> torch.Tensor:
-    """``R (R̃ᵀR̃ + α D^{-1/2} V_k V_kᵀ D^{1/2})`` for every user, from a dense SVD."""
+def dense_normalized(train: torch.Tensor, num_users: int, num_items: int):
+    """``(R, R̃ = D_U^{-1/2} R D_I^{-1/2}, D_I^{-1/2}, item degrees)``, dense float64."""
     r = torch.zeros(num_users, num_items, dtype=torch.float64)
     r[train[0], train[1]] = 1.0
     du, di = r.sum(1), r.sum(0)
     iu = torch.where(du > 0, du.pow(-0.5), torch.zeros_like(du))
     ii = torch.where(di > 0, di.pow(-0.5), torch.zeros_like(di))
-    rt = iu[:, None] * r * ii[None, :]
+    return r, iu[:, None] * r * ii[None, :], ii, di
+
+
+def dense_gfcf(train: torch.Tensor, num_users: int, num_items: int, k: int, alpha: float) -> torch.Tensor:
+    """``R (R̃ᵀR̃ + α D^{-1/2} V_k V_kᵀ D^{1/2})`` for every user, from a dense SVD."""
+    r, rt, ii, di = dense_normalized(train, num_users, num_items)
     v = torch.linalg.svd(rt, full_matrices=False).Vh[:k].t()
     ideal = (ii[:, None] * v) @ (v.t() * di.sqrt()[None, :])
     return r @ (rt.t() @ rt + alpha * ideal)
