@@ -154,7 +154,8 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
     p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--checkpoint", default=None, help="write the training state here (atomically, with a digest); "
-                   "with several seeds seed k writes PATH-seedK")
+                   "with several seeds seed k writes PATH-seedK (b.pt: b-seed0.pt, ...). An existing file is never "
+                   "replaced: continue its run with --resume PATH, or choose another path")
     p.add_argument("--checkpoint-every", type=int, default=checkpoint_every,
                    help=f"epochs between checkpoints (default: {checkpoint_every})")
     p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every option "
