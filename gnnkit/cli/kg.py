@@ -60,6 +60,10 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="1-vs-all rows: training triples with their own tail as the target (default; Lacroix et al., "
                    "2018), or (head, relation) queries with all their true tails (Dettmers et al., 2018)")
     p.add_argument("--label-smoothing", type=finite_float, default=0.1, help="1-vs-all label smoothing (default: 0.1)")
+    p.add_argument("--unseen", choices=("error", "drop", "keep"), default=None,
+                   help="valid/test triples whose entity or relation never occurs in train.txt: error (default for "
+                        "your own files), drop them with a warning (as PyKEEN; the catalog's FB15k-237 and WN18RR), "
+                        "or keep them with untrained embeddings")
     p.add_argument("--no-inverse", action="store_true", help="do not add inverse triples (heads are then scored "
                    "with the model's own head score)")
     p.add_argument("--negatives", type=int, default=64, help="nssa / margin: corruptions per triple (default: 64)")
@@ -98,9 +102,12 @@ def register_predict(tasks: argparse._SubParsersAction) -> None:
 
 
 # ----------------------------------------------------------------------- helpers
-def load_knowledge_graph(name: str, root: str | None, download: bool = True):
+def load_knowledge_graph(name: str, root: str | None, download: bool = True, unseen: str | None = None):
     """A ``KnowledgeGraph``: a catalogued one by name, or the triple files in
-    ``<root>/<name>/raw``, ``<root>/<name>`` or the folder ``name``."""
+    ``<root>/<name>/raw``, ``<root>/<name>`` or the folder ``name``; ``unseen``
+    (``--unseen``) for valid/test triples with an entity or relation not in
+    training: your own files default to ``"error"``, catalogued graphs to
+    their catalog entry's choice."""
     from gnnkit.datasets import load
     from gnnkit.datasets.catalog import get, names
     from gnnkit.cli.datasets import find_own_folder, own_folders, own_place
@@ -112,10 +119,14 @@ def load_knowledge_graph(name: str, root: str | None, download: bool = True):
             kg_names = [n for n in names() if get(n).task == "kg"]
             raise ValueError(f"dataset {name!r} is a {info.task} dataset, not a knowledge graph; use one of "
                              f"{', '.join(kg_names)} or a folder of train/valid/test triple files")
+        catalogued = dict(info.reader_options).get("unseen", "error")
+        if unseen is not None and unseen != catalogued:
+            raise ValueError(f"--unseen {unseen}: the catalogued {name} is read with --unseen {catalogued} (its "
+                             f"published split); drop --unseen, or copy its files into a folder of your own")
         return load(name, root=root, download=download, progress=False)
     folder = find_own_folder(name, root, lambda f: (f / "train.txt").is_file())
     if folder is not None:
-        return read_triples(folder, name=Path(name).name if folder == Path(name) else name)
+        return read_triples(folder, name=Path(name).name if folder == Path(name) else name, unseen=unseen or "error")
     kg_names = [n for n in names() if get(n).task == "kg"]
     raise ValueError(f"unknown dataset {name!r}: not in the catalog ({', '.join(kg_names)}) and no train.txt under "
                      f"{' or '.join(map(str, own_folders(name, root)))}; put train.txt, valid.txt and test.txt in "
@@ -157,7 +168,7 @@ def run_train(args: argparse.Namespace) -> int:
                       label_smoothing=args.label_smoothing, num_negatives=args.negatives, margin=args.margin,
                       adversarial_temperature=args.adversarial_temperature, filter_negatives=args.filter_negatives)
     hparams = _hparams(args)
-    kg = load_knowledge_graph(args.dataset, args.root, download=not args.no_download)
+    kg = load_knowledge_graph(args.dataset, args.root, download=not args.no_download, unseen=args.unseen)
     if config.inverse:
         kg = kg.with_inverse()
     optim = OptimConfig(lr=args.lr)
@@ -175,7 +186,8 @@ def run_train(args: argparse.Namespace) -> int:
         task = KGTask(model, kg, config, seed=seed, spec={"kind": args.model, **MODEL_DEFAULTS[args.model], **hparams})
         t0 = time.perf_counter()
         fit = Engine(task, optim, stop, run).fit()
-        record_source(run.checkpoint, _recorded_name(args.dataset, args.root), args.root)  # for `predict kg`
+        record_source(run.checkpoint, _recorded_name(args.dataset, args.root), args.root,  # for `predict kg`
+                      unseen=args.unseen or "")
         m = fit.metrics
         results.append({"seed": seed, **m, "best_epoch": fit.best_epoch, "epochs_run": fit.epochs_run,
                         "seconds": time.perf_counter() - t0})
@@ -243,7 +255,8 @@ def run_predict(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint} is a checkpoint of `gnnkit train {task}`, not of `gnnkit train kg`; "
                          f"pass a checkpoint written by `gnnkit train kg --checkpoint PATH`")
     dataset, root = dataset_and_root(ckpt, args.checkpoint, args, ckpt.get("data", {}).get("name"))
-    kg = load_knowledge_graph(dataset, root, download=not args.no_download)
+    kg = load_knowledge_graph(dataset, root, download=not args.no_download,
+                              unseen=(ckpt.get("source") or {}).get("unseen") or None)  # as the run read it
     model, kg, ckpt = load_trained(args.checkpoint, kg)
     rows = predict_tails(model, kg, args.head, args.relation, args.k)
     kind = ckpt["model"]["kind"]

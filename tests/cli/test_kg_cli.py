@@ -73,3 +73,19 @@ def test_only_rank_0_records_the_source(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
     record_source(str(ckpt), "ring", str(tmp_path))
     assert load_verified(ckpt)["source"] == {"dataset": "ring", "root": str(tmp_path.resolve())}
+
+
+def test_unseen_test_entities_are_an_error_naming_the_flag_and_drop_trains_and_predicts(tmp_path, capsys):
+    folder = write_ring(tmp_path / "ring")
+    with open(folder / "test.txt", "a") as fh:
+        fh.write("stranger\tnext\te0\n")
+    base = ["train", "kg", "--dataset", str(folder), "--model", "distmult", "--dim", "8", "--epochs", "2", "--quiet"]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "entity 'stranger' never occurs" in err and "--unseen drop" in err
+    ck = tmp_path / "u.pt"
+    assert main([*base, "--unseen", "drop", "--checkpoint", str(ck), "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["test_mrr"] > 0
+    # predict reads the files as the run did (dropping the stranger), not with the default error
+    assert main(["predict", "kg", "--checkpoint", str(ck), "--head", "e1", "--relation", "next", "-k", "2"]) == 0
+    assert "top 2 tails of (e1, next, ?)" in capsys.readouterr().out

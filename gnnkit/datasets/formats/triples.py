@@ -144,4 +144,5 @@ def _unseen_message(path: Path, names: np.ndarray, line: np.ndarray, seen: np.nd
         what = f"entity {bad!r}"
     return (f"{path}, line {int(line[k])}: {what} never occurs in {train}, so no model can learn an embedding for "
             f"it ({int((~seen).sum())} such triple(s) in this file). Remove those triples, or read with "
-            f"unseen='drop' (leave them out, as PyKEEN does) or unseen='keep' (give them untrained embeddings)")
+            f"unseen='drop' (leave them out, as PyKEEN does) or unseen='keep' (give them untrained embeddings); "
+            f"on the command line: --unseen drop or --unseen keep")
