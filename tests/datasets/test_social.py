@@ -138,3 +138,13 @@ def test_from_csv(tmp_path):
     (tmp_path / "l.csv").write_text("id,label\n0,2\n7,1\n")
     with pytest.raises(ValueError, match=r"l\.csv, line 3: node id 7 is out of range"):
         from_csv(tmp_path / "e.csv", labels=tmp_path / "l.csv", num_nodes=3)
+
+
+@pytest.mark.parametrize("token", ["nan", "inf", "-inf", "1e39"])  # 1e39 overflows float32 to inf
+def test_a_weight_that_is_not_a_finite_float32_is_named_by_line(tmp_path, token):
+    path = tmp_path / "w.txt"
+    path.write_text(f"0 1 1.0\n1 2 {token}\n2 0 0.5\n")
+    with pytest.raises(ValueError, match=rf"w.txt, line 2: '{token}' is not a finite edge weight"):
+        read_edge_list(path)
+    path.write_text("0 1 1.0\n1 2 -2.5\n")  # finite, negative: read as given
+    assert read_edge_list(path).edge_weight.tolist() == [1.0, -2.5]

@@ -59,9 +59,21 @@ class Tokens:
         """Tokens as int64, or ``ValueError`` naming the first bad token's line."""
         return self._convert(np.int64, "an integer " + what, index)
 
-    def to_float(self, index: np.ndarray | slice | None = None, what: str = "value") -> np.ndarray:
-        """Tokens as float64, or ``ValueError`` naming the first bad token's line."""
-        return self._convert(np.float64, "a number for " + what, index)
+    def to_float(self, index: np.ndarray | slice | None = None, what: str = "value", limit: float = np.inf
+                 ) -> np.ndarray:
+        """Tokens as float64, or ``ValueError`` naming the first bad token's
+        line: not a number, or not finite (``nan``, ``inf``) or beyond
+        ``limit`` in magnitude (e.g. float32's range, for a column stored so)."""
+        out = self._convert(np.float64, "a number for " + what, index)
+        bad = ~(np.abs(out) <= limit)  # NaN compares false: caught too
+        if bad.any():
+            k = int(np.argmax(bad))
+            lines = self.line if index is None else self.line[index]
+            values = self.values if index is None else self.values[index]
+            raise ValueError(f"{self.source}, line {int(lines[k])}: {values[k].decode('latin-1')!r} is not a finite "
+                             f"{what}" + ("" if np.isinf(limit) else f" within ±{limit:.3g}") + "; fix or remove "
+                             f"that row")
+        return out
 
     def _convert(self, dtype, expected: str, index) -> np.ndarray:
         values = self.values if index is None else self.values[index]

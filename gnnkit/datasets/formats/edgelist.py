@@ -41,7 +41,8 @@ def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str, np.nda
 def _from_file(path: Path, comments: str) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
     _, tok, width = read_table(path, 2, 3, comments=comments.encode())
     ids = np.stack([column(tok, width, k).to_int(what="node id") for k in (0, 1)], axis=1)
-    weight = column(tok, width, 2).to_float(what="edge weight").astype(np.float32) if width == 3 else None
+    weight = (column(tok, width, 2).to_float(what="edge weight", limit=float(np.finfo(np.float32).max))
+              .astype(np.float32) if width == 3 else None)
     neg = ids < 0
     if neg.any():
         r = int(np.argmax(neg.any(1)))
