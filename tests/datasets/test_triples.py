@@ -164,3 +164,15 @@ def test_names_are_found_in_either_unicode_form():
     assert kg.relation_id(unicodedata.normalize("NFD", "près de")) == 0
     with pytest.raises(ValueError, match="did you mean 'Zürich'"):
         kg.entity_id("Zurich")
+
+
+def test_test_triples_seen_in_training_are_warned_about_and_kept(tmp_path):
+    from gnnkit_testing import write_ring_triples
+
+    folder = write_ring_triples(tmp_path / "ring")
+    first = (folder / "train.txt").read_text().splitlines()[0]
+    with open(folder / "test.txt", "a") as fh:
+        fh.write(first + "\n")
+    with pytest.warns(UserWarning, match=r"test.txt: 1 of 2 triples also occur in train.txt"):
+        kg = read_triples(folder)
+    assert len(kg.test) == 2

@@ -126,11 +126,36 @@ def read_triples(root: str | Path, *, inverse: bool = False, unseen: str = "erro
                 names = names[seen]
         ids = [np.searchsorted(vocab, names[:, k]) for k, vocab in enumerate((entities, relations, entities))]
         splits[split] = Triples(*(torch.from_numpy(i.astype(np.int64)) for i in ids))
+        if split != "train":
+            _warn_if_leaked(splits["train"], splits[split], root / files[split], train)
     if not name:  # <root>/<name>/raw/ is the catalog layout
         name = root.parent.name if root.name == "raw" else root.name
     kg = KnowledgeGraph(splits["train"], splits["valid"], splits["test"], entities.tolist(), relations.tolist(),
                         name=name)
     return kg.with_inverse() if inverse else kg
+
+
+def _warn_if_leaked(train: Triples, part: Triples, path: Path, train_name: str) -> None:
+    """Warn when valid/test triples also occur in training: they are
+    trivially easy to rank, so the figures on that split are inflated. They
+    are kept (a published split stays as published)."""
+    import warnings
+
+    if len(part) == 0 or len(train) == 0:
+        return
+
+    def keys(t: Triples) -> np.ndarray:
+        return _packed(np.stack([t.head.numpy(), t.relation.numpy(), t.tail.numpy()], axis=1))
+
+    both = np.isin(keys(part), keys(train))
+    if both.any():
+        warnings.warn(f"{path}: {int(both.sum())} of {len(part)} triples also occur in {train_name}; a model has "
+                      f"seen them, so their ranks are inflated (kept as the split was published)", stacklevel=3)
+
+
+def _packed(k: np.ndarray) -> np.ndarray:
+    """One structured key per (head, relation, tail) row, for ``np.isin``."""
+    return np.ascontiguousarray(k.astype(np.int64)).view([("", np.int64)] * 3).ravel()
 
 
 def _unseen_message(path: Path, names: np.ndarray, line: np.ndarray, seen: np.ndarray, entities: np.ndarray,
