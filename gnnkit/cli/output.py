@@ -111,12 +111,14 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
             if path in written and written[path] != flag:
                 raise ValueError(f"{written[path]} and {flag} both name {path}; give each output its own file")
             written[path] = flag
-    if keep_checkpoints and isinstance(getattr(args, "checkpoint", None), str) and getattr(args, "resume", None) is None:
+    checkpoint = getattr(args, "checkpoint", None)
+    if keep_checkpoints and isinstance(checkpoint, str) and getattr(args, "resume", None) is None:
         for k in range(seeds):
-            path = Path(seed_path(args.checkpoint, k, seeds))
+            path = Path(seed_path(checkpoint, k, seeds))
             if path.exists():
-                raise ValueError(f"--checkpoint {path} already exists (an earlier run's); pass --resume {args.checkpoint} "
-                                 f"to continue that run, or another --checkpoint path (or delete the file) to start anew")
+                raise ValueError(f"--checkpoint {path} already exists (an earlier run's); pass --resume {checkpoint} "
+                                 f"to continue that run, or another --checkpoint path (or delete the file) to start "
+                                 f"anew")
     read = {}  # path -> what it is, for the message
     for item in inputs:
         path, what = item if isinstance(item, tuple) else (item, "an input file of the dataset")
@@ -167,8 +169,8 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
     p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
                    "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
-    p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time (the best "
-                   "validated weights so far are tested)")
+    p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time (the "
+                   "best validated weights so far are tested)")
     add_threads_option(p)
 
 
