@@ -153,7 +153,7 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
         resumable: the options that may change on ``--resume`` (for the help text).
     """
     p.add_argument("--seeds", type=int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
-    p.add_argument("--seed", type=int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--checkpoint", default=None, help="write the training state here (atomically, with a digest); "
                    "with several seeds seed k writes PATH-seedK (b.pt: b-seed0.pt, ...). An existing file is never "
@@ -186,6 +186,20 @@ def finite_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse ``type`` for ``--seed``: an integer in ``0 .. 2**32 - 1`` (with
+    ``--seeds N`` the last seed must fit as well; torch and numpy take such seeds)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}, got {text}")
     return value
 
 

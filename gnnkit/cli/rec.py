@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from gnnkit.cli.output import add_threads_option, finite_float
+from gnnkit.cli.output import add_threads_option, finite_float, seed_int
 
 
 def _defaults_help() -> str:
@@ -62,7 +62,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--sharpen-steps", type=int, default=1, help="BSPM: RK4 steps of the sharpening (default: 1)")
     p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time")
     add_threads_option(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed; with --seeds N the first (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed; with --seeds N the first (default: 0)")
     p.add_argument("--seeds", type=int, default=1, help="train N seeds (--seed, --seed + 1, ...) and report the mean "
                    "± std of each metric; --checkpoint and --log-csv then write PATH-seedK per seed (default: 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")

@@ -107,6 +107,8 @@ def test_a_time_budget_stops_training_and_tests_the_best_weights(task, capsys):
     ["train", "rec"],  # a required option missing
     ["trian"],  # no such command
     ["train", "node", "--dataset", "karate", "--epochs", "inf"],
+    ["train", "node", "--dataset", "karate", "--seed", str(2**70)],  # numpy and torch take 0 .. 2**32 - 1
+    ["train", "rec", "--dataset", "ml-100k", "--seed=-5"],
     ["recommend", "--checkpoint", "x.pt", "--user", "1", "--index", "0"],  # exclusive options
 ])
 def test_argument_errors_are_one_gnnkit_error_line(argv, capsys):
