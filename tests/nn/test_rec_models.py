@@ -100,12 +100,13 @@ def _fit(kind: str, data: InteractionDataset) -> dict:
     return RecommendationTrainer(model, data, cfg).fit()
 
 
-def test_gfcf_runs_on_the_engine_without_epochs_and_beats_popularity():
+@pytest.mark.parametrize("kind", ["gfcf", "bspm"])  # the graph filters: nothing to train
+def test_graph_filters_run_on_the_engine_without_epochs_and_beat_popularity(kind):
     data = clustered(num_users=80, per_user=10, seed=3)
-    gfcf, pop = _fit("gfcf", data), _fit("pop", data)
-    assert gfcf["epochs_run"] == 0 and gfcf["history"] == []
-    assert gfcf["recall@10"] > pop["recall@10"] + 0.05
-    assert gfcf["ndcg@10"] > pop["ndcg@10"]
+    model, pop = _fit(kind, data), _fit("pop", data)
+    assert model["epochs_run"] == 0 and model["history"] == []
+    assert model["recall@10"] > pop["recall@10"] + 0.05
+    assert model["ndcg@10"] > pop["ndcg@10"]
 
 
 def test_ngcf_forward_matches_the_dense_formula():
