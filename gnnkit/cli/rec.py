@@ -166,9 +166,10 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
                              f"{args.model}; drop it or pick that model")
     if args.svd_k is not None and args.svd_k < 0:
         raise ValueError(f"--svd-k must be >= 0 singular vectors, got {args.svd_k}")
-    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha >= 0):
+    # (finite_float has refused nan and inf already)
+    if args.alpha is not None and args.alpha < 0:
         raise ValueError(f"--alpha must be a finite weight >= 0, got {args.alpha}")
-    if args.sharpen_time is not None and not (math.isfinite(args.sharpen_time) and args.sharpen_time >= 0):
+    if args.sharpen_time is not None and args.sharpen_time < 0:
         raise ValueError(f"--sharpen-time must be a finite time >= 0, got {args.sharpen_time}")
     if not 1 <= args.sharpen_steps <= 1000:
         raise ValueError(f"--sharpen-steps must be between 1 and 1000 solver steps (each costs four filter "

@@ -276,8 +276,14 @@ class Engine:
         step can leave them so while the loss it reported was still finite
         (the loss is computed before the update), and ranking NaN scores gives
         tied, meaningless figures rather than an error."""
-        for name, p in self.model.named_parameters():
-            if p.is_floating_point() and not bool(torch.isfinite(p).all()):
+        params = [(name, p) for name, p in self.model.named_parameters() if p.is_floating_point()]
+        if not params:
+            return
+        finite = torch.stack([torch.isfinite(p.detach()).all() for _, p in params])
+        if bool(finite.all()):  # one host sync for the whole model (a GPU run is not stalled per tensor)
+            return
+        for (name, _), ok in zip(params, finite.tolist()):
+            if not ok:
                 raise ValueError(
                     f"the weights ({name}) are NaN or infinite {when}: the model diverged. Lower the learning "
                     f"rate (--lr), check the inputs and other numeric options for extreme values, or train in "
