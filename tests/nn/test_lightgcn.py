@@ -112,3 +112,50 @@ def test_bad_hyper_parameters():
         LightGCN(2, 5, num_layers=3, alpha=[0.5, 0.5])
     with pytest.raises(ValueError, match="refers to node 9 but x has 7 rows"):
         LightGCN(3, 4)(torch.tensor([[0], [9]]))
+
+
+def _same_as_pyg(nu=7, ni=9, dim=5, layers=2):
+    pyg = require("torch_geometric")
+    _, _, edge_index = _bipartite(nu, ni)
+    ours = LightGCN(nu, ni, embedding_dim=dim, num_layers=layers).double()
+    theirs = pyg.nn.models.LightGCN(nu + ni, dim, layers).double()
+    theirs.embedding.weight.data.copy_(ours.embedding.weight.data)
+    return ours, theirs, edge_index
+
+
+def test_score_recommend_and_losses_equal_pyg():
+    nu, ni = 7, 9
+    ours, theirs, edge_index = _same_as_pyg(nu, ni)
+    users, items = torch.tensor([0, 3, 5, 5]), torch.tensor([8, 0, 2, 7])
+    want = theirs(edge_index, torch.stack([users, items + nu]))
+    torch.testing.assert_close(ours.score(edge_index, users, items), want, rtol=0, atol=1e-12)
+    # top-k among the items only: PyG returns graph node ids, gnnkit item ids
+    top = theirs.recommend(edge_index, src_index=torch.arange(nu), dst_index=torch.arange(nu, nu + ni), k=4)
+    torch.testing.assert_close(ours.recommend(edge_index, k=4), top - nu)
+    pos, neg = want[:2], want[2:]
+    node_id = torch.tensor([0, 3, nu + 8, nu])
+    torch.testing.assert_close(ours.recommendation_loss(pos, neg, node_id=node_id, lambda_reg=0.1),
+                               theirs.recommendation_loss(pos, neg, node_id=node_id, lambda_reg=0.1))
+    torch.testing.assert_close(ours.recommendation_loss(pos, neg), theirs.recommendation_loss(pos, neg))
+    label = torch.tensor([1, 0, 1, 0])
+    torch.testing.assert_close(ours.link_pred_loss(want, label), theirs.link_pred_loss(want, label))
+
+
+def test_recommend_excludes_known_items_and_checks_k():
+    nu, ni = 7, 9
+    users, items, edge_index = _bipartite(nu, ni)
+    model = LightGCN(nu, ni, embedding_dim=5, num_layers=2)
+    known = torch.stack([users, items])
+    top = model.recommend(edge_index, users=torch.tensor([2, 0]), k=3, exclude=known)
+    assert top.shape == (2, 3)
+    for row, u in zip(top.tolist(), (2, 0)):
+        assert not set(row) & set(items[users == u].tolist())
+    free = {u: ni - len(set(items[users == u].tolist())) for u in range(nu)}
+    with pytest.raises(ValueError, match="fewer"):
+        model.recommend(edge_index, k=min(free.values()) + 1, exclude=known)
+    with pytest.raises(ValueError, match="between 1 and the number of items"):
+        model.recommend(edge_index, k=ni + 1)
+    with pytest.raises(IndexError, match="users must be ids in 0 .. 6"):
+        model.recommend(edge_index, users=torch.tensor([7]))
+    with pytest.raises(ValueError, match="pair up"):
+        model.score(edge_index, torch.tensor([0, 1]), torch.tensor([0]))
