@@ -19,7 +19,7 @@ import warnings
 # Modules that add top-level commands, in the order --help lists them.
 _COMMANDS = (
     "gnnkit.cli.demo",
-    "gnnkit.cli.rec",
+    "gnnkit.cli.recommend",
     "gnnkit.cli.link",
     "gnnkit.cli.datasets",
 )

@@ -83,6 +83,53 @@ def is_undirected(edge_index: Tensor) -> bool:
     return bool(EdgeSet(edge_index).contains(edge_index[1], edge_index[0]).all())
 
 
+def _check_fractions(val: float, test: float, neg_ratio: float) -> None:
+    for name, value in (("val", val), ("test", test)):
+        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
+    if val + test >= 1.0:
+        raise ValueError(f"val + test = {val + test:g} leaves no training edges; the fractions must sum below 1 "
+                         f"(the GAE protocol uses val=0.05, test=0.10)")
+    if not neg_ratio > 0:
+        raise ValueError(f"neg_ratio must be > 0, got {neg_ratio}")
+
+
+def _distinct_pairs(ei: Tensor, undirected: bool) -> tuple[Tensor, Tensor, int]:
+    """The distinct links of a loop-free ``ei`` (an undirected edge once, as
+    ``min -> max``), the mask of the rows kept, and how many duplicates went."""
+    if undirected:
+        lonely = ~EdgeSet(ei).contains(ei[1], ei[0])
+        if bool(lonely.any()):
+            k = int(lonely.nonzero()[0, 0])
+            raise ValueError(
+                f"the graph is directed: {int(lonely.sum())} of {ei.size(1)} edges have no reverse (e.g. "
+                f"{int(ei[0, k])} -> {int(ei[1, k])}); symmetrise it with gnnkit.ops.edges.to_undirected(edge_index) "
+                f"or pass undirected=False to split the directed edges"
+            )
+        src, dst = torch.minimum(ei[0], ei[1]), torch.maximum(ei[0], ei[1])
+        first = first_occurrences(src, dst)
+        duplicates = int(ei.size(1) - 2 * int(first.sum()))  # a symmetric graph holds every pair twice
+    else:
+        src, dst = ei[0], ei[1]
+        first = first_occurrences(src, dst)
+        duplicates = int(ei.size(1) - int(first.sum()))
+    return torch.stack([src[first], dst[first]]), first, duplicates
+
+
+def _part_sizes(total: int, val: float, test: float, undirected: bool) -> tuple[int, int]:
+    n_val, n_test = math.floor(val * total), math.floor(test * total)
+    for name, frac, count in (("val", val, n_val), ("test", test, n_test)):
+        if frac > 0 and count == 0:
+            raise ValueError(
+                f"the graph has {total} {'undirected ' if undirected else ''}edges, too few for {name}={frac:g} "
+                f"(floor({frac:g} * {total}) = 0 edges); use a larger graph or a larger {name} fraction "
+                f"(at least {1 / frac:.0f} edges are needed)"
+            )
+    if total - n_val - n_test < 1:
+        raise ValueError(f"the graph has {total} edges: none left for training after {n_val} val and {n_test} test")
+    return n_val, n_test
+
+
 def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, *, undirected: bool = True, seed: int = 0,
                 neg_ratio: float = 1.0) -> LinkSplit:
     """Split the edges of ``graph`` into training, validation and test links.
@@ -115,14 +162,7 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, *, undirect
     if not isinstance(graph, Graph):
         raise ValueError(f"split_edges needs a gnnkit.Graph, got {type(graph).__name__}; build one with "
                          f"Graph(edge_index=..., num_nodes=...)")
-    for name, value in (("val", val), ("test", test)):
-        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
-    if val + test >= 1.0:
-        raise ValueError(f"val + test = {val + test:g} leaves no training edges; the fractions must sum below 1 "
-                         f"(the GAE protocol uses val=0.05, test=0.10)")
-    if not neg_ratio > 0:
-        raise ValueError(f"neg_ratio must be > 0, got {neg_ratio}")
+    _check_fractions(val, test, neg_ratio)
     n = graph.num_nodes
     ei = graph.edge_index.cpu()
     weight = None if graph.edge_weight is None else graph.edge_weight.cpu()
@@ -132,35 +172,10 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, *, undirect
     if ei.size(1) == 0:
         what = "has no edges" if not bool(loops.any()) else "has only self-loops, which are not links to predict"
         raise ValueError(f"cannot split the edges of a graph that {what} ({n} nodes); link prediction needs edges")
-    if undirected:
-        lonely = ~EdgeSet(ei).contains(ei[1], ei[0])
-        if bool(lonely.any()):
-            k = int(lonely.nonzero()[0, 0])
-            raise ValueError(
-                f"the graph is directed: {int(lonely.sum())} of {ei.size(1)} edges have no reverse (e.g. "
-                f"{int(ei[0, k])} -> {int(ei[1, k])}); symmetrise it with gnnkit.ops.edges.to_undirected(edge_index) "
-                f"or pass undirected=False to split the directed edges"
-            )
-        src, dst = torch.minimum(ei[0], ei[1]), torch.maximum(ei[0], ei[1])
-        first = first_occurrences(src, dst)
-        duplicates = int(ei.size(1) - 2 * int(first.sum()))  # a symmetric graph holds every pair twice
-    else:
-        src, dst = ei[0], ei[1]
-        first = first_occurrences(src, dst)
-        duplicates = int(ei.size(1) - int(first.sum()))
-    pairs = torch.stack([src[first], dst[first]])
+    pairs, first, duplicates = _distinct_pairs(ei, undirected)
     weight = None if weight is None else weight[first]
     total = pairs.size(1)
-    n_val, n_test = math.floor(val * total), math.floor(test * total)
-    for name, frac, count in (("val", val, n_val), ("test", test, n_test)):
-        if frac > 0 and count == 0:
-            raise ValueError(
-                f"the graph has {total} {'undirected ' if undirected else ''}edges, too few for {name}={frac:g} "
-                f"(floor({frac:g} * {total}) = 0 edges); use a larger graph or a larger {name} fraction "
-                f"(at least {1 / frac:.0f} edges are needed)"
-            )
-    if total - n_val - n_test < 1:
-        raise ValueError(f"the graph has {total} edges: none left for training after {n_val} val and {n_test} test")
+    n_val, n_test = _part_sizes(total, val, test, undirected)
 
     gen = torch.Generator().manual_seed(int(seed))
     perm = torch.randperm(total, generator=gen)
