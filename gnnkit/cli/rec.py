@@ -140,6 +140,13 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
         if value is not None and args.model not in filters[flag]:
             raise ValueError(f"{flag} is an option of --model {' and '.join(filters[flag])}, not of --model "
                              f"{args.model}; drop it or pick that model")
+    untrained = {"--lr": args.lr, "--reg": args.reg, "--epochs": args.epochs, "--eval-every": args.eval_every,
+                 "--patience": args.patience, "--max-minutes": args.max_minutes, "--log-csv": args.csv,
+                 "--amp": args.amp}
+    given = [flag for flag, value in untrained.items() if value is not None]
+    if args.model in ("pop", "gfcf", "bspm") and given:
+        raise ValueError(f"--model {args.model} has nothing to train (no epochs to log or stop), so {given[0]} "
+                         f"does not apply; drop it (the metrics are in --json)")
     if args.svd_k is not None and args.svd_k < 0:
         raise ValueError(f"--svd-k must be >= 0 singular vectors, got {args.svd_k}")
     # (finite_float has refused nan and inf already)

@@ -290,6 +290,10 @@ def test_several_seeds_report_mean_and_std_and_write_one_checkpoint_per_seed(dat
     (["--model", "mf", "--sharpen-time", "1"], "--sharpen-time is an option of --model bspm, not of --model mf"),
     (["--model", "gfcf", "--sharpen-steps", "2"], "--sharpen-steps is an option of --model bspm, not of --model gfcf"),
     (["--svd-k", "64"], "--svd-k is an option of --model gfcf and bspm, not of --model lightgcn"),
+    (["--model", "gfcf", "--log-csv", "x.csv"], "--model gfcf has nothing to train (no epochs to log or stop), "
+                                                "so --log-csv does not apply"),
+    (["--model", "pop", "--epochs", "5"], "--model pop has nothing to train"),
+    (["--model", "bspm", "--lr", "0.1"], "so --lr does not apply"),
 ])
 def test_graph_filter_flags_are_checked_by_their_command_line_names(tmp_path, capsys, flags, message):
     # checked before any data is read: the root is empty

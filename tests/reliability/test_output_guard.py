@@ -21,7 +21,7 @@ def edge_list(path):
 def test_rec_outputs_never_overwrite_the_datasets_files(tmp_path, capsys, flag):
     data = lightgcn_folder(tmp_path / "mine")
     before = (data / "train.txt").read_text()
-    assert main(["train", "rec", "--dataset", str(data), "--model", "pop", flag, str(data / "train.txt"),
+    assert main(["train", "rec", "--dataset", str(data), "--model", "mf", flag, str(data / "train.txt"),
                  "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"{flag} {data / 'train.txt'} is an input file of the dataset" in err and err.count("\n") == 1
