@@ -97,7 +97,7 @@ def _complete_by_enumeration(src: Tensor, dst: Tensor, ok: Tensor, draw: _Draw, 
     if not self_loops:
         allowed &= u != v
     if exclude is not None:
-        allowed &= ~exclude.contains(u, v)
+        allowed &= ~_excluded(exclude, u, v, unique and undirected)
     if unique and undirected:
         allowed &= u <= v
     keep = ok.clone()
@@ -142,7 +142,7 @@ def _sample(draw_src, draw_dst, fixed_src: Tensor | None, num_samples: int, excl
         if not self_loops:
             bad |= s == d
         if exclude is not None:
-            bad |= exclude.contains(s, d)
+            bad |= _excluded(exclude, s, d, unique and undirected)
         return bad
 
     ok &= ~reject(src, dst)
@@ -239,7 +239,8 @@ def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | Non
         self_loops: allow pairs ``(u, u)`` (default ``False``).
         unique: no pair returned twice (default ``False``: independent draws).
         undirected: with ``unique``, ``(u, v)`` and ``(v, u)`` count as the
-            same pair, and pairs are returned with ``u < v``.
+            same pair, an excluded pair is excluded both ways (stored in one
+            direction or in both), and pairs are returned with ``u < v``.
         generator: torch generator for reproducible draws.
         max_rounds: rejection rounds before giving up (default 100).
 
@@ -262,7 +263,7 @@ def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | Non
         pairs = num_nodes * num_nodes - (0 if self_loops else num_nodes)
         if undirected:
             pairs = (pairs + (num_nodes if self_loops else 0)) // 2
-        excluded = 0 if exclude_set is None else len(exclude_set) // (2 if undirected else 1)
+        excluded = 0 if exclude_set is None else _count_excluded(exclude_set, num_nodes, self_loops, undirected)
         if num_samples > pairs - excluded:
             raise ValueError(
                 f"asked for {num_samples} distinct negative pairs but the {num_nodes}-node graph has only "
@@ -341,6 +342,28 @@ def bipartite_negative_sampling(edge_index: Tensor, num_src: int, num_dst: int, 
     draw_dst = _Draw(num_dst, _weights(method, edge_index, num_dst, 1, power), device)
     return _sample(draw_src, draw_dst, fixed, num_samples, exclude_set, True, False, False, generator,
                    max_rounds, device)
+
+
+def _excluded(exclude: EdgeSet, src: Tensor, dst: Tensor, either_way: bool) -> Tensor:
+    """Which pairs ``exclude`` holds; ``either_way``: in either direction (an
+    undirected pair is excluded by its edge stored one way only)."""
+    hit = exclude.contains(src, dst)
+    return hit | exclude.contains(dst, src) if either_way else hit
+
+
+def _count_excluded(exclude: EdgeSet, num_nodes: int, self_loops: bool, undirected: bool) -> int:
+    """How many of the pairs a draw may return ``exclude`` rules out: those
+    inside the ``num_nodes`` ids, loops only when loops may be drawn, and an
+    undirected pair once however many directions it is stored in."""
+    src = exclude.keys.repeat_interleave(exclude.ptr[1:] - exclude.ptr[:-1])
+    dst = exclude.dst
+    keep = (src < num_nodes) & (dst < num_nodes) & (src >= 0) & (dst >= 0)
+    if not self_loops:
+        keep &= src != dst
+    src, dst = src[keep], dst[keep]
+    if undirected:
+        src, dst = torch.minimum(src, dst), torch.maximum(src, dst)
+    return int(first_occurrences(src, dst).sum())
 
 
 def _edge_set(exclude: Tensor | EdgeSet, device: torch.device) -> EdgeSet:

@@ -115,6 +115,19 @@ def test_unique_undirected_negatives_are_distinct_unordered_pairs():
         negative_sampling(ei, 12, len(non_edges) + 1, unique=True, undirected=True)
 
 
+@pytest.mark.parametrize("exclude_as", ["tensor", "edge_set"])
+def test_undirected_negatives_avoid_edges_stored_one_way_only(exclude_as):
+    # a star stored 0 -> k only: (k, 0) drawn and returned as (0, k) is still an edge
+    star = torch.tensor([[0, 0, 0], [1, 2, 3]])
+    exclude = star if exclude_as == "tensor" else EdgeSet(star)
+    for seed in range(50):
+        neg = negative_sampling(star, 4, 3, exclude=exclude, unique=True, undirected=True,
+                                generator=torch.Generator().manual_seed(seed))
+        assert sorted(map(tuple, neg.t().tolist())) == [(1, 2), (1, 3), (2, 3)]
+    with pytest.raises(ValueError, match="only 3 non-edges"):
+        negative_sampling(star, 4, 4, exclude=exclude, unique=True, undirected=True)
+
+
 def test_degree_weighting_prefers_hubs():
     # a star: node 0 joined to 1..30, plus a sparse ring on 31..99
     hub = torch.stack([torch.zeros(30, dtype=torch.long), torch.arange(1, 31)])
