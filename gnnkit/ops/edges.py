@@ -121,8 +121,10 @@ def degree(index: Tensor, num_nodes: int | None = None, weight: Tensor | None = 
     """Number (or total weight) of entries per node in ``index``.
 
     ``degree(edge_index[1], n)`` is the in-degree, ``degree(edge_index[0], n)``
-    the out-degree.
+    the out-degree. PyG's ``degree(index, n, dtype)`` (a dtype third) works too.
     """
+    if isinstance(weight, torch.dtype):  # PyG's degree(index, num_nodes, dtype)
+        weight, dtype = None, weight
     n = int(index.max()) + 1 if num_nodes is None and index.numel() else (num_nodes or 0)
     if weight is None:
         out = torch.bincount(index.to(torch.int64), minlength=n)

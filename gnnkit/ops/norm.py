@@ -74,19 +74,29 @@ def _loop_weights(index: Tensor, is_loop: Tensor, weights: Tensor, n: int, fill_
 def softmax(
     src: Tensor,
     index: Tensor | None = None,
-    num_nodes: int | None = None,
-    ptr: Tensor | None = None,
+    ptr: Tensor | int | None = None,
+    num_nodes: int | Tensor | None = None,
+    dim: int = 0,
 ) -> Tensor:
     """Softmax over each node's incoming edges.
 
     ``out[k] = exp(src[k]) / Σ_{k' : index[k'] = index[k]} exp(src[k'])``,
     computed stably (the group maximum is subtracted first). Give either the
     target ``index`` of every edge, or ``ptr`` (CSR row offsets) for edges
-    already grouped by target.
+    already grouped by target. The arguments are in PyG's order
+    (``src, index, ptr, num_nodes, dim``); gnnkit's former order
+    ``softmax(src, index, num_nodes, ptr)`` is recognised by the types
+    (an integer count, a tensor of offsets).
 
     Shapes:
-        src ``[E, *]`` → out ``[E, *]``.
+        src ``[..., E, ...]`` (edges along ``dim``) → out of the same shape.
     """
+    if isinstance(ptr, int) or isinstance(num_nodes, Tensor):
+        ptr, num_nodes = num_nodes, ptr
+    if src.dim() == 0:
+        raise ValueError("softmax needs src with an edge dimension, got a scalar")
+    if dim % src.dim() != 0:
+        return softmax(src.movedim(dim, 0), index, ptr, num_nodes).movedim(0, dim)
     if ptr is not None:
         counts = (ptr[1:] - ptr[:-1]).to(torch.int64)
         # A shift does not change a softmax: the max needs no gradient.

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from gnnkit.ops import build_csr, gcn_norm, gcn_norm_csr, softmax, spmm
+from gnnkit_testing import require
 
 
 def test_gcn_norm_matches_dense_formula(make_graph):
@@ -54,3 +55,21 @@ def test_softmax_gradcheck():
     assert torch.autograd.gradcheck(lambda s: softmax(s, index, 3), (src,))
     ptr = torch.tensor([0, 2, 5, 6])
     assert torch.autograd.gradcheck(lambda s: softmax(s, ptr=ptr), (src,))
+
+
+def test_softmax_and_degree_take_pygs_argument_order():
+    pyg = require("torch_geometric")
+    from gnnkit.ops.edges import degree
+
+    g = torch.Generator().manual_seed(0)
+    src = torch.randn(3, 6, 2, generator=g, dtype=torch.float64)
+    index, ptr = torch.tensor([0, 0, 1, 1, 1, 3]), torch.tensor([0, 2, 5, 5, 6])
+    U = pyg.utils
+    torch.testing.assert_close(softmax(src, index, dim=1), U.softmax(src, index, dim=1))
+    torch.testing.assert_close(softmax(src, None, ptr, dim=-2), U.softmax(src, None, ptr, dim=-2))
+    torch.testing.assert_close(softmax(src[0], index, None, 5), U.softmax(src[0], index, None, 5))
+    # gnnkit's former order (src, index, num_nodes, ptr) still means the same
+    torch.testing.assert_close(softmax(src[0], index, 5), U.softmax(src[0], index, None, 5))
+    torch.testing.assert_close(softmax(src[0], None, None, ptr), U.softmax(src[0], None, ptr))
+    assert torch.equal(degree(index, 5, torch.long), U.degree(index, 5, torch.long))
+    assert degree(index, 5, torch.long).dtype == torch.long
