@@ -75,22 +75,34 @@ def scatter(
     dim_size: int | None = None,
     reduce: str = "sum",
     deterministic: bool = False,
+    *,
+    dim: int = 0,
 ) -> Tensor:
     """Reduce the rows of ``src`` into ``dim_size`` groups given by ``index``.
 
     ``out[i] = reduce_{k : index[k] = i} src[k]``; empty groups give 0.
 
     Args:
-        src: values, reduced along dimension 0.
+        src: values, reduced along dimension ``dim``.
         index: group of each row of ``src``, integer, ``0 <= index < dim_size``.
         dim_size: number of groups (default ``index.max() + 1``).
-        reduce: ``"sum"`` (default), ``"mean"``, ``"max"`` or ``"min"``.
+        reduce: ``"sum"`` (default; PyG's ``"add"`` too), ``"mean"``,
+            ``"max"`` or ``"min"``.
         deterministic: sort and reduce contiguous segments instead of
             scattering with atomics; bit-identical run to run.
+        dim: the dimension of ``src`` that ``index`` runs along (default 0).
+            PyG's positional order ``scatter(src, index, dim, dim_size,
+            reduce)`` is recognised by its integer fourth argument.
 
     Shapes:
-        src ``[E, *]``, index ``[E]`` → out ``[dim_size, *]``.
+        src ``[E, *]``, index ``[E]`` → out ``[dim_size, *]`` (``dim=0``).
     """
+    if isinstance(reduce, int) and not isinstance(reduce, bool):  # PyG's scatter(src, index, dim, dim_size[, reduce])
+        dim, dim_size = dim_size, reduce
+        reduce, deterministic = (deterministic, False) if isinstance(deterministic, str) else ("sum", False)
+    reduce = "sum" if reduce == "add" else reduce
+    if src.dim() and dim % src.dim() != 0:
+        return scatter(src.movedim(dim, 0), index, dim_size, reduce, deterministic).movedim(0, dim)
     _check_reduce(reduce)
     if index.dim() != 1 or index.numel() != src.size(0):
         raise ValueError(
@@ -103,7 +115,9 @@ def scatter(
     src = src.to(_accumulation_dtype(src.dtype))
     if deterministic:
         out = _scatter_sorted(src, index, dim_size, reduce)
-    elif get_backend() == "torch_scatter":
+    elif get_backend() == "torch_scatter" and not (reduce in ("max", "min") and src.requires_grad):
+        # (max/min with a gradient: torch's path, which splits a tie's gradient evenly as PyG's does;
+        # torch_scatter's gives all of it to one of the tied entries, so the gradient would depend on the backend)
         import torch_scatter
 
         out = torch_scatter.scatter(src, index, dim=0, dim_size=dim_size, reduce=reduce)

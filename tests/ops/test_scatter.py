@@ -107,3 +107,25 @@ def test_bad_arguments():
         scatter(torch.ones(3, 2), torch.zeros(4, dtype=torch.long), 1)
     with pytest.raises(ValueError, match="rowptr"):
         segment(torch.ones(3), torch.tensor([0, 2]))
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_tied_extremes_share_the_gradient_on_every_backend(backend, reduce):
+    # two tied maxima (minima) in group 0: each gets half of the gradient, as in torch and PyG
+    src = torch.tensor([[1.0], [3.0], [3.0], [-1.0], [-1.0]], requires_grad=True)
+    if reduce == "min":
+        src = (-src).detach().requires_grad_()
+    scatter(src, torch.tensor([0, 0, 0, 1, 1]), 2, reduce=reduce).sum().backward()
+    assert src.grad.flatten().tolist() == [0.0, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_pyg_argument_order_dim_and_add():
+    pyg = require("torch_geometric")
+    src = torch.randn(3, 6, 2, dtype=torch.float64)
+    index = torch.tensor([0, 0, 1, 1, 1, 3])
+    for reduce in ("sum", "mean", "max", "min"):
+        want = pyg.utils.scatter(src, index, 1, 5, reduce)
+        torch.testing.assert_close(scatter(src, index, 1, 5, reduce), want)  # PyG's positional order
+        torch.testing.assert_close(scatter(src, index, 5, reduce, dim=1), want)
+        torch.testing.assert_close(scatter(src, index, dim=-2, dim_size=5, reduce=reduce), want)
+    torch.testing.assert_close(scatter(src[0], index, reduce="add"), pyg.utils.scatter(src[0], index, reduce="sum"))
