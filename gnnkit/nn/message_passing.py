@@ -1,8 +1,10 @@
 """A small message-passing base: message → aggregate → update.
 
 ``propagate`` computes ``update(aggregate(message(x_j, e_ij)), x_i)`` over the
-edges ``j → i``. Subclasses override any of the three steps with explicit
-arguments; nothing is inferred from argument names. A layer that keeps the
+edges ``j → i``. Subclasses override any of the three steps; their
+parameters are bound by name (``x_j``, ``x_i``, ``edge_weight``, ``index``,
+..., see ``gnnkit.nn.message_args``), and PyG's calling convention
+``propagate(edge_index, x=..., **kwargs)`` works as in PyG. A layer that keeps the
 default ``message`` (``e_ij · x_j``) and ``aggregate`` with a ``"sum"`` or
 ``"mean"`` aggregation never builds the ``[E, F]`` message tensor:
 ``propagate`` takes the fused sparse product ``spmm`` instead; ``"max"`` /
@@ -47,13 +49,16 @@ class MessagePassing(nn.Module):
         edge_weight ``[E]``, loop_weight ``[T]`` → ``[T, *]``.
     """
 
-    def __init__(self, aggr: str = "sum") -> None:
+    def __init__(self, aggr: str = "sum", *, flow: str = "source_to_target", node_dim: int = -2) -> None:
         super().__init__()
         aggr = "sum" if aggr == "add" else aggr  # PyG's name for the sum
         if aggr not in AGGREGATIONS:
             raise ValueError(f"{type(self).__name__}: aggr must be 'sum' (or 'add'), 'mean', 'max' or 'min', got "
                              f"{aggr!r}; for another reduction override aggregate(messages, index, num_nodes)")
-        self.aggr = aggr
+        if flow not in ("source_to_target", "target_to_source"):
+            raise ValueError(f"{type(self).__name__}: flow must be 'source_to_target' or 'target_to_source', got "
+                             f"{flow!r}")
+        self.aggr, self.flow, self.node_dim = aggr, flow, node_dim
         self._adjacency = AdjacencyCache()
 
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
@@ -96,9 +101,19 @@ class MessagePassing(nn.Module):
         sources, targets = num_nodes if isinstance(num_nodes, tuple) else (num_nodes, None)
         return Block(self.adjacency(edge_index, edge_weight, sources, targets))
 
-    def propagate(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR | Block,
-                  edge_weight: Tensor | None = None, loop_weight: Tensor | None = None) -> Tensor:
+    def propagate(self, *args, **kwargs) -> Tensor:
         """Run message → aggregate → update over the graph.
+
+        Two calling conventions (see ``gnnkit.nn.message_args``): gnnkit's
+        ``propagate(x, edge_index, edge_weight=None, loop_weight=None)``, below,
+        and PyG's ``propagate(edge_index, size=None, **kwargs)``, whose keyword
+        arguments reach the steps by name (``x_j``, ``x_i``, ``NAME_j``, ...);
+        the second is recognised by ``edge_index`` coming first (one positional
+        argument and no ``edge_index=`` keyword, or keywords that are not
+        gnnkit's four). With PyG's convention the default message is ``x_j``,
+        as in PyG (pass ``edge_weight=`` and override ``message`` to use it),
+        ``flow`` and ``node_dim`` apply, and a layer's
+        ``message_and_aggregate(adj_t, ...)`` runs on a sparse adjacency.
 
         Args:
             x: ``[N, *]`` node features, or ``(x_src, x_dst)`` for a
@@ -112,6 +127,26 @@ class MessagePassing(nn.Module):
                 whose message reads ``x_dst[i]`` (GCN's self-loops): a
                 diagonal on the fused path, ordinary edges otherwise.
         """
+        if _pyg_convention(args, kwargs):
+            from gnnkit.nn.message_args import propagate_by_name
+
+            edge_index = args[0] if args else kwargs.pop("edge_index")
+            return propagate_by_name(self, edge_index, kwargs.pop("size", None), kwargs)
+        return self._propagate(*args, **kwargs)
+
+    def edge_updater(self, edge_index: Tensor | CSR, size: tuple[int, int] | None = None, **kwargs) -> Tensor:
+        """PyG's ``edge_updater``: ``edge_update`` with its arguments by name
+        (``x_i``, ``x_j``, ``NAME_i``, ``NAME_j``, ``index``, ... as in PyG's ``propagate``)."""
+        from gnnkit.nn.message_args import edge_update_by_name
+
+        return edge_update_by_name(self, edge_index, size, kwargs)
+
+    def _propagate(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR | Block,
+                   edge_weight: Tensor | None = None, loop_weight: Tensor | None = None) -> Tensor:
+        if self.flow != "source_to_target":
+            raise ValueError(f"{type(self).__name__}: flow={self.flow!r} works with PyG's calling convention "
+                             f"propagate(edge_index, x=...); gnnkit's propagate(x, edge_index) runs j -> i along "
+                             f"edge_index[0] -> edge_index[1]")
         x_src, x_dst = x if isinstance(x, tuple) else (x, x)
         if x_dst is None and loop_weight is not None:
             raise ValueError("propagate: implicit self-loops read the targets' features; x_dst is None")
@@ -121,7 +156,7 @@ class MessagePassing(nn.Module):
                                  "loop_weight only with an edge_index or a CSR")
             block = edge_index
             if block.scaled and self._fused() and self.aggr == "sum":
-                return self.update(self._scaled_sum(block, x_src, x_dst), x_dst)
+                return self._update(self._scaled_sum(block, x_src, x_dst), x_dst)
             # Every other path hands per-edge weights to message(): multiply the scalings out.
             block = block.weighted()
             edge_index, loop_weight = block.csr, block.loop
@@ -136,7 +171,14 @@ class MessagePassing(nn.Module):
             aggr = self._extreme(csr, x_src)
         else:
             aggr = self._edge_messages(csr, x_src, x_dst, loop_weight)
-        return self.update(aggr, x_dst)
+        return self._update(aggr, x_dst)
+
+    def _update(self, aggr: Tensor, x_dst: Tensor | None) -> Tensor:
+        if not self.overrides("update"):
+            return aggr
+        from gnnkit.nn.message_args import MISSING, call_step
+
+        return call_step(self, "update", (aggr, x_dst), lambda name: MISSING)
 
     def _fused_sum(self, csr: CSR, x_src: Tensor, x_dst: Tensor, loop: Tensor | None) -> Tensor:
         """The default message and sum/mean aggregation as one sparse product;
@@ -212,7 +254,35 @@ class MessagePassing(nn.Module):
                 weight = torch.ones(csr.nnz, dtype=loop.dtype, device=loop.device)
             weight = torch.cat([weight, loop.to(weight.dtype)])
             index = torch.cat([index, torch.arange(csr.num_rows, device=index.device)])
-        return self.aggregate(self.message(x_j, weight), index, csr.num_rows)
+        from gnnkit.nn.message_args import MISSING, call_step
+
+        names = {"edge_weight": weight, "index": index, "edge_index_i": index,
+                 "ptr": csr.rowptr if loop is None else None, "size_i": csr.num_rows, "num_nodes": csr.num_rows,
+                 "dim_size": csr.num_rows, "size_j": x_src.size(0)}
+
+        def resolve(name: str):
+            if name == "edge_index_j":
+                sources = csr.col.to(torch.int64)
+                return sources if loop is None else torch.cat([sources, torch.arange(csr.num_rows, device=index.device)])
+            if name == "x_i":
+                if x_dst is None:
+                    raise ValueError(f"{type(self).__name__}.message reads x_i, but the targets have no features "
+                                     f"(x = (x_src, None))")
+                return x_dst.index_select(0, index)
+            return names.get(name, MISSING)
+
+        messages = call_step(self, "message", (x_j, weight), resolve)
+        return call_step(self, "aggregate", (messages, index, csr.num_rows), resolve)
+
+
+def _pyg_convention(args: tuple, kwargs: dict) -> bool:
+    """Whether ``propagate`` was called PyG's way, ``propagate(edge_index, size=None, **kwargs)``:
+    gnnkit's always has ``x`` first and ``edge_index`` second."""
+    if len(args) >= 2:
+        return False
+    if len(args) == 1:
+        return "edge_index" not in kwargs
+    return not ({"x", "edge_index"} <= set(kwargs) <= {"x", "edge_index", "edge_weight", "loop_weight"})
 
 
 def split_input(x: Tensor | tuple[Tensor, Tensor | None], size: tuple[int, int] | None = None,
