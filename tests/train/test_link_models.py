@@ -83,6 +83,13 @@ def test_kl_penalty_reference():
     assert torch.allclose(kl_penalty(mu, logstd), kl / 7 / 7, atol=1e-6)
 
 
+def test_kl_penalty_is_pygs_kl_loss_over_n():
+    pyg = require("torch_geometric")
+    mu, logstd = torch.randn(30, 4, dtype=torch.float64), torch.randn(30, 4, dtype=torch.float64)
+    want = pyg.nn.VGAE(torch.nn.Identity()).kl_loss(mu, logstd) / 30  # what PyG's example adds
+    torch.testing.assert_close(kl_penalty(mu, logstd), want, rtol=1e-12, atol=0)
+
+
 def test_sample_with_kl_equals_the_composition_values_and_gradients():
     g = torch.Generator().manual_seed(4)
     mu = torch.randn(9, 4, generator=g, dtype=torch.float64, requires_grad=True)

@@ -29,7 +29,14 @@ _LOGSTD_MAX = 10.0  # exp(2 · 10) is already far beyond any useful variance; ke
 
 
 def kl_penalty(mu: Tensor, logstd: Tensor) -> Tensor:
-    r""":math:`\tfrac{1}{N}\,\mathrm{mean}_i\,\mathrm{KL}(\mathcal N(\mu_i, \sigma_i^2) \,\|\, \mathcal N(0, I))`, the VGAE term."""
+    r""":math:`\tfrac{1}{N}\,\mathrm{mean}_i\,\mathrm{KL}(\mathcal N(\mu_i, \sigma_i^2) \,\|\, \mathcal N(0, I))`, the VGAE term.
+
+    The ``1/N`` is the authors' (Kipf's ``gae`` code); it equals
+    ``(1 / N) * kl_loss(mu, logstd)`` of PyG's ``VGAE``, the term PyG's
+    autoencoder example adds to its loss (PyG's ``kl_loss`` alone is ``N``
+    times this). The log standard deviations are used as given (PyG clamps
+    them at 10; ``VGAE`` caps them at 10 before calling this).
+    """
     kl = -0.5 * (1 + 2 * logstd - mu.pow(2) - logstd.exp().pow(2)).sum(-1).mean()
     return kl / mu.size(0)
 
