@@ -82,16 +82,37 @@ def test_gcn_with_trainable_weights_matches_dense_gradients(name):
     torch.testing.assert_close(wa.grad, wb.grad, atol=1e-10, rtol=1e-10)
 
 
-def test_layers_keep_an_unweighted_graph_unweighted():
+def test_lgconv_keeps_an_unweighted_graph_unweighted():
     ei = GRAPHS["loops"][0]
-    for layer in (GCNConv(3, 3), APPNP(K=2, alpha=0.1), LGConv()):
-        block = layer.prepare(ei, None, 5, torch.float32)
-        assert block.csr.value is None and block.scaled, type(layer).__name__
-        # ... and the scaled block equals its weights multiplied out
-        x = torch.randn(5, 3)
-        weighted = block.weighted()
-        dense = weighted.csr.to_dense() + (0 if weighted.loop is None else torch.diag(weighted.loop))
-        torch.testing.assert_close(layer.propagate(x, block), dense @ x, atol=1e-6, rtol=1e-5)
+    layer = LGConv()
+    block = layer.prepare(ei, None, 5, torch.float32)
+    assert block.csr.value is None and block.scaled
+    # ... and the scaled block equals its weights multiplied out
+    x = torch.randn(5, 3)
+    weighted = block.weighted()
+    dense = weighted.csr.to_dense() + (0 if weighted.loop is None else torch.diag(weighted.loop))
+    torch.testing.assert_close(layer.propagate(x, block), dense @ x, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layer", [GCNConv(3, 3), APPNP(K=2, alpha=0.1)], ids=["gcn", "appnp"])
+def test_gcn_normalisation_of_an_unweighted_graph_is_computed_once_per_structure(layer, monkeypatch):
+    import gnnkit.nn.conv.gcn_conv as gcn_conv
+
+    ei = GRAPHS["loops"][0]
+    block = layer.prepare(ei, None, 5, torch.float32)
+    assert not block.scaled  # the normalised weights, multiplied out once
+    dense = dense_gcn(ei, torch.ones(ei.size(1), dtype=torch.float64), 5).float()
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(layer.propagate(x, block), dense @ x, atol=1e-6, rtol=1e-5)
+    # a second call (no cached=True) reuses them: nothing edge-sized is computed again
+    monkeypatch.setattr(gcn_conv, "gcn_norm_factors", lambda *a, **k: pytest.fail("normalised again"))
+    again = layer.prepare(ei, None, 5, torch.float32)
+    assert again.csr.value is block.csr.value
+    monkeypatch.undo()
+    # a weighted graph of the same structure (sharing the CSR's cache) does not read them
+    w = torch.full((ei.size(1),), 2.0)
+    weighted = layer.prepare(ei, w, 5, torch.float32)
+    torch.testing.assert_close(layer.propagate(x, weighted), dense_gcn(ei, w, 5).float() @ x, atol=1e-6, rtol=1e-5)
 
 
 def test_cpu_product_rows_without_entries_are_zero_in_reused_memory():
