@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, apply_threads, finite_float, index_of_id, max_seconds
+from gnnkit.cli.output import add_run_options, add_subject_options, apply_threads, finite_float, index_of_id, max_seconds
 
 _MODELS = ("gae", "vgae", "gcn", "sage")
 _REPORTED = ("test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap")
@@ -98,11 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "with the highest predicted link probability to --node that are not already its neighbours "
                     "(in any part of the split).",
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint of a finished `gnnkit train link` run")
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--node", help="the node to suggest neighbours for, by its id as the dataset writes it (an "
-                     "edge-list file's own ids, sparse ones included; a catalog graph's ids from 0)")
-    who.add_argument("--index", type=int, help="instead of --node: the node's internal index, 0 .. num_nodes-1")
+    add_subject_options(p, "checkpoint of a finished `gnnkit train link` run", "--node",
+                        "the node to suggest neighbours for, by its id as the dataset writes it (an edge-list "
+                        "file's own ids, sparse ones included; a catalog graph's ids from 0)", "node")
     p.add_argument("-k", "--top", "--k", dest="top", type=int, default=10,
                    help="number of suggestions (default: 10)")
     p.add_argument("--json", default=None, help="write the suggestions as JSON to this file ('-' for stdout)")

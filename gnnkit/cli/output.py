@@ -203,6 +203,16 @@ def seed_int(text: str) -> int:
     return value
 
 
+def add_subject_options(p, checkpoint_help: str, flag: str, flag_help: str, what: str) -> None:
+    """``--checkpoint PATH`` and one of ``FLAG ID`` (the dataset's own id) or
+    ``--index N`` (the internal index of ``what``): ``recommend`` and
+    ``suggest-friends``."""
+    p.add_argument("--checkpoint", required=True, help=checkpoint_help)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument(flag, help=flag_help)
+    who.add_argument("--index", type=int, help=f"instead of {flag}: the {what}'s internal index, 0 .. num_{what}s-1")
+
+
 def add_threads_option(p) -> None:
     """``--threads N``: torch's CPU threads for the run (``apply_threads``)."""
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; on a "

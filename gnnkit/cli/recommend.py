@@ -6,6 +6,7 @@ import json
 import math
 import sys
 
+from gnnkit.cli.output import add_subject_options
 from gnnkit.cli.rec import held_out_items
 
 
@@ -18,11 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print the K best-scored items the user has not interacted with yet, by the dataset's own "
                     "item ids (and titles where the dataset has them, e.g. MovieLens).",
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint written by `gnnkit train rec --checkpoint`")
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user", help="the user's id as the dataset's files write it (MovieLens: the user id of "
-                     "u.data / ratings.dat, from 1; lastfm: data1.txt's, from 1; gowalla: train.txt's, from 0)")
-    who.add_argument("--index", type=int, help="instead of --user: the user's internal index, 0 .. num_users-1")
+    add_subject_options(p, "checkpoint written by `gnnkit train rec --checkpoint`", "--user",
+                        "the user's id as the dataset's files write it (MovieLens: the user id of u.data / "
+                        "ratings.dat, from 1; lastfm: data1.txt's, from 1; gowalla: train.txt's, from 0)", "user")
     p.add_argument("--root", default=None, help="only for checkpoints that do not record the dataset's ids "
                    "(written by the Python API): " + ROOT_HELP)
     p.add_argument("-k", "--k", "--top", dest="k", type=int, default=10, help="how many items (default: 10)")
