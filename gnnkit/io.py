@@ -36,6 +36,7 @@ import io
 import os
 import pickle
 import secrets
+import stat
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
@@ -110,7 +111,11 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
         OSError: the directory cannot be created or written, or the disk is
             full; the message names ``path``.
     """
-    path = Path(path)
+    path = _write_target(Path(path))
+    if path.exists() and not path.is_file():  # a device or FIFO (/dev/null, a pipe): written through, not replaced
+        with _direct_sink(path) as sink:
+            yield sink
+        return
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +143,42 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _write_target(path: Path) -> Path:
+    """The file a write to ``path`` lands in: a symlink's target (the link stays
+    a link), ``path`` itself otherwise.
+
+    Raises:
+        OSError: the symlink leads nowhere it could end (a loop).
+    """
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve(strict=False)
+    except (RuntimeError, OSError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise OSError(errno.ELOOP, f"cannot write {path}: it is a symlink loop; pass a file path") from err
+
+
+@contextlib.contextmanager
+def _direct_sink(path: Path) -> Iterator[BinaryIO]:
+    """Write straight into an existing device or FIFO, which a rename would
+    replace by a regular file; a FIFO that no process reads is an error
+    instead of a hang."""
+    flags = os.O_WRONLY | (os.O_NONBLOCK if stat.S_ISFIFO(path.stat().st_mode) else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ENXIO:
+            raise OSError(err.errno, f"cannot write {path}: it is a FIFO that no process is reading; start the "
+                                     f"reader first or pass a file path") from err
+        raise _disk_error(path, err, "write") from err
+    if flags & os.O_NONBLOCK:
+        os.set_blocking(fd, True)
+    try:
+        yield _Sink(fd, path)  # type: ignore[misc]
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -179,9 +220,16 @@ def check_writable(path: str | os.PathLike) -> None:
     Raises:
         ValueError: naming ``path`` and the reason.
     """
-    path = Path(path)
+    try:
+        path = _write_target(Path(path))
+    except OSError as err:
+        raise ValueError(err.strerror) from None
     if path.is_dir():
         raise ValueError(f"cannot write {path}: it is a directory; pass a file path")
+    if path.exists() and not path.is_file():  # a device or FIFO: written through (atomic_writer)
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"cannot write {path}: not writable; choose another path")
+        return
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"cannot write {path}: the file is not writable; choose another path or fix its permissions")
     try:
@@ -282,6 +330,8 @@ def load_verified(path: str | os.PathLike, *, kind: str | None = None,
 
     path = Path(path)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # reading a FIFO would wait forever
+            raise ValueError(f"{path} is not a regular file (a FIFO, socket or device); pass the checkpoint file")
         data = path.read_bytes()
     except FileNotFoundError:
         seeds = sorted(path.parent.glob(f"{path.stem}-seed*{path.suffix}")) if path.parent.is_dir() else []

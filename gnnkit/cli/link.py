@@ -297,6 +297,23 @@ def _summary(args: argparse.Namespace, rows: list[dict[str, Any]], seconds: floa
     return out
 
 
+def _guard_dataset_files(args: argparse.Namespace, ckpt: dict) -> None:
+    """``--json`` must not name a file of the graph the checkpoint was trained on."""
+    from pathlib import Path
+
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import guard_outputs
+    from gnnkit.cli.source import dataset_and_root
+
+    try:
+        dataset, root = dataset_and_root(ckpt, args.checkpoint, argparse.Namespace(dataset=None, root=None),
+                                         ckpt.get("data", {}).get("dataset"))
+    except ValueError:  # the data moved or is not recorded: nothing of it to overwrite where it was
+        return
+    guard_outputs(args, [*input_files(dataset, root), (Path(args.checkpoint), "the --checkpoint being read")],
+                  outputs=("json",))
+
+
 def run_suggest(args: argparse.Namespace) -> int:
     import torch
 
@@ -320,6 +337,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     if "export" not in ckpt:
         raise ValueError(f"{args.checkpoint} is from an unfinished run (no exported embeddings); finish it with "
                          f"`gnnkit train link ... --resume {args.checkpoint}`")
+    _guard_dataset_files(args, ckpt)
     num_nodes = ckpt["export"]["embeddings"].size(0)
     ids = (ckpt.get("source") or {}).get("node_ids")  # None: the nodes' own ids are their indices
     ids = torch.arange(num_nodes) if ids is None else ids

@@ -107,7 +107,7 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
         if not isinstance(value, str) or value == "-":
             continue
         for k in range(seeds):
-            path = Path(seed_path(value, k, seeds)).resolve()
+            path = _resolved(seed_path(value, k, seeds), flag)
             if path in written and written[path] != flag:
                 raise ValueError(f"{written[path]} and {flag} both name {path}; give each output its own file")
             written[path] = flag
@@ -122,17 +122,27 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
     read = {}  # path -> what it is, for the message
     for item in inputs:
         path, what = item if isinstance(item, tuple) else (item, "an input file of the dataset")
-        read[Path(path).resolve()] = what
+        read[_resolved(path, what)] = what
     resume = getattr(args, "resume", None)
     if isinstance(resume, str):
         for k in range(seeds):
-            read.setdefault(Path(seed_path(resume, k, seeds)).resolve(), "the --resume checkpoint")
+            read.setdefault(_resolved(seed_path(resume, k, seeds), "--resume"), "the --resume checkpoint")
     for path, flag in written.items():
         what = read.get(path)
         if what is None or (what == "the --resume checkpoint" and flag == "--checkpoint"):
             continue
         raise ValueError(f"{flag} {path} is {what}: writing it would destroy what this command reads; choose "
                          f"another path for {flag}")
+
+
+def _resolved(path, flag: str) -> Path:
+    """``path`` made absolute with its symlinks followed; a symlink loop is a clear error."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+        what = f"{flag} {path}" if flag.startswith("--") else f"{path} ({flag})"
+        raise ValueError(f"{what} is a symlink loop (or a symlink that cannot be followed); pass a file "
+                         f"path") from err
 
 
 def seed_path(path: str | None, k: int, seeds: int) -> str | None:

@@ -82,3 +82,65 @@ def test_a_new_run_never_replaces_an_existing_checkpoint_of_any_task(tmp_path, c
         err = capsys.readouterr().err
         assert "already exists" in err and f"--resume {rec}" in err
     assert rec.read_bytes() == before
+
+
+def test_suggest_friends_json_never_overwrites_the_trained_graph(tmp_path, capsys):
+    edges = edge_list(tmp_path / "g.txt")
+    before = edges.read_text()
+    ckpt = tmp_path / "l.pt"
+    assert main(["train", "link", "--dataset", str(edges), "--epochs", "2", "--checkpoint", str(ckpt), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["suggest-friends", "--checkpoint", str(ckpt), "--index", "0", "--json", str(edges)]) == 2
+    err = capsys.readouterr().err
+    assert "is an input file of the dataset" in err and err.count("\n") == 1
+    assert edges.read_text() == before
+
+
+def test_outputs_follow_symlinks_and_write_through_fifos(tmp_path, capsys):
+    import json
+    import os
+    import threading
+
+    from gnnkit.io import atomic_write_text
+
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"  # the link stays a link
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="FIFO that no process is reading"):
+        atomic_write_text(fifo, "x")  # no reader: an error, not a hang
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    for _ in range(200):  # the reader's open() must come first
+        try:
+            atomic_write_text(fifo, json.dumps({"a": 1}))
+            break
+        except OSError:
+            threading.Event().wait(0.01)
+    reader.join(5)
+    assert got == ['{"a": 1}'] and fifo.is_fifo()  # written through, not replaced by a regular file
+
+    (tmp_path / "l1").symlink_to(tmp_path / "l2")
+    (tmp_path / "l2").symlink_to(tmp_path / "l1")
+    edges = edge_list(tmp_path / "g.txt")
+    assert main(["train", "node", "--dataset", str(edges), "--epochs", "1", "--json", str(tmp_path / "l1"),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is a symlink loop" in err and err.count("\n") == 1
+
+
+def test_a_fifo_given_as_checkpoint_is_refused_at_once(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "f.pt"
+    os.mkfifo(fifo)
+    for command in (["predict", "node", "--checkpoint", str(fifo)], ["recommend", "--checkpoint", str(fifo),
+                                                                     "--index", "0"]):
+        assert main(command) == 2
+        assert "is not a regular file" in capsys.readouterr().err
