@@ -98,6 +98,13 @@ class LinkNeighborLoader:
     def __len__(self) -> int:
         return -(-self.pairs.size(1) // self.batch_size)
 
+    def reseed(self, seed: int) -> None:
+        """Restart every random stream of the loader (order, negatives,
+        neighbours) from ``seed``: an epoch seeded by its number comes out the
+        same whether or not the run was interrupted before it."""
+        self._generator = torch.Generator(device=self.graph.device).manual_seed(int(seed))
+        self._neighbors._generator = torch.Generator(device=self.graph.device).manual_seed(int(seed) + 1)
+
     def __iter__(self) -> Iterator[LinkBatch]:
         order = torch.arange(self.pairs.size(1), device=self.pairs.device)
         if self.shuffle:

@@ -113,15 +113,19 @@ def test_bad_combinations():
         LinkConfig(neg_ratio=0)
 
 
-def test_resume_reaches_the_same_weights(tmp_path):
+@pytest.mark.parametrize("kind, minibatch", [("vgae", None), ("sage", MiniBatchConfig(fanout=(5, 5), batch_size=64))],
+                         ids=["full-batch", "mini-batch"])
+def test_resume_reaches_the_same_weights(tmp_path, kind, minibatch):
     graph = block_graph()
     whole = tmp_path / "whole.pt"
     cut = tmp_path / "cut.pt"
     run = lambda path, resume=None: RunConfig(seed=0, device="cpu", progress=False, checkpoint=str(path),  # noqa: E731
                                               checkpoint_every=10, resume=resume)
-    task_a, a = fit(graph, "vgae", epochs=30, run=run(whole))
-    fit(graph, "vgae", epochs=12, run=run(cut))
-    task_b, b = fit(graph, "vgae", epochs=30, run=run(cut, resume=str(cut)))
+    task_a, a = fit(graph, kind, epochs=30, run=run(whole), minibatch=minibatch)
+    fit(graph, kind, epochs=12, run=run(cut), minibatch=minibatch)
+    task_b, b = fit(graph, kind, epochs=30, run=run(cut, resume=str(cut)), minibatch=minibatch)
+    loss = lambda result: [(row["epoch"], row["loss"]) for row in result.history]  # noqa: E731
+    assert loss(a) == loss(b)  # every epoch after the resume too, not only the best one's weights
     for (name, p), q in zip(task_a.model.state_dict().items(), task_b.model.state_dict().values()):
         assert torch.equal(p, q), name
     assert a.metrics == b.metrics and a.best_epoch == b.best_epoch

@@ -188,6 +188,8 @@ class LinkTask(Task):
 
     def _train_epoch_minibatch(self, engine: Engine) -> float:
         total, count = 0.0, 0
+        # Seeded by the epoch, as node classification's batches: a resumed run draws the same batches.
+        self._loader.reseed(self.seed * 100_003 + engine.epoch)
         for batch in self._loader:
             sub = batch.graph
             with engine.autocast():
