@@ -200,10 +200,12 @@ def run_train(args: argparse.Namespace) -> int:
                **_over_seeds(runs)}
     spread = (lambda key: f" ± {summary[key + '_std']:.4f}") if args.seeds > 1 else (lambda key: "")
     hi, lo = max(args.ks), min(args.ks)
+    low = f"recall@{lo} {summary[f'recall@{lo}']:.4f}  " if lo != hi else ""
+    run = (f"{args.seeds} seeds, {summary['seconds']:.1f} s in all" if args.seeds > 1
+           else f"{summary['epochs_run']} epochs, best {summary['best_epoch']}, {summary['seconds']:.1f} s")
     say(f"{args.dataset} {args.model}: recall@{hi} {summary[f'recall@{hi}']:.4f}{spread(f'recall@{hi}')}  ndcg@{hi} "
         f"{summary[f'ndcg@{hi}']:.4f}{spread(f'ndcg@{hi}')}  precision@{hi} {summary[f'precision@{hi}']:.4f}  "
-        f"recall@{lo} {summary[f'recall@{lo}']:.4f}  (" + (f"{args.seeds} seeds, {summary['seconds']:.1f} s in all)" if args.seeds > 1
-        else f"{summary['epochs_run']} epochs, best {summary['best_epoch']}, {summary['seconds']:.1f} s)"), args.json)
+        f"{low}({run})", args.json)
     write_json(summary, args.json)
     return 0
 

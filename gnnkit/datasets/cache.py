@@ -31,7 +31,7 @@ from gnnkit.settings import cache_dir
 log = logging.getLogger(__name__)
 
 # Bump when a reader's output changes, so older entries are not reused.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: LightGCN-format item ids with gaps renumbered
 KIND = "gnnkit-processed-dataset"
 
 _GRAPH_FIELDS = ("x", "edge_index", "edge_weight", "y", "train_mask", "val_mask", "test_mask")

@@ -180,3 +180,20 @@ def test_split_per_user_is_seeded_and_keeps_a_train_item():
     assert (test_counts == np.minimum(np.rint(0.2 * counts), counts - 1)).all()
     with pytest.raises(ValueError, match="split='weird'"):
         split_per_user(users, None, "weird", 0.2, seed=0)
+
+
+def test_lightgcn_ids_with_gaps_are_renumbered_and_kept(tmp_path):
+    # ids x10: without renumbering 0..max, 90% of the "items" would be phantoms nobody has
+    (tmp_path / "train.txt").write_text("".join(f"{u * 10} {u * 10} {(u + 1) * 10}\n" for u in range(5)))
+    (tmp_path / "test.txt").write_text("".join(f"{u * 10} {(u + 2) * 10}\n" for u in range(5)))
+    data = read_lightgcn(tmp_path)
+    assert data.num_items == 7 and data.item_ids.tolist() == [0, 10, 20, 30, 40, 50, 60]
+    pairs = {(u, int(data.item_ids[i])) for u, i in data.train_interactions.t().tolist()}
+    assert pairs == {(u * 10, i * 10) for u in range(5) for i in (u, u + 1)}
+    # users without a line are users without items: never ranked, so they stay as numbered
+    assert data.num_users == 41 and data.user_ids is None
+    # contiguous ids (Gowalla's) are used as they are
+    (tmp_path / "train.txt").write_text("0 0 1\n1 1 2\n")
+    (tmp_path / "test.txt").write_text("0 2\n1 0\n")
+    data = read_lightgcn(tmp_path)
+    assert data.user_ids is None and data.item_ids is None and data.num_items == 3

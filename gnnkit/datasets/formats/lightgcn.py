@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from gnnkit.datasets.formats._text import Tokens, check_span, exists, read_bytes, rows, tokenize
 from gnnkit.datasets.interactions import InteractionDataset
@@ -126,7 +127,12 @@ def read_lightgcn(folder: str | Path, *, name: str = "") -> InteractionDataset:
     """Read ``train.txt`` / ``test.txt`` (``user item item ...`` per line).
 
     Repeated items on a user's line count once, and a test pair that is also
-    a training pair is dropped from test (``dedup_splits``).
+    a training pair is dropped from test (``dedup_splits``). Item ids are
+    used as they are when they run ``0 .. n-1`` (the format's convention,
+    Gowalla's); with gaps they are renumbered and the file ids kept as
+    ``item_ids`` (the ids ``gnnkit recommend`` prints), so that no item id
+    that no file mentions is ranked or recommended. A missing user id is a
+    user without interactions, never ranked (``cold_users``).
 
     Args:
         folder: holds ``train.txt`` and ``test.txt``.
@@ -135,6 +141,7 @@ def read_lightgcn(folder: str | Path, *, name: str = "") -> InteractionDataset:
     folder = Path(folder)
     tr_u, tr_i = read_adjacency_lines(folder / "train.txt")
     te_u, te_i = read_adjacency_lines(folder / "test.txt")
+    (tr_i, te_i), item_ids = _renumber(tr_i, te_i)  # (a user id without a line is a user without items: kept)
     num_users = int(max(tr_u.max(initial=-1), te_u.max(initial=-1))) + 1
     num_items = int(max(tr_i.max(initial=-1), te_i.max(initial=-1))) + 1
     splits = dedup_splits({"train": np.stack([tr_u, tr_i], 1), "test": np.stack([te_u, te_i], 1)}, str(folder))
@@ -142,7 +149,20 @@ def read_lightgcn(folder: str | Path, *, name: str = "") -> InteractionDataset:
         num_users=num_users, num_items=num_items,
         train_interactions=torch.from_numpy(np.ascontiguousarray(splits["train"].T)),
         test_interactions=torch.from_numpy(np.ascontiguousarray(splits["test"].T)), name=name,
+        item_ids=item_ids,
     )
+
+
+def _renumber(*parts: np.ndarray) -> tuple[list[np.ndarray], Tensor | None]:
+    """Ids numbered ``0 .. n-1`` as they are (the format's convention), or,
+    when some id below the largest occurs in no file, renumbered densely in
+    the ids' order with the file ids returned: an item id nothing mentions
+    would otherwise be an item nobody has, ranked and recommended like the
+    others."""
+    ids = np.unique(np.concatenate(parts)) if any(p.size for p in parts) else np.zeros(0, dtype=np.int64)
+    if ids.size == 0 or int(ids[-1]) + 1 == ids.size:
+        return list(parts), None
+    return [np.searchsorted(ids, p) for p in parts], torch.from_numpy(ids.astype(np.int64))
 
 
 def _triples(path: Path, ncols: tuple[int, int]) -> tuple[np.ndarray, Tokens]:
