@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from gnnkit.cli import main
 from gnnkit.datasets import list_datasets, load
 from gnnkit.datasets.catalog import NO_FEATURES, get
@@ -119,3 +121,19 @@ def test_fresh_download_fetches_the_optional_features_file(tmp_path, monkeypatch
         ensure_raw(info, tmp_path / "b", download_ok=True, progress=False)
     assert "optional file features.json of 'facebook' not fetched" in caplog.text
     assert not (tmp_path / "b" / "features.json").exists() and (tmp_path / "b" / "edges.csv").exists()
+
+
+
+@pytest.mark.parametrize("features_json, message", [
+    ('{"0": [1.5]}', "lists feature id 1.5, which is not an integer"),
+    ('{"0": [2.9999]}', "lists feature id 2.9999"),
+    ('{"0": [true]}', "lists feature id True"),
+    ('{"0": [1], "00": [4]}', "node id '00' is not a plain integer"),
+    ('{"0": [1], "0": [4]}', "node '0' is listed twice"),
+    ('{"0": 3}', "maps to int, expected a list"),
+])
+def test_features_json_never_truncates_or_merges_ids(tmp_path, features_json, message):
+    from gnnkit.datasets.formats.musae import read_musae_features
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        read_musae_features(_folder(tmp_path, features_json))

@@ -132,18 +132,34 @@ def _feature_entries(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _json_pairs(json_path: Path, n: int) -> np.ndarray | None:
     """``[K, 2]`` (node, feature id) pairs of a ``features.json``, node ids checked."""
+    def unique_keys(items: list) -> dict:
+        keys = [k for k, _ in items]
+        if len(set(keys)) != len(keys):
+            twice = next(k for k in keys if keys.count(k) > 1)
+            raise ValueError(f"{json_path}: node {twice!r} is listed twice; give each node one list")
+        return dict(items)
+
     try:
-        table = json.loads(read_bytes(json_path).decode("utf-8"))
+        table = json.loads(read_bytes(json_path).decode("utf-8"), object_pairs_hook=unique_keys)
     except ValueError as err:  # JSONDecodeError and UnicodeDecodeError both
+        if "is listed twice" in str(err):
+            raise
         raise ValueError(f"{json_path} is not valid JSON ({err}); re-download it") from err
     if not isinstance(table, dict):
         raise ValueError(f"{json_path} holds a {type(table).__name__}, expected an object "
                          f'{{"node id": [feature ids]}}')
-    try:
-        pairs = [(int(k), int(f)) for k, feats in table.items() for f in feats]
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{json_path}: node and feature ids must be integers, as in "
-                         f'{{"0": [1, 5]}} ({err})') from None
+    pairs = []
+    for key, feats in table.items():
+        node = int(key) if key.isdigit() and key.isascii() else None
+        if node is None or str(node) != key:  # "00", "+1", " 1" would silently merge into another node's row
+            raise ValueError(f"{json_path}: node id {key!r} is not a plain integer; ids are written 0, 1, 2, ...")
+        if not isinstance(feats, list):
+            raise ValueError(f"{json_path}: node {key} maps to {type(feats).__name__}, expected a list of feature ids")
+        for f in feats:
+            if type(f) is not int:  # not 1.5, 2.9999 or true: they would be truncated to another feature
+                raise ValueError(f"{json_path}: node {key} lists feature id {f!r}, which is not an integer; "
+                                 f'feature ids are whole numbers, as in {{"0": [1, 5]}}')
+            pairs.append((node, f))
     if not pairs:
         return None
     arr = np.array(pairs, dtype=np.int64)
