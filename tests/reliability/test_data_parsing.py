@@ -263,3 +263,14 @@ def test_planetoid_stray_test_id(tmp_path):
     (tmp_path / "ind.toy.test.index").write_text(f"7\n8\n{10**9}\n")
     with pytest.raises(ValueError, match=r"test\.index: test ids run from 7 to 1000000000"):
         read_planetoid(tmp_path, "toy")  # old: a 1e9 x 5 zero matrix
+
+
+@pytest.mark.parametrize("content", [b"0 1 2\x00 4\n1 5 6\n", b"0 1\n1 2\x00\n", b"0\x00 1\n"])
+def test_a_nul_byte_is_an_error_wherever_it_is(tmp_path, content):
+    # numpy's byte strings drop trailing NULs: "2\0" used to read as 2
+    from gnnkit.datasets.formats.edgelist import read_edge_list
+
+    path = tmp_path / "e.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"e\.txt, line \d: a NUL byte"):
+        read_edge_list(path)

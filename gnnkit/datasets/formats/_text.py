@@ -199,6 +199,11 @@ def tokenize(data: bytes, source: str, delimiters: bytes = b"", comments: bytes 
             is named).
     """
     buf = np.frombuffer(data, dtype=np.uint8)
+    nul = np.flatnonzero(buf == 0)
+    if nul.size:  # numpy's byte strings drop trailing NULs: "2\0" would read as 2
+        at = int(np.count_nonzero(buf[:nul[0]] == ord("\n"))) + 1
+        raise ValueError(f"{source}, line {at}: a NUL byte (\\0) in a text file; the file is binary or "
+                         f"corrupted: check it, or download it again")
     newline = buf == ord("\n")
     is_sep = newline.copy()
     for ch in _WHITESPACE + delimiters:

@@ -152,13 +152,14 @@ def _json_pairs(json_path: Path, n: int) -> np.ndarray | None:
     for key, feats in table.items():
         node = int(key) if key.isdigit() and key.isascii() else None
         if node is None or str(node) != key:  # "00", "+1", " 1" would silently merge into another node's row
-            raise ValueError(f"{json_path}: node id {key!r} is not a plain integer; ids are written 0, 1, 2, ...")
+            raise ValueError(f"{json_path}: node id {key!r} is not a plain integer (node and feature ids must be "
+                             f"integers, written 0, 1, 2, ...)")
         if not isinstance(feats, list):
             raise ValueError(f"{json_path}: node {key} maps to {type(feats).__name__}, expected a list of feature ids")
         for f in feats:
             if type(f) is not int:  # not 1.5, 2.9999 or true: they would be truncated to another feature
-                raise ValueError(f"{json_path}: node {key} lists feature id {f!r}, which is not an integer; "
-                                 f'feature ids are whole numbers, as in {{"0": [1, 5]}}')
+                raise ValueError(f"{json_path}: node {key} lists feature id {f!r}, which is not an integer (node "
+                                 f'and feature ids must be integers, as in {{"0": [1, 5]}})')
             pairs.append((node, f))
     if not pairs:
         return None
