@@ -101,6 +101,7 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
         ValueError: naming both options (or the input) and the fix.
     """
     seeds = getattr(args, "seeds", 1) or 1
+    _check_seed_range(args, seeds)
     written: dict[Path, str] = {}
     for attr, flag in _OUTPUT_FLAGS.items():
         value = getattr(args, attr, None) if outputs is None or attr in outputs else None
@@ -133,6 +134,15 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
             continue
         raise ValueError(f"{flag} {path} is {what}: writing it would destroy what this command reads; choose "
                          f"another path for {flag}")
+
+
+def _check_seed_range(args, seeds: int) -> None:
+    """``--seed S --seeds N`` runs seeds ``S .. S+N-1``; the last must still be a
+    seed torch takes (it would wrap to another seed's run)."""
+    first = getattr(args, "seed", None)
+    if isinstance(first, int) and first + seeds - 1 > 2**32 - 1:
+        raise ValueError(f"--seed {first} --seeds {seeds} would run seeds up to {first + seeds - 1}, past the largest "
+                         f"seed {2**32 - 1}; use a smaller --seed")
 
 
 def _resolved(path, flag: str) -> Path:

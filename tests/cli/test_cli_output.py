@@ -153,3 +153,12 @@ def test_sizes_that_would_hang_or_crash_are_refused_before_loading(argv, message
     assert main([*argv, "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("task", ["node", "rec", "link", "kg"])
+def test_seeds_past_the_largest_seed_are_refused(tmp_path, capsys, task):
+    # seed 2**32 would wrap to seed 0's run and report it as another seed
+    assert main(["train", task, "--dataset", str(tmp_path / "none"), "--seed", str(2**32 - 1), "--seeds", "2",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "would run seeds up to 4294967296" in err and err.count("\n") == 1
