@@ -88,7 +88,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "structural (degree, clustering, PageRank, FastRP), or a learnable embedding")
     p.add_argument("--no-normalize-features", action="store_true",
                    help="do not row-normalise the features (the papers do)")
-    p.add_argument("--split", type=finite_float, nargs=3, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"),
+    p.add_argument("--split", type=finite_float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
                    help="stratified split fractions for graphs without split masks (default: 0.6 0.2 0.2)")
     p.add_argument("--per-class", type=int, default=None, help="instead of --split: this many training nodes per "
                    "class, 500 validation, 1000 test (Planetoid protocol)")
@@ -177,7 +177,8 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         weight_decay_layers=pick(args.weight_decay_layers, "weight_decay_layers"),
         weight_decay_rest=d.get("weight_decay_rest", 0.0) if args.weight_decay_rest is None else args.weight_decay_rest,
         patience=patience or None, early_stopping=d["early_stopping"],
-        normalize_features=not args.no_normalize_features, features=args.features, split=tuple(args.split),
+        normalize_features=not args.no_normalize_features, features=args.features,
+        split=(0.6, 0.2, 0.2) if args.split is None else tuple(args.split),
         per_class=args.per_class, device=args.device, amp=None if args.amp == "none" else args.amp,
         quiet=args.quiet, tensorboard=args.tensorboard, profile=args.profile, checkpoint_every=args.checkpoint_every,
         max_seconds=max_seconds(args),
@@ -203,6 +204,18 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return fields, hparams
 
 
+def _check_split_options(args: argparse.Namespace, graph) -> None:
+    """``--split`` / ``--per-class`` draw a split; a dataset with its own split
+    masks (Cora's public split) would silently ignore them."""
+    given = [flag for flag, value in (("--split", args.split), ("--per-class", args.per_class)) if value is not None]
+    if len(given) == 2:
+        raise ValueError("--per-class replaces --split (a fixed number of training nodes per class instead of "
+                         "fractions); give one of them")
+    if given and graph.train_mask is not None:
+        raise ValueError(f"{args.dataset} has its own split masks (train/val/test), so {given[0]} would be ignored; "
+                         f"drop it, or use a dataset without masks")
+
+
 def _fanout(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(k) for k in text.split(","))
@@ -223,6 +236,7 @@ def run_train(args: argparse.Namespace) -> int:
     per_seed = [seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
     with locked_outputs(args.json, per_seed):  # a second run with the same --json stops here, at once
         graph = load_node_dataset(args.dataset, args.root, download=not args.no_download)
+        _check_split_options(args, graph)
         start = time.perf_counter()
         results, main = _train_seeds(args, graph, fields, hparams)
         if not main:  # under torchrun only rank 0 reports

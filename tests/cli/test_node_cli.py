@@ -85,6 +85,8 @@ def test_checkpoint_then_predict(tmp_path, capsys):
     (["train", "node", "--dataset", "karate", "--mode", "minibatch", "--inference-batch-size", "0"],
      "inference_batch_size must be a positive number"),
     (["train", "node", "--dataset", "karate", "--split", "0.01", "0.5", "0.4"], "without training nodes"),
+    (["train", "node", "--dataset", "karate", "--split", "0.5", "0.2", "0.3", "--per-class", "2"],
+     "--per-class replaces --split"),
     (["predict", "node", "--dataset", "karate", "--checkpoint", "/nonexistent.pt"], "does not exist"),
 ])
 def test_bad_input_is_one_clear_line(argv, message, capsys):
@@ -206,3 +208,13 @@ def test_predict_of_a_built_in_dataset_needs_no_root(tmp_path, monkeypatch):
     (tmp_path / "root").rmdir()
     assert main(["predict", "node", "--checkpoint", str(ck), "--output", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 35
+
+
+@pytest.mark.parametrize("flags", [["--per-class", "100"], ["--split", "0.5", "0.25", "0.25"]])
+def test_split_options_on_a_dataset_with_its_own_masks_are_an_error(data_root, capsys, flags):
+    # Cora's public split would be used and the option silently recorded as if it had been
+    dataset_dir(data_root, "cora")
+    assert main(["train", "node", "--dataset", "cora", "--root", str(data_root), "--epochs", "1", "--quiet",
+                 *flags]) == 2
+    err = capsys.readouterr().err
+    assert f"cora has its own split masks (train/val/test), so {flags[0]} would be ignored" in err
