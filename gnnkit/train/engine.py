@@ -173,6 +173,8 @@ class Engine:
             raise ValueError(f"{path} is not a {self.task.name} checkpoint of this gnnkit (format "
                              f"{ckpt.get('format')!r}, expected {expected!r}); pass a checkpoint that "
                              f"`gnnkit train {self.task.name}` wrote")
+        seed = {k: v for k, v in self.settings.items() if k in ("seed", "split_seed")}
+        check_same_settings(ckpt["config"], seed, path)  # first: another seed also draws another split
         self.task.check_checkpoint(ckpt, path)
         check_same_settings(ckpt["config"], self.settings, path)
         try:

@@ -218,3 +218,22 @@ def test_split_options_on_a_dataset_with_its_own_masks_are_an_error(data_root, c
                  *flags]) == 2
     err = capsys.readouterr().err
     assert f"cora has its own split masks (train/val/test), so {flags[0]} would be ignored" in err
+
+
+def test_resuming_a_seeds_checkpoint_without_its_seed_names_the_seed(tmp_path, capsys):
+    # on a randomly split graph another seed is another split: the message used to blame edited files
+    import random
+
+    rng = random.Random(0)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "edges.csv").write_text("id_1,id_2\n" + "".join(f"{i},{rng.randrange(60)}\n" for i in range(60)))
+    (folder / "target.csv").write_text("id,target\n" + "".join(f"{i},{i % 3}\n" for i in range(60)))
+    ckpt = tmp_path / "b.pt"
+    assert main(["train", "node", "--dataset", str(folder), "--epochs", "2", "--seeds", "2", "--checkpoint",
+                 str(ckpt), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "node", "--dataset", str(folder), "--epochs", "4", "--resume",
+                 str(tmp_path / "b-seed1.pt"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed is 0 but checkpoint" in err and "written with 1" in err and "edited" not in err
