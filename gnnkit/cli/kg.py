@@ -59,16 +59,16 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", choices=("triples", "queries"), default="triples",
                    help="1-vs-all rows: training triples with their own tail as the target (default; Lacroix et al., "
                    "2018), or (head, relation) queries with all their true tails (Dettmers et al., 2018)")
-    p.add_argument("--label-smoothing", type=finite_float, default=0.1, help="1-vs-all label smoothing (default: 0.1)")
+    p.add_argument("--label-smoothing", type=finite_float, default=None, help="1-vs-all label smoothing (default: 0.1)")
     p.add_argument("--unseen", choices=("error", "drop", "keep"), default=None,
                    help="valid/test triples whose entity or relation never occurs in train.txt: error (default for "
                         "your own files), drop them with a warning (as PyKEEN; the catalog's FB15k-237 and WN18RR), "
                         "or keep them with untrained embeddings")
     p.add_argument("--no-inverse", action="store_true", help="do not add inverse triples (heads are then scored "
                    "with the model's own head score)")
-    p.add_argument("--negatives", type=int, default=64, help="nssa / margin: corruptions per triple (default: 64)")
-    p.add_argument("--margin", type=finite_float, default=9.0, help="nssa / margin: the margin gamma (default: 9)")
-    p.add_argument("--adversarial-temperature", type=finite_float, default=1.0,
+    p.add_argument("--negatives", type=int, default=None, help="nssa / margin: corruptions per triple (default: 64)")
+    p.add_argument("--margin", type=finite_float, default=None, help="nssa / margin: the margin gamma (default: 9)")
+    p.add_argument("--adversarial-temperature", type=finite_float, default=None,
                    help="nssa: temperature of the self-adversarial weights, 0 for uniform (default: 1)")
     p.add_argument("--filter-negatives", action="store_true", help="nssa / margin: leave corruptions that are "
                    "training triples out of the loss")
@@ -147,6 +147,29 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _loss_options(args: argparse.Namespace) -> dict:
+    """The loss options given, each checked against the losses that use it
+    (given to another loss it would be ignored, and recorded as if used)."""
+    sampled = ("nssa", "margin")
+    uses = {"--label-smoothing": ("label_smoothing", ("ce", "bce")), "--negatives": ("num_negatives", sampled),
+            "--margin": ("margin", sampled), "--adversarial-temperature": ("adversarial_temperature", ("nssa",)),
+            "--filter-negatives": ("filter_negatives", sampled)}
+    given = {"--label-smoothing": args.label_smoothing, "--negatives": args.negatives, "--margin": args.margin,
+             "--adversarial-temperature": args.adversarial_temperature,
+             "--filter-negatives": True if args.filter_negatives else None}
+    options = {}
+    for flag, value in given.items():
+        field, losses = uses[flag]
+        if value is None:
+            continue
+        if args.loss not in losses:
+            raise ValueError(f"{flag} applies to --loss {' / '.join(losses)}, not --loss {args.loss}; drop it or "
+                             f"pick that loss")
+        if field != "filter_negatives":
+            options[field] = value
+    return options
+
+
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import note, say, seed_path, write_json
     from gnnkit.cli.source import record_source
@@ -164,9 +187,8 @@ def run_train(args: argparse.Namespace) -> int:
     apply_threads(args)
     if args.patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 disables early stopping), got {args.patience}")
-    config = KGConfig(loss=args.loss, per_triple=args.rows == "triples", inverse=not args.no_inverse, batch_size=args.batch_size,
-                      label_smoothing=args.label_smoothing, num_negatives=args.negatives, margin=args.margin,
-                      adversarial_temperature=args.adversarial_temperature, filter_negatives=args.filter_negatives)
+    config = KGConfig(loss=args.loss, per_triple=args.rows == "triples", inverse=not args.no_inverse,
+                      batch_size=args.batch_size, filter_negatives=args.filter_negatives, **_loss_options(args))
     hparams = _hparams(args)
     kg = load_knowledge_graph(args.dataset, args.root, download=not args.no_download, unseen=args.unseen)
     if config.inverse:

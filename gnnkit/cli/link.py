@@ -85,9 +85,9 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("full", "minibatch"), default="full",
                    help="full: the whole graph every step (default); minibatch: batches of --batch-size training "
                    "edges with sampled negatives and the sampled neighbourhoods of their endpoints")
-    p.add_argument("--batch-size", type=int, default=1024, help="minibatch: training edges per step (default: 1024)")
-    p.add_argument("--fanout", default="15,10", help="minibatch: neighbours per node at each hop, one number per "
-                   "layer; -1 takes all (default: 15,10)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch: training edges per step (default: 1024)")
+    p.add_argument("--fanout", default=None, help="minibatch: neighbours per node at each hop, one number per "
+                   "layer (the encoders have 2); -1 takes all (default: 15,10)")
     p.set_defaults(handler=run_train)
 
 
@@ -173,6 +173,23 @@ def _fanout(text: str) -> tuple[int, ...]:
         raise ValueError(f"--fanout must be comma-separated integers such as 15,10, got {text!r}") from err
 
 
+def _check_inapplicable(args: argparse.Namespace) -> None:
+    """Options the chosen mode, loss or features do not use: an error, not ignored."""
+    if args.mode == "full":
+        for flag, value in (("--batch-size", args.batch_size), ("--fanout", args.fanout)):
+            if value is not None:
+                raise ValueError(f"{flag} applies to --mode minibatch; the default --mode full trains on the whole "
+                                 f"graph every step")
+    elif args.fanout is not None and len(_fanout(args.fanout)) != 2:
+        raise ValueError(f"--fanout {args.fanout} gives {len(_fanout(args.fanout))} hop(s), but the link encoders "
+                         f"have 2 layers: give one number per layer, e.g. 15,10")
+    if args.loss == "dense" and args.neg_ratio is not None:
+        raise ValueError("--neg-ratio sets the sampled negatives of --loss sampled; --loss dense scores every pair")
+    if args.features == "embedding" and args.feature_norm is not None:
+        raise ValueError("--feature-norm normalises given or structural features; --features embedding learns a "
+                         "vector per node and has none to normalise")
+
+
 def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """``(LinkConfig fields, model hyper-parameters, engine settings)`` from the arguments and the defaults."""
     from gnnkit.train.tasks.link import MODEL_DEFAULTS
@@ -185,6 +202,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any],
             raise ValueError(f"{flag} must be >= 1, got {value}")
     if args.patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 trains every epoch), got {args.patience}")
+    _check_inapplicable(args)
     if args.decoder is not None and args.decoder != "dot" and args.model in ("gae", "vgae"):
         raise ValueError(f"--decoder {args.decoder} applies to --model gcn or sage; {args.model} decodes with the "
                          f"inner product")
@@ -254,7 +272,8 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
     config = LinkConfig(**fields)
     minibatch = None
     if args.mode == "minibatch":
-        minibatch = MiniBatchConfig(batch_size=args.batch_size, fanout=_fanout(args.fanout))
+        minibatch = MiniBatchConfig(batch_size=1024 if args.batch_size is None else args.batch_size,
+                                    fanout=_fanout("15,10" if args.fanout is None else args.fanout))
     optim = OptimConfig(lr=engine["lr"])
     stop = StopConfig(epochs=engine["epochs"], patience=engine["patience"], max_seconds=max_seconds(args))
     undirected = not (args.directed and Path(args.dataset).is_file())

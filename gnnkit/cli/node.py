@@ -108,11 +108,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="full: the whole graph every step (default); minibatch: sampled neighbourhoods around "
                    "--batch-size training nodes per step (GraphSAGE-style). Under `torchrun --nproc-per-node N` "
                    "minibatch training runs data-parallel: each process takes a share of the training nodes")
-    p.add_argument("--batch-size", type=int, default=1024, help="minibatch: seed nodes per step (default: 1024)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch: seed nodes per step (default: 1024)")
     p.add_argument("--inference-batch-size", type=int, default=4096,
                    help="minibatch: evaluation and prediction run layer-wise over all nodes in blocks of this many "
                    "nodes, so memory stays bounded (default: 4096)")
-    p.add_argument("--fanout", default="15,10", help="minibatch: neighbours sampled per node at each hop, one "
+    p.add_argument("--fanout", default=None, help="minibatch: neighbours sampled per node at each hop, one "
                    "number per layer, comma-separated; -1 takes all (default: 15,10)")
 
 
@@ -172,6 +172,14 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     if args.layers is not None and not 1 <= args.layers <= 1024:
         raise ValueError(f"--layers must be between 1 and 1024 (GCNII's deepest published model has 64), got "
                          f"{args.layers}")
+    if args.weight_decay_rest is not None and pick(args.weight_decay_layers, "weight_decay_layers") == "all":
+        raise ValueError("--weight-decay-rest is the decay of the parameters --weight-decay-layers first leaves out; "
+                         "with --weight-decay-layers all every parameter has --weight-decay")
+    if args.mode != "minibatch":
+        for flag, value in (("--batch-size", args.batch_size), ("--fanout", args.fanout)):
+            if value is not None:
+                raise ValueError(f"{flag} applies to --mode minibatch; the default --mode full trains on the whole "
+                                 f"graph every step")
     fields = dict(
         epochs=pick(args.epochs, "epochs"), lr=pick(args.lr, "lr"), weight_decay=pick(args.weight_decay, "weight_decay"),
         weight_decay_layers=pick(args.weight_decay_layers, "weight_decay_layers"),
@@ -183,7 +191,8 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         quiet=args.quiet, tensorboard=args.tensorboard, profile=args.profile, checkpoint_every=args.checkpoint_every,
         max_seconds=max_seconds(args),
         dataset=args.dataset,
-        mode=args.mode, batch_size=args.batch_size, fanout=_fanout(args.fanout),
+        mode=args.mode, batch_size=1024 if args.batch_size is None else args.batch_size,
+        fanout=_fanout("15,10" if args.fanout is None else args.fanout),
         inference_batch_size=args.inference_batch_size,
     )
     hparams: dict[str, Any] = dict(hidden_channels=pick(args.hidden, "hidden"),

@@ -37,7 +37,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
     p.add_argument("--dim", type=int, default=64, help="embedding size (default: 64)")
-    p.add_argument("--layers", type=int, default=3, help="LightGCN / NGCF propagation layers (default: 3)")
+    p.add_argument("--layers", type=int, default=None, help="LightGCN / NGCF propagation layers (default: 3)")
     p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
     p.add_argument("--batch-size", type=int, default=2048, help="BPR triples per step (default: 2048)")
     p.add_argument("--reg", type=finite_float, default=None,
@@ -157,6 +157,12 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
     if not 1 <= args.sharpen_steps <= 1000:
         raise ValueError(f"--sharpen-steps must be between 1 and 1000 solver steps (each costs four filter "
                          f"products over every user), got {args.sharpen_steps}")
+    if args.layers is not None and args.model not in ("lightgcn", "ngcf"):
+        raise ValueError(f"--layers is an option of --model lightgcn and ngcf, not of --model {args.model}; drop it "
+                         f"or pick one of those")
+    if len(set(args.ks)) != len(args.ks):
+        raise ValueError(f"--ks lists a cut-off twice ({' '.join(map(str, args.ks))}); give each K once")
+    args.layers = 3 if args.layers is None else args.layers
     if not 0 <= args.layers <= 64:
         raise ValueError(f"--layers must be between 0 and 64 propagation layers (LightGCN uses 1-4; many more "
                          f"smooth every embedding to the same vector), got {args.layers}")
