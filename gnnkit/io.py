@@ -243,6 +243,16 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 # ------------------------------------------------------------ verified files
+def is_verified_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an existing file written by ``save_verified`` (a
+    checkpoint or processed cache): its first bytes are gnnkit's header."""
+    try:
+        with open(path, "rb") as f:
+            return Path(path).is_file() and f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
 def _header(kind: str, payload_len: int, digest: bytes) -> bytes:
     k = kind.encode("utf-8")
     if not k or len(k) > _MAX_KIND:

@@ -134,6 +134,16 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
             continue
         raise ValueError(f"{flag} {path} is {what}: writing it would destroy what this command reads; choose "
                          f"another path for {flag}")
+    for path, flag in written.items():  # a JSON, CSV or prediction file must not replace any run's checkpoint
+        if flag != "--checkpoint" and path.is_file() and _is_checkpoint(path):
+            raise ValueError(f"{flag} {path} is a gnnkit checkpoint; writing {flag} there would destroy it: "
+                             f"choose another path")
+
+
+def _is_checkpoint(path: Path) -> bool:
+    from gnnkit.io import is_verified_file
+
+    return is_verified_file(path)
 
 
 def _check_seed_range(args, seeds: int) -> None:

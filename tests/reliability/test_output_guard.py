@@ -144,3 +144,16 @@ def test_a_fifo_given_as_checkpoint_is_refused_at_once(tmp_path, capsys):
                                                                      "--index", "0"]):
         assert main(command) == 2
         assert "is not a regular file" in capsys.readouterr().err
+
+
+def test_an_output_option_never_overwrites_a_checkpoint(tmp_path, capsys):
+    ckpt = tmp_path / "a.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--checkpoint", str(ckpt),
+                 "--quiet"]) == 0
+    other = tmp_path / "b.pt"
+    other.write_bytes(ckpt.read_bytes())
+    capsys.readouterr()
+    assert main(["predict", "node", "--checkpoint", str(ckpt), "--output", str(other)]) == 2
+    assert "is a gnnkit checkpoint" in capsys.readouterr().err
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--json", str(other), "--quiet"]) == 2
+    assert other.read_bytes() == ckpt.read_bytes()
