@@ -32,3 +32,25 @@ def test_an_option_that_does_not_apply_is_an_error(tmp_path, capsys, argv, messa
                  *flags]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gnnkit: error: ") and message in err and err.count("\n") == 1
+
+
+def test_degenerate_data_is_said_as_a_warning(tmp_path, capsys):
+    import warnings
+
+    one_class = tmp_path / "sc"
+    one_class.mkdir()
+    (one_class / "edges.csv").write_text("id_1,id_2\n0,1\n1,2\n2,3\n3,0\n")
+    (one_class / "target.csv").write_text("id,target\n0,1\n1,1\n2,1\n3,1\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["train", "node", "--dataset", str(one_class), "--epochs", "1", "--split", "0.5", "0.25", "0.25",
+                     "--seeds", "2", "--quiet"]) == 0
+    said = [str(w.message) for w in caught if "every labelled node has class 1" in str(w.message)]
+    assert len(said) == 1  # once, not once per seed
+    unseen = tmp_path / "uu"
+    unseen.mkdir()
+    (unseen / "train.txt").write_text("0 0 1\n1 1 2\n2 0 2\n")
+    (unseen / "test.txt").write_text("0 3\n1 4\n2 3\n")
+    with pytest.warns(UserWarning, match="none of the 3 test interactions is with an item that occurs in training"):
+        assert main(["train", "rec", "--dataset", str(unseen), "--epochs", "1", "--ks", "1", "--val-fraction", "0.4",
+                     "--quiet"]) == 0

@@ -16,6 +16,7 @@ splits.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,14 @@ def check_labels(graph: Graph) -> None:
                          f"{tuple(graph.y.shape)} and dtype {graph.y.dtype}")
     if not bool((graph.y >= 0).any()):
         raise ValueError("no node has a label (every y is negative): node classification needs labelled nodes")
+    classes = torch.unique(graph.y[graph.y >= 0])
+    if classes.numel() == 1 and id(graph.y) not in _ONE_CLASS_WARNED:
+        _ONE_CLASS_WARNED.add(id(graph.y))
+        warnings.warn(f"every labelled node has class {int(classes[0])}: there is nothing to tell apart, so the "
+                      f"accuracy says nothing about the model; check the labels file", stacklevel=2)
+
+
+_ONE_CLASS_WARNED: set[int] = set()  # label tensors already warned about (prepare_graph runs once per seed)
 
 
 def prepare_graph(graph: Graph, config: NodeConfig, seed: int = 0) -> Graph:

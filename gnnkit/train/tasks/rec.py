@@ -20,6 +20,7 @@ ranks its share of the users; the sums are added up.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,17 @@ def _without_cold_users(target: Tensor, rowptr: Tensor) -> tuple[Tensor, int]:
     return target[:, has], cold
 
 
+def _warn_unseen_test_items(dataset: InteractionDataset) -> None:
+    """Say so when no test item occurs in training: no model learns anything
+    about those items, and every metric is 0 whatever the model."""
+    seen = torch.zeros(dataset.num_items, dtype=torch.bool)
+    seen[dataset.train_interactions[1].cpu().long()] = True
+    if not bool(seen[dataset.test_interactions[1].cpu().long()].any()):
+        warnings.warn(f"none of the {int(dataset.test_interactions.size(1))} test interactions is with an item that "
+                      f"occurs in training: no model can learn to rank them, so every metric will be 0; check the "
+                      f"split", stacklevel=3)
+
+
 def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
     r"""Bayesian personalised ranking, ``mean(-log σ(s_pos - s_neg))``."""
     return F.softplus(neg_scores - pos_scores).mean()
@@ -158,6 +170,7 @@ class RecTask(Task):
                              f"has {dataset.num_users} x {dataset.num_items}; build it from the dataset's sizes")
         if dataset.test_interactions.size(1) == 0:
             raise ValueError(f"dataset {dataset.name or ''} has an empty test split: nothing to evaluate on")
+        _warn_unseen_test_items(dataset)
         if max(cfg.ks) > dataset.num_items:
             raise ValueError(f"K = {max(cfg.ks)} is larger than the number of items ({dataset.num_items}): a top-K "
                              f"ranking needs at least K items; use smaller cut-offs (RecConfig ks and monitor; "
