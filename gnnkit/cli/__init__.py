@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
 import warnings
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.formatwarning
     if not args.debug:  # a warning is one line in the CLI's words, not Python's file:line and source
         warnings.formatwarning = lambda message, category, *rest, **kw: f"gnnkit: warning: {message}\n"
+    said = logging.StreamHandler(sys.stderr)  # the library's log warnings, in the same words
+    said.setLevel(logging.WARNING)
+    said.setFormatter(_CliFormatter())
+    logging.getLogger("gnnkit").addHandler(said)
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:  # `gnnkit ... | head`: the reader left early, nothing of ours failed
@@ -104,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         warnings.formatwarning = shown
+        logging.getLogger("gnnkit").removeHandler(said)
+
+
+class _CliFormatter(logging.Formatter):
+    """``gnnkit: warning: ...``, as the CLI's other lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"gnnkit: {record.levelname.lower()}: {record.getMessage()}"
 
 
 # The library's config fields as the command line spells them, where a flag

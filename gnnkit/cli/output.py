@@ -102,6 +102,9 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
     """
     seeds = getattr(args, "seeds", 1) or 1
     _check_seed_range(args, seeds)
+    for attr, flag in (*_OUTPUT_FLAGS.items(), ("resume", "--resume")):
+        if isinstance(getattr(args, attr, None), str) and not getattr(args, attr).strip():
+            raise ValueError(f"{flag} is empty; pass a file path")
     written: dict[Path, str] = {}
     for attr, flag in _OUTPUT_FLAGS.items():
         value = getattr(args, attr, None) if outputs is None or attr in outputs else None

@@ -54,3 +54,21 @@ def test_degenerate_data_is_said_as_a_warning(tmp_path, capsys):
     with pytest.warns(UserWarning, match="none of the 3 test interactions is with an item that occurs in training"):
         assert main(["train", "rec", "--dataset", str(unseen), "--epochs", "1", "--ks", "1", "--val-fraction", "0.4",
                      "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("flag", ["--checkpoint", "--json", "--log-csv", "--resume"])
+def test_an_empty_path_is_named(tmp_path, capsys, flag):
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", flag, "", "--quiet"]) == 2
+    assert f"{flag} is empty; pass a file path" in capsys.readouterr().err
+
+
+def test_library_log_warnings_are_cli_lines(data_root, capsys, monkeypatch):
+    import gnnkit.datasets.loader as loader
+    from gnnkit_testing import dataset_dir
+
+    dataset_dir(data_root, "lastfm-asia")
+    monkeypatch.setattr(loader, "_WARNED_FEATURELESS", set())  # said once per process: whatever ran before
+    assert main(["train", "node", "--dataset", "lastfm-asia", "--root", str(data_root), "--features", "given",
+                 "--quiet"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("gnnkit: warning: dataset 'lastfm-asia': x is None") and len(lines) == 2

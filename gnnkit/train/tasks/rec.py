@@ -174,8 +174,8 @@ class RecTask(Task):
         if max(cfg.ks) > dataset.num_items:
             raise ValueError(f"K = {max(cfg.ks)} is larger than the number of items ({dataset.num_items}): a top-K "
                              f"ranking needs at least K items; use smaller cut-offs (RecConfig ks and monitor; "
-                             f"--ks on the command line, e.g. --ks {max(1, dataset.num_items // 4)} "
-                             f"{max(1, dataset.num_items // 2)})")
+                             f"--ks on the command line, e.g. --ks "
+                             f"{' '.join(map(str, sorted({max(1, dataset.num_items // 4), max(1, dataset.num_items // 2)})))})")
         full_train, ni = dataset.train_interactions, dataset.num_items
         if dataset.val_interactions is not None and dataset.val_interactions.size(1):
             self.train, self.val = full_train, dataset.val_interactions
