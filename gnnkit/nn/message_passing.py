@@ -115,17 +115,17 @@ class MessagePassing(nn.Module):
         ``flow`` and ``node_dim`` apply, and a layer's
         ``message_and_aggregate(adj_t, ...)`` runs on a sparse adjacency.
 
-        Args:
-            x: ``[N, *]`` node features, or ``(x_src, x_dst)`` for a
-                bipartite graph or a block of target rows.
-            edge_index: ``[2, E]`` (row 0 sources), a target-major ``CSR``
-                (its values are the edge weights), or a ``Block`` (a CSR with
-                its loops and scalings; then no ``edge_weight`` or
-                ``loop_weight``).
-            edge_weight: optional ``[E]`` weights, in edge order.
-            loop_weight: optional ``[T]`` weights of implicit loops ``i → i``
-                whose message reads ``x_dst[i]`` (GCN's self-loops): a
-                diagonal on the fused path, ordinary edges otherwise.
+        gnnkit's arguments:
+
+        * ``x``: ``[N, *]`` node features, or ``(x_src, x_dst)`` for a
+          bipartite graph or a block of target rows;
+        * ``edge_index``: ``[2, E]`` (row 0 sources), a target-major ``CSR``
+          (its values are the edge weights), or a ``Block`` (a CSR with its
+          loops and scalings; then no ``edge_weight`` or ``loop_weight``);
+        * ``edge_weight``: optional ``[E]`` weights, in edge order;
+        * ``loop_weight``: optional ``[T]`` weights of implicit loops
+          ``i → i`` whose message reads ``x_dst[i]`` (GCN's self-loops): a
+          diagonal on the fused path, ordinary edges otherwise.
         """
         if _pyg_convention(args, kwargs):
             from gnnkit.nn.message_args import propagate_by_name
