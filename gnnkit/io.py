@@ -19,13 +19,9 @@ nothing else from gnnkit.
 * **Output locks.** ``exclusive_lock`` makes a second run writing the same
   output fail at once with the first run's pid, instead of interleaving.
 
-Header layout (big-endian)::
-
-    8 bytes  magic  b"\\x89GNNKIT\\n"
-    2 bytes  length of kind, then kind (UTF-8)
-    8 bytes  payload length
-    32 bytes sha256 of the payload
-    payload  (torch.save of a dict)
+Header layout (big-endian): the 8-byte magic ``b"\\x89GNNKIT\\n"``, the kind's
+length (2 bytes) and the kind (UTF-8), the payload length (8 bytes), the
+payload's sha256 (32 bytes), then the payload (``torch.save`` of a dict).
 """
 from __future__ import annotations
 
@@ -147,11 +143,7 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
 
 def _write_target(path: Path) -> Path:
     """The file a write to ``path`` lands in: a symlink's target (the link stays
-    a link), ``path`` itself otherwise.
-
-    Raises:
-        OSError: the symlink leads nowhere it could end (a loop).
-    """
+    a link; a loop is an ``OSError``), ``path`` itself otherwise."""
     if not path.is_symlink():
         return path
     try:
@@ -183,25 +175,17 @@ def _direct_sink(path: Path) -> Iterator[BinaryIO]:
 
 def _fsync_dir(folder: Path) -> None:
     """Persist a rename (best effort: not every platform can open a directory)."""
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memoryview) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename).
-
-    Raises:
-        OSError: naming ``path`` (full disk, read-only directory, ...); the
-            previous content of ``path`` is unchanged.
-    """
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename);
+    an ``OSError`` names ``path`` and leaves its previous content unchanged."""
     with atomic_writer(path) as out:
         out.write(data)
 
@@ -212,26 +196,20 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
 
 
 def check_writable(path: str | os.PathLike) -> None:
-    """Fail now, not after hours of training, when ``path`` cannot be written.
-
-    Creates the parent directory when needed and writes (then removes) a
-    probe file in it; an existing ``path`` must be a writable file.
-
-    Raises:
-        ValueError: naming ``path`` and the reason.
-    """
+    """Fail now (a ``ValueError`` naming ``path`` and the reason), not after
+    hours of training, when ``path`` cannot be written: creates the parent
+    directory when needed and writes (then removes) a probe file in it; an
+    existing ``path`` must be writable."""
     try:
         path = _write_target(Path(path))
     except OSError as err:
         raise ValueError(err.strerror) from None
     if path.is_dir():
         raise ValueError(f"cannot write {path}: it is a directory; pass a file path")
-    if path.exists() and not path.is_file():  # a device or FIFO: written through (atomic_writer)
-        if not os.access(path, os.W_OK):
-            raise ValueError(f"cannot write {path}: not writable; choose another path")
-        return
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"cannot write {path}: the file is not writable; choose another path or fix its permissions")
+    if path.exists() and not path.is_file():  # a device or FIFO: written through (atomic_writer), no probe
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = path.parent / f".{path.name}.{secrets.token_hex(6)}.probe"
@@ -261,21 +239,12 @@ def _header(kind: str, payload_len: int, digest: bytes) -> bytes:
 
 
 def save_verified(path: str | os.PathLike, obj: dict[str, Any], *, kind: str) -> None:
-    """Save ``obj`` with ``torch.save`` behind a digest header, atomically.
-
-    Keep ``obj`` to tensors, numbers, strings, lists and dicts (convert
-    dataclasses with ``dataclasses.asdict``) so that ``load_verified`` can
-    read it with ``weights_only=True``.
-
-    Args:
-        path: destination.
-        obj: the dict to store.
-        kind: what the file holds (e.g. ``"node-checkpoint"``);
-            ``load_verified(kind=...)`` refuses a file of another kind.
-
-    Raises:
-        OSError: the file could not be written (the previous one is kept).
-    """
+    """Save the dict ``obj`` with ``torch.save`` behind a digest header,
+    atomically (an ``OSError`` keeps the previous file). Keep ``obj`` to
+    tensors, numbers, strings, lists and dicts (``dataclasses.asdict`` for
+    dataclasses) so that ``load_verified`` reads it with ``weights_only=True``;
+    ``kind`` says what the file holds (e.g. ``"node-checkpoint"``), and
+    ``load_verified(kind=...)`` refuses a file of another kind."""
     import torch
 
     if not isinstance(obj, dict):
@@ -326,15 +295,9 @@ def load_verified(path: str | os.PathLike, *, kind: str | None = None,
     one, written by older versions, are refused); the payload has the length
     and sha256 the header records; ``kind`` matches when given; the payload
     unpickles with ``torch.load(weights_only=True)`` (tensors, numbers,
-    strings, containers only) into a dict.
-
-    Args:
-        path: the file.
-        kind: the expected kind, or ``None`` to accept any.
-        map_location: passed to ``torch.load``.
-
-    Raises:
-        ValueError: naming ``path``, what is wrong, and what to do.
+    strings, containers only) into a dict. ``kind=None`` accepts any kind;
+    ``map_location`` goes to ``torch.load``. Any failed check is a
+    ``ValueError`` naming ``path``, what is wrong, and what to do.
     """
     import torch
 
