@@ -75,6 +75,12 @@ class AdjacencyCache:
     def clear(self) -> None:
         self._key = self._value = None
 
+    def __getstate__(self) -> dict:
+        # Pickling a layer (torch.save(model)) drops the cache: its key holds weak
+        # references to the graph, which cannot be pickled, and a loaded model
+        # rebuilds the value on its first call anyway.
+        return {"_key": None, "_value": None}
+
 
 @dataclass(frozen=True)
 class Block:

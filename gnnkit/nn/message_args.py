@@ -75,6 +75,11 @@ def call_step(layer, step: str, positional: tuple, resolve: Callable[[str], Any]
     return fn(layer, *first, **kwargs)
 
 
+class EdgeIndexError(ValueError, IndexError):
+    """A node id outside the graph: a ``ValueError`` as gnnkit's other input
+    errors, and an ``IndexError`` as PyG raises for it."""
+
+
 class Collector:
     """What PyG's ``propagate(edge_index, size=None, **kwargs)`` makes of its
     arguments: the edges ``j → i``, the two node counts, and each step's
@@ -87,18 +92,22 @@ class Collector:
         self.edge_index = edge_index
         sources = targets = None
         if isinstance(edge_index, CSR) or (isinstance(edge_index, Tensor) and edge_index.layout != torch.strided):
-            csr = edge_index if isinstance(edge_index, CSR) else _sparse_to_csr(edge_index)
             if layer.flow != "source_to_target":
                 raise ValueError(f"{type(layer).__name__}: flow={layer.flow!r} needs an edge_index [2, E]; a sparse "
                                  f"adjacency is target-major already")
-            self.adj_t, self.ptr = edge_index, csr.rowptr
-            self.i, self.j = csr.row().long(), csr.col.long()
-            targets, sources = csr.num_rows, csr.num_cols
-            if csr.value is not None:  # as PyG: a weighted adjacency's values fill edge_weight / edge_type
+            if isinstance(edge_index, CSR):
+                self.ptr, value = edge_index.rowptr, edge_index.value
+                self.i, self.j = edge_index.row().long(), edge_index.col.long()
+                targets, sources = edge_index.num_rows, edge_index.num_cols
+            else:  # torch.sparse [T, S]: its entries, values kept in the autograd graph (as PyG's to_edge_index)
+                coo = (edge_index if edge_index.layout == torch.sparse_coo else edge_index.to_sparse_coo()).coalesce()
+                (self.i, self.j), value, self.ptr = coo.indices(), coo.values(), None
+                targets, sources = coo.size(0), coo.size(1)
+            self.adj_t, self.edge_index = edge_index, None
+            if value is not None:  # as PyG: a weighted adjacency's values fill edge_weight / edge_type
                 for name in ("edge_weight", "edge_type"):
                     if kwargs.get(name) is None:
-                        kwargs[name] = csr.value
-            self.edge_index = None
+                        kwargs[name] = value
         elif isinstance(edge_index, Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2:
             if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
                 raise TypeError(f"edge_index must hold integer node ids, got {edge_index.dtype}")
@@ -135,9 +144,11 @@ class Collector:
         if sources is None:
             sources = targets
         for what, ids, count in (("source", self.j, sources), ("target", self.i, targets)):
-            if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= count):
-                raise ValueError(f"edge_index refers to {what} node {int(ids.max())} but there are {count} "
-                                 f"{what} nodes; pass size=(num_sources, num_targets) or features for every node")
+            low, high = (int(ids.min()), int(ids.max())) if ids.numel() else (0, -1)
+            if low < 0 or high >= count:
+                raise EdgeIndexError(f"edge_index refers to {what} node {low if low < 0 else high} but there are "
+                                     f"{count} {what} nodes (valid indices 0 .. {count - 1}); pass "
+                                     f"size=(num_sources, num_targets) or features for every node")
         return int(sources), int(targets)
 
     def resolve(self, name: str) -> Any:
@@ -165,12 +176,6 @@ class Collector:
     def aggregate_default(self, messages: Tensor) -> Tensor:
         dim = self.node_dim if messages.dim() > 1 else 0
         return scatter(messages, self.i, self.targets, self.layer.aggr, dim=dim)
-
-
-def _sparse_to_csr(adj: Tensor) -> CSR:
-    from gnnkit.nn.adjacency import as_csr
-
-    return as_csr(adj, None, adj.size(1), adj.size(0))
 
 
 def propagate_by_name(layer, edge_index: Tensor | CSR, size, kwargs: dict) -> Tensor:
@@ -211,4 +216,4 @@ def edge_update_by_name(layer, edge_index: Tensor | CSR, size, kwargs: dict) -> 
     return call_step(layer, "edge_update", (), c.resolve)
 
 
-__all__ = ["Collector", "call_step", "edge_update_by_name", "propagate_by_name"]
+__all__ = ["Collector", "EdgeIndexError", "call_step", "edge_update_by_name", "propagate_by_name"]

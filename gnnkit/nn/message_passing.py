@@ -52,6 +52,8 @@ class MessagePassing(nn.Module):
     def __init__(self, aggr: str = "sum", *, flow: str = "source_to_target", node_dim: int = -2) -> None:
         super().__init__()
         aggr = "sum" if aggr == "add" else aggr  # PyG's name for the sum
+        if aggr is None and self.overrides("aggregate"):  # PyG's aggr=None: the layer aggregates itself
+            aggr = "sum"
         if aggr not in AGGREGATIONS:
             raise ValueError(f"{type(self).__name__}: aggr must be 'sum' (or 'add'), 'mean', 'max' or 'min', got "
                              f"{aggr!r}; for another reduction override aggregate(messages, index, num_nodes)")
@@ -61,7 +63,7 @@ class MessagePassing(nn.Module):
         self.aggr, self.flow, self.node_dim = aggr, flow, node_dim
         self._adjacency = AdjacencyCache()
 
-    def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
+    def message(self, x_j: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         """Message along edge ``j → i``: ``e_ij · x_j`` (``x_j`` when unweighted).
 
         ``x_j`` is ``[E, *]``; ``edge_weight`` is ``[E]`` (or ``[E, H]`` per
@@ -70,11 +72,16 @@ class MessagePassing(nn.Module):
             return x_j
         return x_j * edge_weight.reshape(edge_weight.shape + (1,) * (x_j.dim() - edge_weight.dim()))
 
-    def aggregate(self, messages: Tensor, index: Tensor, num_nodes: int) -> Tensor:
-        """Combine the messages arriving at each target ``index`` with ``self.aggr``."""
+    def aggregate(self, messages: Tensor, index: Tensor, num_nodes: int | Tensor | None = None,
+                  dim_size: int | None = None, ptr: Tensor | None = None) -> Tensor:
+        """Combine the messages arriving at each target ``index`` with ``self.aggr``
+        (``num_nodes`` targets; PyG's ``aggregate(inputs, index, ptr, dim_size)``
+        is understood too, ``ptr`` being unused)."""
+        if num_nodes is None or isinstance(num_nodes, Tensor):  # PyG's order: (inputs, index, ptr, dim_size)
+            num_nodes = dim_size
         return scatter(messages, index, num_nodes, reduce=self.aggr)
 
-    def update(self, aggr: Tensor, x: Tensor) -> Tensor:
+    def update(self, aggr: Tensor, x: Tensor | None = None) -> Tensor:
         """Node update after aggregation (``x``: the target nodes' input); the identity by default."""
         return aggr
 
@@ -127,11 +134,19 @@ class MessagePassing(nn.Module):
           ``i → i`` whose message reads ``x_dst[i]`` (GCN's self-loops): a
           diagonal on the fused path, ordinary edges otherwise.
         """
+        if not _pyg_convention(args, kwargs) and self.flow != "source_to_target":
+            # gnnkit's arguments, PyG's flow (which only that convention has): read them by position
+            named = dict(zip(("x", "edge_index", "edge_weight", "loop_weight"), args), **kwargs)
+            if named.get("loop_weight") is not None:
+                raise ValueError(f"{type(self).__name__}: loop_weight does not combine with flow={self.flow!r}")
+            named.pop("loop_weight", None)
+            args, kwargs = (named.pop("edge_index"),), named
         if _pyg_convention(args, kwargs):
             from gnnkit.nn.message_args import propagate_by_name
 
             edge_index = args[0] if args else kwargs.pop("edge_index")
-            return propagate_by_name(self, edge_index, kwargs.pop("size", None), kwargs)
+            size = args[1] if len(args) == 2 else kwargs.pop("size", None)
+            return propagate_by_name(self, edge_index, size, kwargs)
         return self._propagate(*args, **kwargs)
 
     def edge_updater(self, edge_index: Tensor | CSR, size: tuple[int, int] | None = None, **kwargs) -> Tensor:
@@ -278,6 +293,8 @@ class MessagePassing(nn.Module):
 def _pyg_convention(args: tuple, kwargs: dict) -> bool:
     """Whether ``propagate`` was called PyG's way, ``propagate(edge_index, size=None, **kwargs)``:
     gnnkit's always has ``x`` first and ``edge_index`` second."""
+    if len(args) == 2 and "x" in kwargs:  # PyG's propagate(edge_index, size, x=...)
+        return True
     if len(args) >= 2:
         return False
     if len(args) == 1:

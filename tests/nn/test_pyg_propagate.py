@@ -161,8 +161,59 @@ def test_unknown_parameters_and_flow_are_clear_errors():
         Needs()(X, EI)
     with pytest.raises(ValueError, match="flow must be"):
         MessagePassing(flow="sideways")
-    reverse = OURS["Reverse"]()
-    with pytest.raises(ValueError, match="works with PyG's calling convention"):
-        reverse.propagate(X, EI)
+    # gnnkit's positional arguments on a flow='target_to_source' layer: read as PyG's (x, edge_index)
+    torch.testing.assert_close(OURS["Reverse"]().propagate(X, EI), THEIRS["Reverse"]()(X, EI))
     with pytest.raises(ValueError, match="refers to source node 5 but there are 4"):
+        OURS["Default"]()(X[:4], EI)
+
+
+class Plain(MessagePassing):  # module level: torch.save pickles the class by name
+    def forward(self, x, edge_index):
+        return self.propagate(edge_index, x=x)
+
+
+def _saved(model) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    return buffer.getvalue()
+
+
+def test_pyg_habits_at_the_edges():
+    import io
+
+    class Super(MessagePassing):  # PyG's step signatures through super(), aggr=None with an own aggregate
+        def __init__(self):
+            super().__init__(aggr=None)
+
+        def forward(self, x, edge_index):
+            return self.propagate(edge_index, None, x=x)  # size by position
+
+        def message(self, x_j):
+            return super().message(x_j) * 2
+
+        def aggregate(self, inputs, index, ptr=None, dim_size=None):
+            return super().aggregate(inputs, index, ptr, dim_size)
+
+        def update(self, inputs):
+            return super().update(inputs) + 1
+
+    out = Super()(X, EI)
+    torch.testing.assert_close(out, 2 * pyg.utils.scatter(X[EI[0]], EI[1], 0, 6) + 1)
+
+    model = Plain()
+    model(X, EI)
+    torch.save(model, io.BytesIO())  # the graph cache (weak references) is not pickled
+    assert torch.load(io.BytesIO(_saved(model)), weights_only=False)(X, EI).shape == (6, 4)
+
+    values = W.clone().requires_grad_()
+    adj_t = torch.sparse_coo_tensor(torch.stack([EI[1], EI[0]]), values, (6, 6)).coalesce()
+    OURS["Weighted"]()(X, adj_t).sum().backward()  # gradients reach a torch.sparse adjacency's values
+    theirs = W.clone().requires_grad_()
+    THEIRS["Weighted"]()(X, torch.sparse_coo_tensor(torch.stack([EI[1], EI[0]]), theirs, (6, 6)).coalesce()
+                         ).sum().backward()
+    torch.testing.assert_close(values.grad, theirs.grad)
+
+    with pytest.raises(IndexError, match="valid indices 0 .. 3"):  # PyG's exception type (and a ValueError)
         OURS["Default"]()(X[:4], EI)
