@@ -158,10 +158,6 @@ class MessagePassing(nn.Module):
 
     def _propagate(self, x: Tensor | tuple[Tensor, Tensor], edge_index: Tensor | CSR | Block,
                    edge_weight: Tensor | None = None, loop_weight: Tensor | None = None) -> Tensor:
-        if self.flow != "source_to_target":
-            raise ValueError(f"{type(self).__name__}: flow={self.flow!r} works with PyG's calling convention "
-                             f"propagate(edge_index, x=...); gnnkit's propagate(x, edge_index) runs j -> i along "
-                             f"edge_index[0] -> edge_index[1]")
         x_src, x_dst = x if isinstance(x, tuple) else (x, x)
         if x_dst is None and loop_weight is not None:
             raise ValueError("propagate: implicit self-loops read the targets' features; x_dst is None")
