@@ -154,9 +154,8 @@ def _write_target(path: Path) -> Path:
 
 @contextlib.contextmanager
 def _direct_sink(path: Path) -> Iterator[BinaryIO]:
-    """Write straight into an existing device or FIFO, which a rename would
-    replace by a regular file; a FIFO that no process reads is an error
-    instead of a hang."""
+    """Write into an existing device or FIFO (a rename would replace it by a
+    regular file); a FIFO no process reads is an error, not a hang."""
     flags = os.O_WRONLY | (os.O_NONBLOCK if stat.S_ISFIFO(path.stat().st_mode) else 0)
     try:
         fd = os.open(path, flags)
@@ -165,8 +164,7 @@ def _direct_sink(path: Path) -> Iterator[BinaryIO]:
             raise OSError(err.errno, f"cannot write {path}: it is a FIFO that no process is reading; start the "
                                      f"reader first or pass a file path") from err
         raise _disk_error(path, err, "write") from err
-    if flags & os.O_NONBLOCK:
-        os.set_blocking(fd, True)
+    os.set_blocking(fd, True)
     try:
         yield _Sink(fd, path)  # type: ignore[misc]
     finally:
@@ -224,9 +222,11 @@ def check_writable(path: str | os.PathLike) -> None:
 def is_verified_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an existing file written by ``save_verified`` (a
     checkpoint or processed cache): its first bytes are gnnkit's header."""
+    if not Path(path).is_file():  # (opening a FIFO to read it would wait for a writer)
+        return False
     try:
         with open(path, "rb") as f:
-            return Path(path).is_file() and f.read(len(MAGIC)) == MAGIC
+            return f.read(len(MAGIC)) == MAGIC
     except OSError:
         return False
 
@@ -358,6 +358,9 @@ def exclusive_lock(path: str | os.PathLike) -> Iterator[Path]:
     import fcntl
 
     path = Path(path)
+    if path.exists() and not path.is_file():  # a device or FIFO (--json /dev/null): nothing to lock beside it
+        yield path
+        return
     lock = Path(f"{path}.lock")
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
