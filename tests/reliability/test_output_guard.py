@@ -157,3 +157,15 @@ def test_an_output_option_never_overwrites_a_checkpoint(tmp_path, capsys):
     assert "is a gnnkit checkpoint" in capsys.readouterr().err
     assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--json", str(other), "--quiet"]) == 2
     assert other.read_bytes() == ckpt.read_bytes()
+
+
+def test_no_lock_file_is_made_beside_a_fifo_output(tmp_path):
+    import os
+
+    from gnnkit.io import exclusive_lock, is_verified_file
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with exclusive_lock(fifo):
+        assert not (tmp_path / "pipe.lock").exists()  # (--json /dev/null made /dev/null.lock)
+    assert not is_verified_file(fifo)  # answered without opening it (that would wait for a writer)
