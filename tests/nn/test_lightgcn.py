@@ -139,6 +139,11 @@ def test_score_recommend_and_losses_equal_pyg():
     torch.testing.assert_close(ours.recommendation_loss(pos, neg), theirs.recommendation_loss(pos, neg))
     label = torch.tensor([1, 0, 1, 0])
     torch.testing.assert_close(ours.link_pred_loss(want, label), theirs.link_pred_loss(want, label))
+    torch.testing.assert_close(ours.get_embedding(edge_index), theirs.get_embedding(edge_index), rtol=0, atol=1e-12)
+    pairs = torch.stack([users, items + nu])
+    for prob in (False, True):
+        torch.testing.assert_close(ours.predict_link(edge_index, users, items, prob=prob),
+                                   theirs.predict_link(edge_index, pairs, prob=prob))
 
 
 def test_recommend_excludes_known_items_and_checks_k():

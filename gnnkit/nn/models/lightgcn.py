@@ -111,6 +111,17 @@ class LightGCN(nn.Module):
                              f"{tuple(items.shape)}")
         return (user_emb[users] * item_emb[items]).sum(-1)
 
+    def get_embedding(self, graph: Tensor | CSR | Graph) -> Tensor:
+        """PyG's ``LightGCN.get_embedding``: the final embeddings of all
+        ``num_users + num_items`` nodes, users first."""
+        return torch.cat(self(graph))
+
+    def predict_link(self, graph: Tensor | CSR | Graph, users: Tensor, items: Tensor, prob: bool = False) -> Tensor:
+        """PyG's ``predict_link``: ``σ(score)`` of each (user, item) pair, rounded
+        to 0/1 unless ``prob``."""
+        pred = self.score(graph, users, items).sigmoid()
+        return pred if prob else pred.round()
+
     @torch.no_grad()
     def recommend(self, graph: Tensor | CSR | Graph, users: Tensor | None = None, k: int = 20,
                   exclude: Tensor | None = None) -> Tensor:
