@@ -122,6 +122,11 @@ class Collector:
             sources = size[0] if size[0] is not None else sources
             targets = size[1] if size[1] is not None else targets
         self.sources, self.targets = self._infer_sizes(sources, targets)
+        # the names PyG's steps may ask for beside the keyword arguments (built once per propagate)
+        self.special = {"index": self.i, "edge_index_i": self.i, "edge_index_j": self.j, "ptr": self.ptr,
+                        "size_i": self.targets, "size_j": self.sources, "dim_size": self.targets,
+                        "num_nodes": self.targets, "size": (self.sources, self.targets),
+                        "edge_index": self.edge_index, "adj_t": self.adj_t}
 
     def _infer_sizes(self, sources, targets):
         used = set()
@@ -154,12 +159,8 @@ class Collector:
     def resolve(self, name: str) -> Any:
         if name in self.kwargs:
             return self.kwargs[name]
-        special = {"index": self.i, "edge_index_i": self.i, "edge_index_j": self.j, "ptr": self.ptr,
-                   "size_i": self.targets, "size_j": self.sources, "dim_size": self.targets,
-                   "num_nodes": self.targets, "size": (self.sources, self.targets),
-                   "edge_index": self.edge_index, "adj_t": self.adj_t}
-        if name in special:
-            return special[name]
+        if name in self.special:
+            return self.special[name]
         base, suffix = name[:-2], name[-2:]
         if suffix in ("_i", "_j") and base in self.kwargs:
             value = self.kwargs[base]
@@ -168,8 +169,9 @@ class Collector:
             if isinstance(value, Tensor):
                 return value.index_select(self.node_dim, self.i if suffix == "_i" else self.j)
             if value is None:
-                raise ValueError(f"{type(self.layer).__name__}: {name} needs the {'target' if suffix == '_i' else 'source'}"
-                                 f" features, but {base} has None there")
+                side = "target" if suffix == "_i" else "source"
+                raise ValueError(f"{type(self.layer).__name__}: {name} needs the {side} features, but {base} has "
+                                 f"None there")
             return value
         return MISSING
 

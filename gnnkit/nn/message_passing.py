@@ -274,7 +274,9 @@ class MessagePassing(nn.Module):
         def resolve(name: str):
             if name == "edge_index_j":
                 sources = csr.col.to(torch.int64)
-                return sources if loop is None else torch.cat([sources, torch.arange(csr.num_rows, device=index.device)])
+                if loop is not None:  # the implicit loops' sources, as their messages come last
+                    sources = torch.cat([sources, torch.arange(csr.num_rows, device=index.device)])
+                return sources
             if name == "x_i":
                 if x_dst is None:
                     raise ValueError(f"{type(self).__name__}.message reads x_i, but the targets have no features "

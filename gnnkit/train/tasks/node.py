@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,13 +114,16 @@ def check_labels(graph: Graph) -> None:
     if not bool((graph.y >= 0).any()):
         raise ValueError("no node has a label (every y is negative): node classification needs labelled nodes")
     classes = torch.unique(graph.y[graph.y >= 0])
-    if classes.numel() == 1 and id(graph.y) not in _ONE_CLASS_WARNED:
-        _ONE_CLASS_WARNED.add(id(graph.y))
+    said = _ONE_CLASS_WARNED.get(id(graph.y))
+    if classes.numel() == 1 and (said is None or said() is not graph.y):
+        _ONE_CLASS_WARNED[id(graph.y)] = weakref.ref(graph.y)
         warnings.warn(f"every labelled node has class {int(classes[0])}: there is nothing to tell apart, so the "
                       f"accuracy says nothing about the model; check the labels file", stacklevel=2)
 
 
-_ONE_CLASS_WARNED: set[int] = set()  # label tensors already warned about (prepare_graph runs once per seed)
+# label tensors already warned about (prepare_graph runs once per seed): a weak reference per id, so a
+# new tensor that reuses a freed one's id is not taken for it
+_ONE_CLASS_WARNED: dict[int, weakref.ref] = {}
 
 
 def prepare_graph(graph: Graph, config: NodeConfig, seed: int = 0) -> Graph:
