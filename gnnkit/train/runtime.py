@@ -101,7 +101,7 @@ def native_bf16_in(cpuinfo: str) -> bool:
 def _warn_slow_cpu_bf16() -> None:
     warnings.warn(
         "bf16 on this CPU is slower than fp32: it has no AMX or AVX512-BF16 instructions, so bf16 autocast is "
-        "emulated (a GCN training epoch took 1.08x as long as fp32 on Cora and 1.18x on a 2M-edge graph on such "
+        "emulated (a GCN training epoch took 1.23x as long as fp32 on Cora and 1.15x on a 2M-edge graph on such "
         "a CPU; docs/performance.md, 'bf16 autocast on CPU'); use --amp none (amp=None)",
         RuntimeWarning, stacklevel=3,
     )

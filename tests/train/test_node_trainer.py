@@ -197,3 +197,24 @@ def test_weight_decay_rest_reaches_the_other_parameters():
     assert {decay[id(p)] for p in model.lins.parameters()} == {5e-4}
     with pytest.raises(ValueError, match="weight_decay_rest"):
         NodeTrainConfig(weight_decay_rest=-1.0)
+
+
+def test_split_options_on_a_graph_with_its_own_masks_are_errors():
+    g = sbm_graph()
+    train = torch.zeros(g.num_nodes, dtype=torch.bool)
+    train[::3] = True
+    val = torch.zeros_like(train)
+    val[1::3] = True
+    masked = g.replace(train_mask=train, val_mask=val, test_mask=~(train | val))
+    for config, named in ((NodeTrainConfig(per_class=5), "per_class"), (NodeTrainConfig(split=(0.5, 0.25, 0.25)), "split"),
+                          (NodeTrainConfig(split_seed=3), "split_seed")):
+        with pytest.raises(ValueError, match=f"own split masks.*{named} would be ignored"):
+            prepare_graph(masked, config)
+    assert prepare_graph(masked, NodeTrainConfig()).train_mask.equal(train)  # the defaults keep the given masks
+    # a split these options drew, on a copy without the cache (as after .to(device)), is not taken for the graph's own
+    big = sbm_graph(per_class=520)  # Planetoid's protocol: 500 validation and 1000 test nodes besides
+    drawn = prepare_graph(big, NodeTrainConfig(per_class=5, split_seed=3))
+    again = prepare_graph(drawn.replace(), NodeTrainConfig(per_class=5, split_seed=3))
+    assert again.train_mask.equal(drawn.train_mask) and int(again.train_mask.sum()) == 15
+    with pytest.raises(ValueError, match="per_class replaces split"):
+        NodeTrainConfig(per_class=5, split=(0.5, 0.25, 0.25))

@@ -1,7 +1,9 @@
 """gnnkit.train.runtime.autocast: bf16 on a CPU without bf16 instructions says once that it is slower."""
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -35,7 +37,10 @@ def test_bf16_on_a_cpu_without_bf16_instructions_warns_once_and_says_what_to_do(
     message = str(caught[0].message)
     assert caught[0].category is RuntimeWarning
     assert "slower than fp32" in message and "AVX512-BF16" in message and "--amp none" in message
-    assert "1.08x" in message  # the measured figure, as in docs/performance.md
+    # the figures measured in docs/performance.md's table, as that table gives them today
+    table = (Path(__file__).resolve().parents[2] / "docs" / "performance.md").read_text()
+    ratios = re.findall(r"^\| (?:Cora|synthetic)[^\n]*\| ([0-9.]+) \|$", table, flags=re.M)
+    assert len(ratios) == 2 and f"{ratios[0]}x" in message and f"{ratios[1]}x" in message
 
 
 def test_bf16_on_a_cpu_with_bf16_instructions_is_silent(monkeypatch, fresh_warning):

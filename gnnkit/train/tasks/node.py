@@ -47,6 +47,9 @@ _STOPPING = {"val_loss": (("val_loss", "min"),),
 _PREPARED = "gnnkit.train.tasks.node.prepared"
 
 
+_DEFAULT_SPLIT = (0.6, 0.2, 0.2)
+
+
 @dataclass
 class NodeConfig:
     """What node classification itself needs to know.
@@ -79,7 +82,7 @@ class NodeConfig:
     normalize_features: bool = True
     structural_dim: int = 32
     sparse_features: bool | None = None
-    split: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    split: tuple[float, float, float] = _DEFAULT_SPLIT
     per_class: int | None = None
     split_seed: int | None = None
     weight_decay_layers: str = "first"
@@ -97,6 +100,9 @@ class NodeConfig:
             (self.early_stopping in _STOPPING,
              f"early_stopping must be one of {tuple(_STOPPING)}, got {self.early_stopping!r}"),
             (self.structural_dim >= 0, f"structural_dim must be >= 0, got {self.structural_dim}"),
+            (self.per_class is None or self.split == _DEFAULT_SPLIT,
+             f"per_class replaces split (a number of training nodes per class instead of fractions); give one "
+             f"of them, got per_class={self.per_class} and split={self.split}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -140,7 +146,9 @@ def prepare_graph(graph: Graph, config: NodeConfig, seed: int = 0) -> Graph:
         split_seed = seed if config.split_seed is None else config.split_seed
         train, val, test = stratified_split(graph.y, config.split, per_class=config.per_class, seed=split_seed)
         changes.update(train_mask=train.to(graph.device), val_mask=val.to(graph.device), test_mask=test.to(graph.device))
-    elif any(m is None for m in masks):
+    else:
+        _check_split_options(graph, config, seed)
+    if any(m is None for m in masks) and not all(m is None for m in masks):
         missing = [n for n, m in zip(("train_mask", "val_mask", "test_mask"), masks) if m is None]
         raise ValueError(f"the graph has some split masks but not {missing}: give all three or none (then a "
                          f"stratified split is drawn from split={config.split})")
@@ -163,6 +171,29 @@ def prepare_graph(graph: Graph, config: NodeConfig, seed: int = 0) -> Graph:
     prepared._cache[_PREPARED] = key  # a replace() or to() starts a fresh cache
     _check_split(prepared)
     return prepared
+
+
+def _check_split_options(graph: Graph, config: NodeConfig, seed: int) -> None:
+    """``split`` / ``per_class`` / ``split_seed`` draw a split: on a graph with
+    its own masks (Cora's public split) they would be ignored. Masks that are
+    the very split these options draw (a graph this function prepared, moved
+    to another device) pass."""
+    asked = [name for name, given in (("per_class", config.per_class is not None),
+                                      ("split", config.split != _DEFAULT_SPLIT),
+                                      ("split_seed", config.split_seed is not None)) if given]
+    if not asked or any(m is None for m in (graph.train_mask, graph.val_mask, graph.test_mask)):
+        return
+    split_seed = seed if config.split_seed is None else config.split_seed
+    try:
+        drawn = stratified_split(graph.y.cpu(), config.split, per_class=config.per_class, seed=split_seed)
+    except ValueError:
+        drawn = None
+    if drawn is not None and all(torch.equal(d, m.cpu()) for d, m in
+                                 zip(drawn, (graph.train_mask, graph.val_mask, graph.test_mask))):
+        return
+    raise ValueError(f"the graph has its own split masks (train/val/test), so {' and '.join(asked)} would be "
+                     f"ignored; drop {'them' if len(asked) > 1 else 'it'}, or remove the masks "
+                     f"(graph.replace(train_mask=None, val_mask=None, test_mask=None)) to draw a split")
 
 
 def _check_split(graph: Graph) -> None:
