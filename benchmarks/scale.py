@@ -207,10 +207,29 @@ def measure_point(edges: int, threads: int, model: str, args: argparse.Namespace
         # a batch's sampled neighbourhood overlaps itself less as the graph grows, so the work per
         # training node grows until the graph is much larger than a batch's 2-hop reach
         row["sampled_nodes"], row["sampled_edges"] = sampled["nodes"], sampled["edges"]
+    if model == "gcn":
+        row["spmm_s"] = spmm_floor(adj, graph.x, args.repeats)
     row["load_average"] = os.getloadavg()[0]  # other jobs on the machine, for reading the thread figures
     row["epoch_s"] = statistics.median(times)
     row["epoch_min_s"] = min(times)
     return row
+
+
+def spmm_floor(adj, x: torch.Tensor, repeats: int) -> float:
+    """Median seconds of torch's own sparse product ``A @ X`` (MKL's CSR kernel, unweighted, the graph's
+    feature width) on the same graph: the aggregation every GCN epoch does at least once, by a library
+    other than gnnkit. Its growth with the graph is the floor the epoch's growth is read against: the
+    gathers of ``X``'s rows stop fitting in the CPU's caches as the graph grows, whichever library
+    does them."""
+    a = torch.sparse_csr_tensor(adj.rowptr, adj.col, torch.ones(adj.col.numel(), dtype=x.dtype),
+                                (adj.num_rows, adj.num_cols), check_invariants=False)
+    torch.sparse.mm(a, x)  # warm-up
+    times = []
+    for _ in range(max(repeats, 3)):
+        t0 = time.perf_counter()
+        torch.sparse.mm(a, x)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 # --- the sweep -----------------------------------------------------------------------------------------------------
@@ -243,6 +262,11 @@ def summarise(points: list[dict]) -> dict:
             pts = sorted((p["edges"], p["epoch_s"]) for p in points if p["model"] == model and p["threads"] == threads)
             if len(pts) >= 2:
                 name = f"{model}, {threads} thread{'s' if threads > 1 else ''}"
+                floor = sorted((p["edges"], p["spmm_s"]) for p in points
+                               if p["model"] == model and p["threads"] == threads and p.get("spmm_s"))
+                if len(floor) >= 2:  # torch's sparse product alone on the same graphs
+                    summary.setdefault("slopes_spmm", {})[name] = fit_loglog_slope([e for e, _ in floor],
+                                                                                   [t for _, t in floor])
                 summary["slopes"][name] = fit_loglog_slope([e for e, _ in pts], [t for _, t in pts])
                 # the growth once the graph is large (a sampled batch's neighbourhood stops overlapping itself)
                 summary["slopes_largest_two"][name] = fit_loglog_slope([e for e, _ in pts[-2:]],
@@ -321,15 +345,18 @@ def report(points: list[dict], skipped: list[dict], args: argparse.Namespace, sa
         env = environment()
     result = {"environment": env, "settings": settings, "points": points, "skipped": skipped, **summary}
     rows = [[p["model"], p["threads"], f"{p['nodes']:,}", f"{p['edges']:,}", f"{p['epoch_s']:.2f}",
+             f"{p['spmm_s']:.3f}" if p.get("spmm_s") else "-",
              f"{p['peak_rss_mib']:.0f}", f"{p['step_growth_mib']:.0f}", f"{p.get('load_average', float('nan')):.1f}"]
             for p in points]
-    text = table(rows, ["model", "threads", "nodes", "edges", "s / epoch", "peak RSS MiB", "step growth MiB",
+    text = table(rows, ["model", "threads", "nodes", "edges", "s / epoch", "torch A@X s", "peak RSS MiB", "step growth MiB",
                         "load average"])
     lines = [text, ""]
     for name, slope in summary["slopes"].items():
         lines.append(f"log-log slope of time vs edges, {name}: {slope:.3f} "
                      f"({'within' if slope <= SLOPE_GOAL else 'above'} the goal {SLOPE_GOAL}); "
                      f"between the two largest sizes {summary['slopes_largest_two'][name]:.3f}")
+    for name, slope in summary.get("slopes_spmm", {}).items():
+        lines.append(f"log-log slope of torch.sparse.mm alone (A @ X, same graphs) vs edges, {name}: {slope:.3f}")
     for work in ("edges", "nodes"):
         for name, slope in summary.get(f"slopes_vs_sampled_{work}", {}).items():
             lines.append(f"log-log slope of time vs {work} sampled in the epoch, {name}: {slope:.3f}")

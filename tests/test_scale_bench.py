@@ -105,6 +105,9 @@ def test_a_tiny_sweep_measures_each_point_in_its_own_process(tmp_path):
     for p in report["points"]:
         assert p["epoch_s"] > 0 and p["peak_rss_mib"] > 0 and p["nodes"] == 1000 * (p["edges"] // 10_000)
     assert set(report["slopes"]) == {"gcn, 1 thread", "sage, 1 thread"}
+    # torch's own sparse product on the same graphs, the floor the GCN epoch's growth is read against
+    assert all(p["spmm_s"] > 0 for p in report["points"] if p["model"] == "gcn")
+    assert set(report["slopes_spmm"]) == {"gcn, 1 thread"}
     saved = json.loads((tmp_path / "scale.json").read_text())
     assert saved["points"] == report["points"] and (tmp_path / "scale.png").stat().st_size > 0
     assert "log-log slope" in (tmp_path / "scale.md").read_text()
