@@ -87,7 +87,8 @@ def scatter(
         index: group of each row of ``src``, integer, ``0 <= index < dim_size``.
         dim_size: number of groups (default ``index.max() + 1``).
         reduce: ``"sum"`` (default; PyG's ``"add"`` too), ``"mean"``,
-            ``"max"`` or ``"min"``.
+            ``"max"`` or ``"min"``. The mean of integer values is
+            computed and returned in the default floating dtype.
         deterministic: sort and reduce contiguous segments instead of
             scattering with atomics; bit-identical run to run.
         dim: the dimension of ``src`` that ``index`` runs along (default 0).
@@ -112,6 +113,9 @@ def scatter(
     if dim_size is None:
         dim_size = int(index.max()) + 1 if index.numel() else 0
     out_dtype = src.dtype
+    if reduce == "mean" and not (src.is_floating_point() or src.is_complex()):
+        out_dtype = torch.get_default_dtype()  # the mean of integers 1 and 2 is 1.5, not 1
+        src = src.to(out_dtype)
     src = src.to(_accumulation_dtype(src.dtype))
     if deterministic:
         out = _scatter_sorted(src, index, dim_size, reduce)
@@ -160,6 +164,9 @@ def segment(src: Tensor, rowptr: Tensor, reduce: str = "sum") -> Tensor:
             f"segment: rowptr[-1] = {int(rowptr[-1])} must equal the number of rows of src ({src.size(0)})"
         )
     out_dtype = src.dtype
+    if reduce == "mean" and not (src.is_floating_point() or src.is_complex()):
+        out_dtype = torch.get_default_dtype()  # as in scatter: a mean of integers is not truncated
+        src = src.to(out_dtype)
     return _segment_impl(src.to(_accumulation_dtype(src.dtype)), rowptr, reduce).to(out_dtype)
 
 

@@ -136,3 +136,12 @@ def test_featureless_inputs_that_cannot_work_are_clear_errors():
         RGCNConv((4, 16), 8, 2)
     with pytest.raises(ValueError, match="lazy -1"):
         RGCNConv(-1, 8, 2)
+
+
+@pytest.mark.parametrize("decomposition", [{}, {"num_bases": 2}, {"num_blocks": 2}], ids=["full", "bases", "blocks"])
+def test_zero_nodes_give_an_empty_output(decomposition):
+    conv = RGCNConv(4, 8, R, **decomposition)
+    out = conv(torch.randn(0, 4, requires_grad=True), torch.empty(2, 0, dtype=torch.long),
+               torch.empty(0, dtype=torch.long))
+    assert out.shape == (0, 8)
+    out.sum().backward()  # and a backward through it, as PyG's layer allows

@@ -190,4 +190,5 @@ def test_argument_errors():
 
 def test_reprs():
     assert repr(APPNP(10, 0.1)) == "APPNP(K=10, alpha=0.1)"
-    assert repr(GCN2Conv(64, 0.1, 0.5, 1)) == f"GCN2Conv(64, alpha=0.1, beta={math.log(1.5):.4g})"
+    assert repr(GCN2Conv(64, 0.1, 0.5, 1)) == f"GCN2Conv(64, alpha=0.1, beta={math.log(1.5)})"  # as PyG prints it
+    assert repr(GCN2Conv(16, alpha=0.2)) == "GCN2Conv(16, alpha=0.2, beta=1.0)"

@@ -1,6 +1,7 @@
 import torch
 
 from gnnkit.ops import add_self_loops, coalesce, degree, remove_self_loops, to_undirected
+from gnnkit.ops.scatter import scatter, segment
 
 
 def edges(t):
@@ -25,6 +26,18 @@ def test_coalesce_merges_duplicates():
     assert wo.tolist() == [6.0, 4.0]
     _, wmax = coalesce(ei, w, 3, reduce="max")
     assert wmax.tolist() == [4.0, 3.0]
+
+
+def test_the_mean_of_integer_weights_is_not_truncated():
+    ei = torch.tensor([[0, 0, 1], [1, 1, 2]])
+    _, mean = coalesce(ei, torch.tensor([1, 2, 7]), 3, reduce="mean")
+    assert mean.dtype == torch.get_default_dtype() and mean.tolist() == [1.5, 7.0]
+    _, summed = coalesce(ei, torch.tensor([1, 2, 7]), 3)
+    assert summed.dtype == torch.int64 and summed.tolist() == [3, 7]  # sums of integers stay integers
+    index = torch.tensor([0, 0, 1])
+    for deterministic in (False, True):
+        assert scatter(torch.tensor([1, 2, 3]), index, 2, "mean", deterministic).tolist() == [1.5, 3.0]
+    assert segment(torch.tensor([1, 2, 3]), torch.tensor([0, 2, 3]), "mean").tolist() == [1.5, 3.0]
 
 
 def test_to_undirected_and_degree():

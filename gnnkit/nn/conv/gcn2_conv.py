@@ -102,4 +102,4 @@ class GCN2Conv(MessagePassing):
         return self.forward_block(self.prepare(edge_index, edge_weight, x.size(0), x.dtype), state, state)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.channels}, alpha={self.alpha}, beta={self.beta:.4g})"
+        return f"{type(self).__name__}({self.channels}, alpha={self.alpha}, beta={self.beta})"

@@ -145,7 +145,7 @@ class RGCNConv(nn.Module):
                 return spmm(adj, w.index_select(1, x.long()).transpose(0, 1).reshape(n * r, self.out_channels))
             h = (x @ w.permute(1, 0, 2).reshape(self.in_channels, r * self.out_channels))
         else:
-            blocks = x.view(n, self.num_blocks, -1)
+            blocks = x.reshape(n, self.num_blocks, self.in_channels // self.num_blocks)  # n = 0 too
             h = torch.einsum("nbi,rbio->nrbo", blocks, self.weight)
         return spmm(adj, h.reshape(n * r, self.out_channels))
 
@@ -192,7 +192,7 @@ class RGCNConv(nn.Module):
             return w.index_select(0, x_j.long())
         if self.num_blocks is None:
             return x_j @ w
-        blocks = x_j.view(x_j.size(0), self.num_blocks, -1)
+        blocks = x_j.reshape(x_j.size(0), self.num_blocks, self.in_channels // self.num_blocks)
         return torch.einsum("ebi,bio->ebo", blocks, w).reshape(x_j.size(0), self.out_channels)
 
     def extra_repr(self) -> str:
