@@ -73,7 +73,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "N^2 pairs (small graphs only)")
     p.add_argument("--features", choices=("auto", "given", "embedding", "structural"), default="auto",
                    help="node features: the dataset's, or a learnable vector per node when it has none (auto, "
-                   "default), given, embedding, or structural (degree, clustering, PageRank, FastRP of the "
+                   "default; structural with --mode minibatch), given, embedding, or structural (degree, clustering, PageRank, FastRP of the "
                    "training graph)")
     p.add_argument("--feature-norm", choices=("row", "none"), default=None,
                    help="row-normalise the features or not (default per model)")

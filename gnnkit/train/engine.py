@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -291,6 +292,20 @@ class Engine:
                     f"rate (--lr), check the inputs and other numeric options for extreme values, or train in "
                     f"fp32 (--amp none); the last checkpoint, if one was written, holds an earlier epoch's weights")
 
+    def _warn_if_cut_short(self) -> None:
+        """Say when early stopping was on but the epoch cap ended the run at its
+        best validation yet: the model was still improving, so the figures
+        are those of an unfinished run (a hold-out dataset sparser than the
+        ones the defaults were chosen on does this)."""
+        stop, best = self.stop, self.stopping.best_epoch
+        validated = [row["epoch"] for row in self.history if "eval_seconds" in row]
+        if (not self.is_main or stop.patience is None or self.stopping.stopped or self.epoch != stop.epochs
+                or len(validated) < 3 or best != validated[-1]):
+            return
+        warnings.warn(f"{self.task.describe().strip()}: validation was still improving at the last epoch ({stop.epochs}): "
+                      f"the run ended at its epoch cap, not by early stopping; more epochs (--epochs, "
+                      f"StopConfig.epochs) may give better figures", RuntimeWarning, stacklevel=3)
+
     def _validate(self, row: dict[str, Any]) -> None:
         self._check_weights(f"after epoch {self.epoch}")
         t0 = time.perf_counter()
@@ -311,6 +326,7 @@ class Engine:
         # epochs continues from them); the best ones are in "stopping", and
         # the task's export is made from the tested ones.
         self.save(finished=True, weights=last)
+        self._warn_if_cut_short()
         return FitResult(metrics=metrics, history=self.history, best_epoch=self.stopping.best_epoch,
                          epochs_run=self.epoch, stopped_early=self.stopping.stopped,
                          seconds=time.perf_counter() - start,

@@ -4,6 +4,7 @@ outputs locked) hold for it without any code of its own."""
 from __future__ import annotations
 
 import csv
+import warnings
 
 import pytest
 import torch
@@ -226,3 +227,21 @@ def test_the_optimizer_runs_foreach_and_gives_the_per_tensor_loops_numbers():
         a.step()
         b.step()
     assert all(torch.equal(p, q) for p, q in zip(params, twin))  # bit for bit: the figures do not move
+
+
+def test_a_run_cut_short_by_its_epoch_cap_while_improving_says_so():
+    def run(epochs, patience, lr=0.01):
+        engine = Engine(Regression(), OptimConfig(lr=lr), StopConfig(epochs=epochs, patience=patience),
+                        RunConfig(progress=False))
+        with pytest.warns() as caught:
+            warnings.warn("sentinel")  # pytest.warns needs one; the engine's are counted beside it
+            result = engine.fit()
+        return result, [str(w.message) for w in caught if "still improving" in str(w.message)]
+
+    result, said = run(epochs=8, patience=5)  # a slow learning rate: still improving at epoch 8
+    assert result.best_epoch == 8 and not result.stopped_early
+    assert len(said) == 1 and "last epoch (8)" in said[0] and "--epochs" in said[0]
+    result, said = run(epochs=300, patience=5, lr=0.05)  # early stopping ends it: nothing to say
+    assert result.stopped_early and said == []
+    _, said = run(epochs=8, patience=None)  # no early stopping asked for: the cap is the plan
+    assert said == []

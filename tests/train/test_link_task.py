@@ -34,7 +34,7 @@ def fit(graph: Graph, kind: str, config: LinkConfig | None = None, epochs: int =
         minibatch: MiniBatchConfig | None = None, run: RunConfig | None = None, **hparams):
     config = config or LinkConfig()
     split = split_edges(graph, seed=seed)
-    features = link_features(split, kind, config)
+    features = link_features(split, kind, config, sparse=False if minibatch else None)  # as the CLI does
     model = build_model(kind, features, split.num_nodes, seed=seed, **hparams)
     task = LinkTask(split, model, features, config, minibatch=minibatch, seed=seed)
     run = run or RunConfig(seed=seed, device="cpu", progress=False)
@@ -86,6 +86,14 @@ def test_featureless_graphs_get_an_embedding_and_structural_features_use_the_tra
     assert result.metrics["test_auc"] > 0.8
     with pytest.raises(ValueError, match="no node features"):
         link_features(split, "gae", LinkConfig(features="given"))
+    # mini-batches gather dense rows: "auto" then gives structural features, not an embedding that cannot be
+    # gathered (the CLI's `train link --mode minibatch` on a featureless graph failed with its default features)
+    for kind in ("gae", "sage"):
+        dense = link_features(split, kind, LinkConfig(feature_norm="none"), sparse=False)
+        assert dense.kind == "structural" and torch.allclose(dense.x, expected)
+    _, result = fit(graph, "sage", LinkConfig(feature_norm="none"), epochs=2,
+                    minibatch=MiniBatchConfig(batch_size=64, fanout=(5, 5)))
+    assert 0.0 <= result.metrics["test_auc"] <= 1.0
 
 
 def test_dense_loss_and_minibatches_learn():

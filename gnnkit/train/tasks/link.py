@@ -53,7 +53,8 @@ class LinkConfig:
         split_seed: seed of the edge split (default: the run's seed, so every
             seed draws its own split, as in the GAE paper's ten runs).
         features: ``"auto"`` (the graph's features, a learnable embedding per
-            node when it has none), ``"given"``, ``"embedding"`` or
+            node when it has none, or structural features when the features
+            must be dense as mini-batches need), ``"given"``, ``"embedding"`` or
             ``"structural"`` (degree, clustering, PageRank, FastRP — computed
             on the training graph, so held-out edges leave no trace in them).
         feature_norm: ``"row"`` (each row of given features divided by its
@@ -125,8 +126,9 @@ class LinkTask(Task):
                              "mini-batches (use loss='sampled')")
         if minibatch is not None and not isinstance(features.x, Tensor):
             raise ValueError("mini-batch link prediction needs dense node features: build them with "
-                             "link_features(..., sparse=False) (--mode minibatch does), and for a graph without "
-                             "features use features='structural' (a per-node embedding trains in the full mode only)")
+                             "link_features(..., sparse=False), and for a graph without features use "
+                             "features='structural' (--features structural; a per-node embedding trains in "
+                             "--mode full only)")
         for part in ("val", "test"):
             if getattr(split, f"{part}_pos").size(1) == 0:
                 raise ValueError(f"the split has no {part} edges: nothing to "

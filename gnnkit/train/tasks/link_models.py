@@ -81,7 +81,8 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
         model: one of ``MODEL_KINDS`` (``sage`` cannot read a sparse identity).
         config: ``LinkConfig`` (``features``, ``feature_norm``).
         sparse: store the features as a ``CSR`` (``None``: when under 10 %
-            non-zero).
+            non-zero); ``False`` (mini-batches) also makes ``features="auto"``
+            on a graph without features structural, not an embedding.
         x: node features to use instead of ``split.graph.x``, e.g. a ``CSR``
             from ``gnnkit.datasets.formats.musae.read_musae_features`` for a
             graph whose features would not fit densely; a ``CSR`` stays
@@ -90,8 +91,8 @@ def link_features(split: LinkSplit, model: str, config: LinkConfig, sparse: bool
     """
     graph, mode = split.graph, config.features
     given = graph.x if x is None else x
-    if mode == "auto":
-        mode = "given" if given is not None else "embedding"
+    if mode == "auto":  # an embedding cannot be dense-gathered per mini-batch: structural features then
+        mode = "given" if given is not None else ("structural" if sparse is False else "embedding")
     if mode == "given" and isinstance(given, CSR):
         if given.num_rows != graph.num_nodes:
             raise ValueError(f"the sparse features have {given.num_rows} rows but the graph has {graph.num_nodes} "
