@@ -171,6 +171,18 @@ def _loss_options(args: argparse.Namespace) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    from gnnkit.cli.datasets import input_files
+    from gnnkit.cli.output import guard_outputs, locked_outputs, seed_path
+
+    guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
+    per_seed = [seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
+    with locked_outputs(args.json, per_seed):  # writable, and no second run on the same --json, before training
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import note, say, seed_path, write_json
     from gnnkit.cli.source import record_source
     from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
@@ -178,12 +190,6 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.train.runtime import seed_everything
     from gnnkit.train.tasks.kg import MODEL_DEFAULTS, KGConfig, KGTask, build_model
 
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs
-
-    guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
     apply_threads(args)
     if args.patience < 0:
         raise ValueError(f"--patience must be >= 0 (0 disables early stopping), got {args.patience}")

@@ -169,16 +169,24 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import apply_threads, note, say, seed_path, write_json
-    from gnnkit.train.rec import MODEL_DEFAULTS
+    from gnnkit.cli.output import seed_path
 
     _check_filter_flags(args)
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs
+    from gnnkit.cli.output import guard_outputs, locked_outputs
 
     guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
+    per_seed = [seed_path(p, k, args.seeds) for p in (_checkpoint_path(args), args.csv) for k in range(args.seeds)]
+    with locked_outputs(args.json, per_seed):  # writable, and no second run on the same --json, before training
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gnnkit.cli.output import apply_threads, note, say, seed_path, write_json
+    from gnnkit.train.rec import MODEL_DEFAULTS
+
     given = {"lr": args.lr, "reg": args.reg, "epochs": args.epochs, "eval_every": args.eval_every,
              "patience": args.patience}
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}

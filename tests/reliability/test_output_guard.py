@@ -169,3 +169,28 @@ def test_no_lock_file_is_made_beside_a_fifo_output(tmp_path):
     with exclusive_lock(fifo):
         assert not (tmp_path / "pipe.lock").exists()  # (--json /dev/null made /dev/null.lock)
     assert not is_verified_file(fifo)  # answered without opening it (that would wait for a writer)
+
+
+def kg_folder(path):
+    path.mkdir()
+    triples = [f"e{i}\tr{i % 2}\te{(i + 1) % 6}\n" for i in range(6)]
+    for part in ("train", "valid", "test"):
+        (path / f"{part}.txt").write_text("".join(triples))
+    return path
+
+
+@pytest.mark.parametrize("task", ["node", "link", "rec", "kg"])
+def test_every_train_command_checks_and_locks_its_json_before_training(tmp_path, capsys, task):
+    from gnnkit.io import exclusive_lock
+
+    dataset = {"node": lambda: "karate", "link": lambda: str(edge_list(tmp_path / "e.txt")),
+               "rec": lambda: str(lightgcn_folder(tmp_path / "r")), "kg": lambda: str(kg_folder(tmp_path / "k"))}[task]()
+    args = ["train", task, "--dataset", dataset, "--epochs", "1", "--quiet"] + (["--model", "mf"] if task == "rec" else [])
+    (tmp_path / "a-file").write_text("")
+    assert main(args + ["--json", str(tmp_path / "a-file" / "out.json")]) == 2  # its folder cannot exist
+    err = capsys.readouterr().err
+    assert err.startswith("gnnkit: error: cannot write") and err.count("\n") == 1 and "seed" not in err
+    held = tmp_path / "held.json"
+    with exclusive_lock(held):  # another run is writing this --json
+        assert main(args + ["--json", str(held)]) == 2
+    assert "another run" in capsys.readouterr().err and not held.exists()
