@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command. Bad input ends as one ``gnnkit: error: ...`` line with
-    exit status 2; a failing disk or a dead peer process with status 1;
+    """Run one command. Bad input (a path that is missing or may not be read
+    included) ends as one ``gnnkit: error: ...`` line with exit status 2; a
+    failing disk or a dead peer process with status 1;
     ``--debug`` shows the traceback instead."""
     from gnnkit.distributed import DistributedError
 
@@ -89,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, DistributedError) as err:
         if args.debug:
             raise
-        status = 2 if isinstance(err, ValueError) else 1
-        print(f"gnnkit: error: {_cli_names(_one_line(err))}", file=sys.stderr)
+        # bad input (a file that is not there or may not be read): 2; a failing disk or a dead peer: 1
+        status = 2 if isinstance(err, (ValueError, *_INPUT_ERRORS)) else 1
+        hint = "; check its permissions, or choose another path" if isinstance(err, PermissionError) else ""
+        print(f"gnnkit: error: {_cli_names(_one_line(err))}{hint}", file=sys.stderr)
         return status
     except OverflowError as err:  # a number too large for the integer it becomes (e.g. an infinite ratio)
         if args.debug:
@@ -138,6 +141,10 @@ def _cli_names(text: str) -> str:
 
     return re.sub(r"\b(OptimConfig|StopConfig|RunConfig|RecConfig|KGConfig|LinkConfig|NodeConfig|NodeTrainConfig|"
                   r"MiniBatchConfig)(?::\s*|\.)(\w+)\b", flag, text)
+
+
+# OSErrors that name a path the user gave wrongly, not a failing machine
+_INPUT_ERRORS = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 
 def _out_of_memory(err: BaseException) -> bool:

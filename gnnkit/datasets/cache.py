@@ -160,9 +160,9 @@ def load(path: Path, raw: Path | None = None, known: dict[str, str] | None = Non
     """The cached object at ``path``, or ``None`` when absent, unreadable, or
     built from inputs under ``raw`` that have changed since (logged; the
     caller rebuilds it)."""
-    if not path.is_file():
-        return None
     try:
+        if not path.is_file():  # (stat raises too: a cache folder without search permission)
+            return None
         state = load_verified(path, kind=KIND)
         if raw is not None:
             changed = inputs_unchanged(state.get("inputs", {}), raw, known)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -111,3 +112,35 @@ def test_unwritable_cache_continues_uncached(data_root, tmp_path, monkeypatch, c
     monkeypatch.setenv("GNNKIT_CACHE", str(blocker / "cache"))
     g = load("cora", root=data_root, download=False)
     assert g.num_nodes == 2708 and "continuing without it" in caplog.text
+
+
+@pytest.mark.data
+def test_a_cache_entry_that_cannot_even_be_looked_at_is_rebuilt(data_root, tmp_path, monkeypatch, caplog):
+    # a cache folder without search permission: stat() of its entries raises (tests run as root, who
+    # would pass any chmod, so the refusal is simulated)
+    monkeypatch.setenv("GNNKIT_CACHE", str(tmp_path / "cache"))
+    assert load("nations", root=data_root, download=False) is not None  # writes the entry
+    real = Path.is_file
+
+    def refused(self):
+        if str(self).startswith(str(tmp_path / "cache")):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", refused)
+    kg = load("nations", root=data_root, download=False)
+    assert kg.num_entities == 14 and "ignoring unreadable cache entry" in caplog.text
+
+
+def test_a_path_that_may_not_be_read_is_bad_input_with_a_hint(tmp_path, capsys, monkeypatch):
+    from gnnkit.cli import main
+    from gnnkit.cli import kg as kg_cli
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "train.txt"))
+
+    monkeypatch.setattr(kg_cli, "load_knowledge_graph", denied)
+    assert main(["train", "kg", "--dataset", "nations", "--root", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"gnnkit: error: Permission denied: {tmp_path / 'train.txt'}; check its permissions, or choose "
+                   f"another path\n")
