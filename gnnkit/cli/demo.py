@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from gnnkit.cli.output import seed_int
+from gnnkit.cli.output import plain_int, seed_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "measured on the other 22. The training runs on the same engine as `gnnkit train node`."
         ),
     )
-    p.add_argument("--epochs", type=int, default=100, help="training epochs (default: 100)")
+    p.add_argument("--epochs", type=plain_int, default=100, help="training epochs (default: 100)")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)

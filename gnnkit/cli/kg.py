@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, apply_threads, finite_float, max_seconds
+from gnnkit.cli.output import add_run_options, apply_threads, finite_float, max_seconds, plain_int
 
 _MODELS = ("rotate", "complex", "distmult", "transe", "rgcn")
 
@@ -45,13 +45,13 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
                    "default data folder)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
-    p.add_argument("--dim", type=int, default=None, help="embedding dimension (complex dimension for rotate and "
+    p.add_argument("--dim", type=plain_int, default=None, help="embedding dimension (complex dimension for rotate and "
                    "complex; default per model, see above)")
     p.add_argument("--regularization", type=finite_float, default=None, help="weight of the model's penalty (N3 for "
                    "complex / distmult / rgcn; default per model)")
-    p.add_argument("--epochs", type=int, default=200, help="most training epochs (default: 200)")
+    p.add_argument("--epochs", type=plain_int, default=200, help="most training epochs (default: 200)")
     p.add_argument("--lr", type=finite_float, default=0.01, help="Adam learning rate (default: 0.01)")
-    p.add_argument("--batch-size", type=int, default=1024, help="training triples (or queries with --rows queries) "
+    p.add_argument("--batch-size", type=plain_int, default=1024, help="training triples (or queries with --rows queries) "
                    "per step (default: 1024)")
     p.add_argument("--loss", choices=("ce", "bce", "nssa", "margin"), default="ce",
                    help="ce / bce: 1-vs-all over every entity (default ce); nssa: sampled negatives with RotatE's "
@@ -66,15 +66,15 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                         "or keep them with untrained embeddings")
     p.add_argument("--no-inverse", action="store_true", help="do not add inverse triples (heads are then scored "
                    "with the model's own head score)")
-    p.add_argument("--negatives", type=int, default=None, help="nssa / margin: corruptions per triple (default: 64)")
+    p.add_argument("--negatives", type=plain_int, default=None, help="nssa / margin: corruptions per triple (default: 64)")
     p.add_argument("--margin", type=finite_float, default=None, help="nssa / margin: the margin gamma (default: 9)")
     p.add_argument("--adversarial-temperature", type=finite_float, default=None,
                    help="nssa: temperature of the self-adversarial weights, 0 for uniform (default: 1)")
     p.add_argument("--filter-negatives", action="store_true", help="nssa / margin: leave corruptions that are "
                    "training triples out of the loss")
-    p.add_argument("--patience", type=int, default=10, help="validations without a better validation MRR before "
+    p.add_argument("--patience", type=plain_int, default=10, help="validations without a better validation MRR before "
                    "stopping; 0 disables early stopping (default: 10)")
-    p.add_argument("--eval-every", type=int, default=2, help="epochs between validations (default: 2)")
+    p.add_argument("--eval-every", type=plain_int, default=2, help="epochs between validations (default: 2)")
     add_run_options(p, checkpoint_every=10)
     p.set_defaults(handler=run_train)
 
@@ -96,7 +96,7 @@ def register_predict(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--head", required=True, help="entity name of the query's head")
     p.add_argument("--relation", required=True, help="relation name of the query")
-    p.add_argument("-k", "--k", "--top", dest="k", type=int, default=10, help="how many tails (default: 10)")
+    p.add_argument("-k", "--k", "--top", dest="k", type=plain_int, default=10, help="how many tails (default: 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_predict)
 

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, add_subject_options, apply_threads, finite_float, index_of_id, max_seconds
+from gnnkit.cli.output import (
+    add_run_options, add_subject_options, apply_threads, finite_float, index_of_id, max_seconds, plain_int,
+)
 
 _MODELS = ("gae", "vgae", "gcn", "sage")
 _REPORTED = ("test_auc", "test_ap", "test_hits@10", "test_hits@50", "test_mrr", "val_auc", "val_ap")
@@ -57,10 +59,10 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "edges (default: it is symmetrised)")
     p.add_argument("--val", type=finite_float, default=0.05, help="fraction of edges for validation (default: 0.05)")
     p.add_argument("--test", type=finite_float, default=0.10, help="fraction of edges for test (default: 0.10)")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default per model, see above)")
+    p.add_argument("--epochs", type=plain_int, default=None, help="training epochs (default per model, see above)")
     p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (default: 0.01)")
-    p.add_argument("--hidden", type=int, default=None, help="width of the first layer (default per model)")
-    p.add_argument("--dim", type=int, default=None, help="embedding width, the encoder's output (default per model)")
+    p.add_argument("--hidden", type=plain_int, default=None, help="width of the first layer (default per model)")
+    p.add_argument("--dim", type=plain_int, default=None, help="embedding width, the encoder's output (default per model)")
     p.add_argument("--dropout", type=finite_float, default=None, help="dropout on each layer's input (default per model)")
     p.add_argument("--decoder", choices=("dot", "hadamard", "mlp"), default=None,
                    help="gcn / sage: pair decoder (default: dot; gae and vgae use the inner product)")
@@ -77,7 +79,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "training graph)")
     p.add_argument("--feature-norm", choices=("row", "none"), default=None,
                    help="row-normalise the features or not (default per model)")
-    p.add_argument("--patience", type=int, default=0, help="validations without a better validation AUC/AP "
+    p.add_argument("--patience", type=plain_int, default=0, help="validations without a better validation AUC/AP "
                    "before stopping; 0 trains every epoch (default: 0; the best epoch is kept either way)")
     add_run_options(p, checkpoint_every=50)
     p.add_argument("--amp", choices=("bf16", "fp16", "none"), default="none",
@@ -85,7 +87,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("full", "minibatch"), default="full",
                    help="full: the whole graph every step (default); minibatch: batches of --batch-size training "
                    "edges with sampled negatives and the sampled neighbourhoods of their endpoints")
-    p.add_argument("--batch-size", type=int, default=None, help="minibatch: training edges per step (default: 1024)")
+    p.add_argument("--batch-size", type=plain_int, default=None, help="minibatch: training edges per step (default: 1024)")
     p.add_argument("--fanout", default=None, help="minibatch: neighbours per node at each hop, one number per "
                    "layer (the encoders have 2); -1 takes all (default: 15,10)")
     p.set_defaults(handler=run_train)
@@ -101,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_subject_options(p, "checkpoint of a finished `gnnkit train link` run", "--node",
                         "the node to suggest neighbours for, by its id as the dataset writes it (an edge-list "
                         "file's own ids, sparse ones included; a catalog graph's ids from 0)", "node")
-    p.add_argument("-k", "--top", "--k", dest="top", type=int, default=10,
+    p.add_argument("-k", "--top", "--k", dest="top", type=plain_int, default=10,
                    help="number of suggestions (default: 10)")
     p.add_argument("--json", default=None, help="write the suggestions as JSON to this file ('-' for stdout)")
     p.set_defaults(handler=run_suggest)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -185,13 +186,13 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
         checkpoint_every: the task's default number of epochs between checkpoints.
         resumable: the options that may change on ``--resume`` (for the help text).
     """
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
+    p.add_argument("--seeds", type=plain_int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
     p.add_argument("--seed", type=seed_int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--checkpoint", default=None, help="write the training state here (atomically, with a digest); "
                    "with several seeds seed k writes PATH-seedK (b.pt: b-seed0.pt, ...). An existing file is never "
                    "replaced: continue its run with --resume PATH, or choose another path")
-    p.add_argument("--checkpoint-every", type=int, default=checkpoint_every,
+    p.add_argument("--checkpoint-every", type=plain_int, default=checkpoint_every,
                    help=f"epochs between checkpoints (default: {checkpoint_every})")
     p.add_argument("--resume", default=None, help="continue an interrupted run from this checkpoint; every option "
                    f"must equal the run that wrote it, except {resumable}")
@@ -207,13 +208,31 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
     add_threads_option(p)
 
 
+_PLAIN_INT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def plain_int(text: str) -> int:
+    """argparse ``type`` for an integer option, and the parser of ids given on
+    the command line: ASCII decimal digits only. Python's ``int`` also reads
+    ``1_0`` as 10 and other scripts' digits (``١``) as numbers, which would
+    answer for another id than the one typed."""
+    import argparse
+
+    if not _PLAIN_INT.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r} (digits 0-9 only)")
+    return int(text)
+
+
 def finite_float(text: str) -> float:
     """argparse ``type`` for a float option: a finite number (``nan`` and
-    ``inf`` would train a meaningless model or loop without end)."""
+    ``inf`` would train a meaningless model or loop without end), written in
+    ASCII without ``_`` (which ``float`` would skip)."""
     import argparse
     import math
 
     try:
+        if not text.isascii() or "_" in text:
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
@@ -227,10 +246,7 @@ def seed_int(text: str) -> int:
     ``--seeds N`` the last seed must fit as well; torch and numpy take such seeds)."""
     import argparse
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    value = plain_int(text)
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}, got {text}")
     return value
@@ -243,12 +259,12 @@ def add_subject_options(p, checkpoint_help: str, flag: str, flag_help: str, what
     p.add_argument("--checkpoint", required=True, help=checkpoint_help)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument(flag, help=flag_help)
-    who.add_argument("--index", type=int, help=f"instead of {flag}: the {what}'s internal index, 0 .. num_{what}s-1")
+    who.add_argument("--index", type=plain_int, help=f"instead of {flag}: the {what}'s internal index, 0 .. num_{what}s-1")
 
 
 def add_threads_option(p) -> None:
     """``--threads N``: torch's CPU threads for the run (``apply_threads``)."""
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; on a "
+    p.add_argument("--threads", type=plain_int, default=None, help="CPU threads for torch (default: torch's choice; on a "
                    "busy machine or a small graph 1 is often fastest)")
 
 
@@ -292,10 +308,9 @@ def index_of_id(raw: str, ids, *, what: str, flag: str, ids_hint: str, missing: 
     examples = ", ".join(str(int(v)) for v in ids[:3].tolist())
     hint = (f"{ids_hint} run {examples} … {int(ids[-1])} ({len(ids)} {what}s); pass one of them, or "
             f"--index N for the internal 0-based index")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{flag} {raw!r} is not an integer id; {hint}") from None
+    if not _PLAIN_INT.fullmatch(raw):
+        raise ValueError(f"{flag} {raw!r} is not an integer id (digits 0-9 only); {hint}")
+    value = int(raw)
     hit = (ids == value).nonzero()
     if hit.numel() == 0:
         raise ValueError(f"{what} {value} is not {missing}: {hint}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gnnkit.cli.output import add_threads_option, finite_float, seed_int
+from gnnkit.cli.output import add_threads_option, finite_float, plain_int, seed_int
 
 
 def _defaults_help() -> str:
@@ -35,32 +35,32 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="model (default: lightgcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or datasets/)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
-    p.add_argument("--epochs", type=int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
-    p.add_argument("--dim", type=int, default=64, help="embedding size (default: 64)")
-    p.add_argument("--layers", type=int, default=None, help="LightGCN / NGCF propagation layers (default: 3)")
+    p.add_argument("--epochs", type=plain_int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
+    p.add_argument("--dim", type=plain_int, default=64, help="embedding size (default: 64)")
+    p.add_argument("--layers", type=plain_int, default=None, help="LightGCN / NGCF propagation layers (default: 3)")
     p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
-    p.add_argument("--batch-size", type=int, default=2048, help="BPR triples per step (default: 2048)")
+    p.add_argument("--batch-size", type=plain_int, default=2048, help="BPR triples per step (default: 2048)")
     p.add_argument("--reg", type=finite_float, default=None,
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")
-    p.add_argument("--patience", type=int, default=None,
+    p.add_argument("--patience", type=plain_int, default=None,
                    help="validations without improvement before stopping (per model; lightgcn/mf/ngcf: 5)")
-    p.add_argument("--ks", type=int, nargs="+", default=[10, 20], metavar="K",
+    p.add_argument("--ks", type=plain_int, nargs="+", default=[10, 20], metavar="K",
                    help="cut-offs of the reported metrics (recall@K, ndcg@K, ...); early stopping watches recall at "
                         "the largest (default: 10 20)")
     p.add_argument("--val-fraction", type=finite_float, default=0.1, help="share of each user's training items held "
                    "out for validation and early stopping, when the dataset has no validation split (default: 0.1)")
-    p.add_argument("--eval-every", type=int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
-    p.add_argument("--svd-k", type=int, default=None,
+    p.add_argument("--eval-every", type=plain_int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
+    p.add_argument("--svd-k", type=plain_int, default=None,
                    help="GF-CF / BSPM: singular vectors of the ideal filter (default: gfcf 256, bspm 448)")
     p.add_argument("--alpha", type=finite_float, default=None,
                    help="GF-CF / BSPM: weight of the ideal filter (BSPM's beta; default: gfcf 0.3, bspm 0.2)")
     p.add_argument("--sharpen-time", type=finite_float, default=None,
                    help="BSPM: length T of the sharpening process (default: 2.5; 0 gives GF-CF)")
-    p.add_argument("--sharpen-steps", type=int, default=1, help="BSPM: RK4 steps of the sharpening (default: 1)")
+    p.add_argument("--sharpen-steps", type=plain_int, default=1, help="BSPM: RK4 steps of the sharpening (default: 1)")
     p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time")
     add_threads_option(p)
     p.add_argument("--seed", type=seed_int, default=0, help="random seed; with --seeds N the first (default: 0)")
-    p.add_argument("--seeds", type=int, default=1, help="train N seeds (--seed, --seed + 1, ...) and report the mean "
+    p.add_argument("--seeds", type=plain_int, default=1, help="train N seeds (--seed, --seed + 1, ...) and report the mean "
                    "± std of each metric; --checkpoint and --log-csv then write PATH-seedK per seed (default: 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--amp", default=None, choices=("bf16", "fp16"), help="mixed precision for training")

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 
-from gnnkit.cli.output import add_subject_options
+from gnnkit.cli.output import add_subject_options, plain_int
 from gnnkit.cli.rec import held_out_items
 
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ratings.dat, from 1; lastfm: data1.txt's, from 1; gowalla: train.txt's, from 0)", "user")
     p.add_argument("--root", default=None, help="only for checkpoints that do not record the dataset's ids "
                    "(written by the Python API): " + ROOT_HELP)
-    p.add_argument("-k", "--k", "--top", dest="k", type=int, default=10, help="how many items (default: 10)")
+    p.add_argument("-k", "--k", "--top", dest="k", type=plain_int, default=10, help="how many items (default: 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_recommend)
 

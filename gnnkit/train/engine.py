@@ -271,8 +271,12 @@ class Engine:
             return
         raise ValueError(
             f"the training loss is {loss} at epoch {self.epoch}: the model diverged. Lower the learning rate "
-            f"(--lr), check the inputs for extreme values, or train in fp32 (--amp none); the last checkpoint, "
+            f"(--lr), check the inputs for extreme values{self._fp32_hint()}; the last checkpoint, "
             f"if one was written, holds the weights of an earlier epoch")
+
+    def _fp32_hint(self) -> str:
+        # only a run in half precision can be told to train in fp32
+        return ", or train in fp32 (--amp none)" if self.run.amp else ""
 
     def _check_weights(self, when: str) -> None:
         """Stop with the divergence error when a weight is NaN or infinite: a
@@ -289,8 +293,8 @@ class Engine:
             if not ok:
                 raise ValueError(
                     f"the weights ({name}) are NaN or infinite {when}: the model diverged. Lower the learning "
-                    f"rate (--lr), check the inputs and other numeric options for extreme values, or train in "
-                    f"fp32 (--amp none); the last checkpoint, if one was written, holds an earlier epoch's weights")
+                    f"rate (--lr), check the inputs and other numeric options for extreme values"
+                    f"{self._fp32_hint()}; the last checkpoint, if one was written, holds an earlier epoch's weights")
 
     def _warn_if_cut_short(self) -> None:
         """Say when early stopping was on but the epoch cap ended the run at its

@@ -95,7 +95,9 @@ def test_recommend_takes_and_prints_the_datasets_own_ids(trained, data_root, cap
     (["--user", "0"], "user 0 is not in ml-100k: ml-100k's user ids run 1, 2, 3 … 943 (943 users); pass one "
                       "of them, or --index N"),
     (["--user", "944"], "user 944 is not in ml-100k"),
-    (["--user", "one"], "--user 'one' is not an integer id; ml-100k's user ids run 1, 2, 3"),
+    (["--user", "one"], "--user 'one' is not an integer id (digits 0-9 only); ml-100k's user ids run 1, 2, 3"),
+    (["--user", "1_0"], "--user '1_0' is not an integer id (digits 0-9 only)"),  # int() reads it as user 10
+    (["--user", "١"], "--user '١' is not an integer id"),  # an Arabic-Indic 1: int() reads it as user 1
     (["--index", "943"], "--index 943 is not a user index of ml-100k: expected 0 <= index < 943"),
     (["--index", "-1"], "--index -1 is not a user index"),
     (["--user", "1", "--k", "5000"], "--k 5000 must be between 1 and the"),
@@ -105,6 +107,13 @@ def test_recommend_bad_input(trained, capsys, args, message):
     assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("gnnkit: error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_integer_options_take_ascii_digits_only(trained, capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse's own check: status 2 and one line
+        main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--index", "1_0"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --index: invalid integer: '1_0' (digits 0-9 only)" in err
 
 
 def test_recommend_reads_the_ids_from_the_dataset_for_a_checkpoint_without_them(trained, data_root, tmp_path,

@@ -4,6 +4,7 @@ folder of triple files and on the real Kinships / Nations."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,17 @@ def test_predict_bad_input(tmp_path, capsys):
     assert main(["predict", "kg", "--checkpoint", str(tmp_path / "node.pt"), "--dataset", "ring", "--root",
                  str(root), "--head", "e3", "--relation", "next"]) == 2
     assert "checkpoint of `gnnkit train node`, not of `gnnkit train kg`" in capsys.readouterr().err
+
+
+def test_a_graph_too_dense_for_filtered_negatives_says_so_and_trains(tmp_path):
+    from gnnkit.datasets.formats.triples import read_triples
+
+    for part in ("train", "valid", "test"):  # every (head, tail) pair of the one relation is a fact
+        (tmp_path / f"{part}.txt").write_text("a\tr\ta\na\tr\tb\nb\tr\ta\nb\tr\tb\n")
+    kg = read_triples(tmp_path)
+    cfg = KGConfig(loss="nssa", num_negatives=4, filter_negatives=True, inverse=False)
+    model = build_model("transe", kg)
+    task = KGTask(model, kg, cfg)
+    with pytest.warns(RuntimeWarning, match="every sampled negative of a training batch was a training triple"):
+        result = Engine(task, OptimConfig(lr=0.01), StopConfig(epochs=2), RunConfig(progress=False)).fit()
+    assert all(math.isfinite(h["loss"]) for h in result.history)

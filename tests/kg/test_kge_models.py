@@ -130,3 +130,16 @@ def test_encoder_feeds_any_decoder():
     assert reps.shape == (4, 8) and not torch.equal(reps, m.entity.weight)
     m.score_tails(torch.tensor([0, 1]), torch.tensor([1, 0])).sum().backward()
     assert enc.convs[0].weight.grad is not None and m.entity.weight.grad is not None
+
+
+def test_negatives_left_out_carry_no_weight_and_give_no_nan():
+    sp = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    pos = torch.tensor([-1.0, -1.0])
+    neg = torch.tensor([[-3.0, float("-inf")], [float("-inf"), float("-inf")]], requires_grad=True)
+    for temperature in (1.0, 0.0):
+        loss = self_adversarial_loss(pos, neg, margin=2.0, temperature=temperature)
+        # row 0: its one negative takes all the weight; row 1 (none left): the positive term alone
+        expect = (0.5 * (sp(-1) + sp(-1)) + 0.5 * sp(-1)) / 2
+        assert float(loss) == pytest.approx(expect)
+        loss.backward()
+        assert torch.isfinite(neg.grad).all()

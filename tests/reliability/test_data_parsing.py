@@ -274,3 +274,27 @@ def test_a_nul_byte_is_an_error_wherever_it_is(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ValueError, match=r"e\.txt, line \d: a NUL byte"):
         read_edge_list(path)
+
+
+@pytest.mark.parametrize("token", ["1_0", "١", "１", "0x1"])
+def test_ids_are_ascii_digits_only(tmp_path, token):
+    # Python's int() and numpy read "1_0" as 10 and other scripts' digits as numbers: an edge to node 10
+    # (or 1) would be trained without a word
+    path = tmp_path / "e.txt"
+    path.write_text(f"0 1\n0 {token}\n1 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"e.txt, line 2: '{token}' is not an integer node id \(digits 0-9 only\)"):
+        read_edge_list(path)
+    path.write_text(f"0 1 1.0\n1 2 1_5\n")
+    with pytest.raises(ValueError, match=r"line 2: '1_5' is not a number"):
+        read_edge_list(path)
+    path.write_text("+1 2\n2 0\n")  # a sign is still a plain decimal
+    assert read_edge_list(path).edge_index.tolist() == [[1, 2], [2, 0]]
+
+
+def test_a_first_line_with_a_number_is_data_not_a_header(tmp_path):
+    path = tmp_path / "e.txt"
+    path.write_text("é0 1\n1 2\n2 0\n", encoding="utf-8")  # a bad id on line 1, not a header
+    with pytest.raises(ValueError, match=r"line 1: 'é0' is not an integer"):  # quoted as written, not as Latin-1
+        read_edge_list(path)
+    path.write_text("source target\n0 1\n1 2\n")
+    assert read_edge_list(path).num_edges == 2

@@ -70,7 +70,7 @@ class Tokens:
             k = int(np.argmax(bad))
             lines = self.line if index is None else self.line[index]
             values = self.values if index is None else self.values[index]
-            raise ValueError(f"{self.source}, line {int(lines[k])}: {values[k].decode('latin-1')!r} is not a finite "
+            raise ValueError(f"{self.source}, line {int(lines[k])}: {shown(values[k])} is not a finite "
                              f"{what}" + ("" if np.isinf(limit) else f" within ±{limit:.3g}") + "; fix or remove "
                              f"that row")
         return out
@@ -82,19 +82,47 @@ class Tokens:
             fast = _digits_to_int(values)
             if fast is not None:
                 return fast
+            # numpy (as Python's int()) reads "1_0" as 10 and non-ASCII digits ("١") as numbers: ids are plain
+            # ASCII decimals, nothing else (this path runs only when the fast one met another token)
+            for token, line in zip(values.tolist(), lines.tolist()):
+                if not _PLAIN_INT.fullmatch(token):
+                    raise ValueError(f"{self.source}, line {line}: {shown(token)} is not {expected} (digits 0-9 "
+                                     f"only); fix or remove that row")
+        elif values.dtype.kind == "S" and values.size and (np.ascontiguousarray(values).view(np.uint8)
+                                                             == ord("_")).any():
+            k = int(np.flatnonzero([b"_" in v for v in values.tolist()])[0])  # numpy reads "1_0" as 10
+            raise ValueError(f"{self.source}, line {int(lines[k])}: {shown(values[k])} is not {expected}; fix or "
+                             f"remove that row")
         try:
             return values.astype(dtype)
         except (ValueError, OverflowError):
             for token, line in zip(values.tolist(), lines.tolist()):  # error path only: find the culprit
                 try:
-                    dtype(token.decode("latin-1"))
-                except (ValueError, OverflowError):
+                    dtype(token.decode("ascii"))
+                except (ValueError, OverflowError, UnicodeDecodeError):
                     raise ValueError(
-                        f"{self.source}, line {line}: {token.decode('latin-1')!r} is not {expected}"
-                        + (" (too large for 64 bits)" if re.fullmatch(rb"[+-]?[0-9]+", token) else "")
+                        f"{self.source}, line {line}: {shown(token)} is not {expected}"
+                        + (" (too large for 64 bits)" if _PLAIN_INT.fullmatch(token) else "")
                         + "; fix or remove that row"
                     ) from None
             raise
+
+
+_PLAIN_INT = re.compile(rb"[+-]?[0-9]+")
+
+
+def _is_number(token: bytes) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
+def shown(token: bytes) -> str:
+    """A token as an error message quotes it: UTF-8 as written (``'é0'``, not
+    its bytes read as Latin-1), other bytes escaped."""
+    return repr(token.decode("utf-8", errors="backslashreplace"))
 
 
 def _digits_to_int(values: np.ndarray) -> np.ndarray | None:
@@ -251,8 +279,8 @@ def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, line: np.n
     width = int(lengths.max())
     if width > MAX_TOKEN:
         k = int(np.argmax(lengths > MAX_TOKEN))
-        head = bytes(buf[starts[k]:starts[k] + 20]).decode("latin-1")
-        raise ValueError(f"{source}, line {int(line[k])}: a field of {int(lengths[k])} bytes ({head!r}...); "
+        head = shown(bytes(buf[starts[k]:starts[k] + 20]))
+        raise ValueError(f"{source}, line {int(line[k])}: a field of {int(lengths[k])} bytes ({head}...); "
                          f"expected numbers or short names of at most {MAX_TOKEN} bytes. Is this the right file, "
                          f"with the right delimiter?")
     out = np.zeros((starts.size, width), dtype=np.uint8)
@@ -295,7 +323,7 @@ def read_table(path: str | Path, min_cols: int, max_cols: int | None = None, hea
 
     Args:
         header: ``True`` / ``False``, or ``None`` to detect one (a first line
-            whose first field is not a number).
+            none of whose fields is a number).
 
     Returns:
         ``(column names or None, tokens, number of columns)``.
@@ -306,12 +334,8 @@ def read_table(path: str | Path, min_cols: int, max_cols: int | None = None, hea
     names = None
     if len(tokens):
         first = tokens.line == tokens.line[0]
-        if header is None:
-            try:
-                float(tokens.values[0])
-                header = False
-            except ValueError:
-                header = True
+        if header is None:  # a header names columns: no field of it is a number ("é0 1" is a bad data row)
+            header = not any(_is_number(v) for v in tokens.values[first].tolist())
         if header:
             names = [v.decode("utf-8", "replace") for v in tokens.values[first]]
             tokens = Tokens(tokens.values[~first], tokens.line[~first], tokens.source)

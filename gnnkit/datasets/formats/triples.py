@@ -162,11 +162,11 @@ def _unseen_message(path: Path, names: np.ndarray, line: np.ndarray, seen: np.nd
                     relations: np.ndarray, train: Path) -> str:
     k = int(np.flatnonzero(~seen)[0])
     head, relation, tail = names[k].tolist()
-    if relation not in relations:
-        what = f"relation {relation!r}"
-    else:
-        bad = head if head not in entities else tail
-        what = f"entity {bad!r}"
+    kind, bad = ("relation", relation) if relation not in relations else \
+        ("entity", head if head not in entities else tail)
+    # a name with non-ASCII letters also by its code points: 'café' written with a combining accent is
+    # another name than 'café' with a precomposed é, though both print alike
+    what = f"{kind} {bad!r}" + ("" if bad.isascii() else f" (code points {ascii(bad)})")
     return (f"{path}, line {int(line[k])}: {what} never occurs in {train}, so no model can learn an embedding for "
             f"it ({int((~seen).sum())} such triple(s) in this file). Remove those triples, or read with "
             f"unseen='drop' (leave them out, as PyKEEN does) or unseen='keep' (give them untrained embeddings); "

@@ -46,12 +46,18 @@ def self_adversarial_loss(positive: Tensor, negative: Tensor, margin: float = 9.
 
     Args:
         positive: ``[B]`` scores of true triples.
-        negative: ``[B, K]`` scores of their corrupted triples.
+        negative: ``[B, K]`` scores of their corrupted triples; ``-inf``
+            marks one left out (a known true triple).
         margin: ``γ`` (default 9).
         temperature: ``α`` (default 1).
     """
-    weights = torch.softmax(temperature * negative.detach(), dim=1) if temperature > 0 else \
-        torch.full_like(negative, 1.0 / negative.size(1))
+    # a negative of -inf is one filtered out (a known true triple): no weight; a row with none left adds
+    # nothing (softmax over all -inf would be NaN)
+    if temperature > 0:
+        weights = torch.softmax(temperature * negative.detach(), dim=1).nan_to_num(0.0)
+    else:
+        valid = (negative > float("-inf")).to(negative.dtype)
+        weights = valid / valid.sum(1, keepdim=True).clamp(min=1)
     pos = -F.logsigmoid(margin + positive)
     neg = -(weights * F.logsigmoid(-margin - negative)).sum(1)
     return ((pos + neg) / 2).mean()

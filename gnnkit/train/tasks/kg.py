@@ -26,6 +26,7 @@ Two ways to train (``KGConfig.loss``):
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,7 @@ class KGTask(Task):
         self.config = cfg = config or KGConfig()
         self.kg = kg.with_inverse() if cfg.inverse else kg
         self.model, self.seed = model, seed
+        self._said_no_negatives = False
         self.spec = dict(spec) if spec is not None else {"kind": type(model).__name__.lower()}
         if (model.num_entities, model.num_relations) != (self.kg.num_entities, self.kg.num_relations):
             raise ValueError(
@@ -239,6 +241,11 @@ class KGTask(Task):
         if cfg.filter_negatives:  # a corruption that is a training triple is no negative
             true = self._is_training_triple(neg_h, rel.unsqueeze(1).expand(-1, k), neg_t)
             neg = neg.masked_fill(true, float("-inf"))
+            if not self._said_no_negatives and bool(true.all()):
+                self._said_no_negatives = True
+                warnings.warn("every sampled negative of a training batch was a training triple and was left "
+                              "out (filter_negatives): the graph is so dense that the batch trained on positives "
+                              "alone; drop --filter-negatives or use a 1-vs-all loss", RuntimeWarning, stacklevel=2)
         if cfg.loss == "nssa":
             loss = self_adversarial_loss(pos, neg, cfg.margin, cfg.adversarial_temperature)
         else:
