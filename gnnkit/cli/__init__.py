@@ -37,7 +37,26 @@ class _Parser(argparse.ArgumentParser):
     parsers are of this class too (argparse makes them of the parent's class)."""
 
     def error(self, message: str):  # noqa: D401 - argparse's hook
-        self.exit(2, f"gnnkit: error: {self.prog}: {message}; see `{self.prog} --help`\n")
+        where = "" if self.prog == "gnnkit" else f"{self.prog}: "
+        self.exit(2, f"gnnkit: error: {where}{message}; see `{self.prog} --help`\n")
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse reports options no parser knew through the top parser ("gnnkit: unrecognized arguments");
+        # name the command they were given to, whose --help lists what it takes
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            _chosen(self, parsed).error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub-)command parser ``args`` was parsed by: ``gnnkit train kg``'s for ``gnnkit train kg ...``."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, subs[0].dest, None) if subs else None
+        if name not in (subs[0].choices if subs else {}):
+            return parser
+        parser = subs[0].choices[name]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -96,7 +96,8 @@ def register_predict(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
     p.add_argument("--head", required=True, help="entity name of the query's head")
     p.add_argument("--relation", required=True, help="relation name of the query")
-    p.add_argument("-k", "--k", "--top", dest="k", type=plain_int, default=10, help="how many tails (default: 10)")
+    p.add_argument("-k", "--k", "--top", dest="k", type=plain_int, default=None,
+                   help="how many tails (default: 10, or every entity of a smaller graph)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_predict)
 
@@ -286,13 +287,14 @@ def run_predict(args: argparse.Namespace) -> int:
     kg = load_knowledge_graph(dataset, root, download=not args.no_download,
                               unseen=(ckpt.get("source") or {}).get("unseen") or None)  # as the run read it
     model, kg, ckpt = load_trained(args.checkpoint, kg)
-    rows = predict_tails(model, kg, args.head, args.relation, args.k)
+    k = min(10, kg.num_entities) if args.k is None else args.k
+    rows = predict_tails(model, kg, args.head, args.relation, k)
     kind = ckpt["model"]["kind"]
     if args.json:
         print(json.dumps({"head": args.head, "relation": args.relation, "model": kind, "dataset": kg.name,
                           "tails": rows}, indent=2))
         return 0
-    print(f"top {args.k} tails of ({args.head}, {args.relation}, ?) ({kind} on {kg.name}; * = known fact):")
+    print(f"top {k} tails of ({args.head}, {args.relation}, ?) ({kind} on {kg.name}; * = known fact):")
     for row in rows:
         print(f"{row['rank']:3d}. {row['entity']:30s} score {row['score']:10.4f}{'  *' if row['known'] else ''}")
     return 0

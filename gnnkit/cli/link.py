@@ -373,6 +373,9 @@ def run_suggest(args: argparse.Namespace) -> int:
         index = args.index
     nodes, scores = suggest(ckpt, index, args.top)
     node_id = int(ids[index])
+    if nodes.numel() == 0:
+        raise ValueError(f"node {node_id} is already linked to every other node of the graph: there is no new "
+                         f"neighbour to suggest")
     items = [{"node": int(ids[v]), "index": int(v), "probability": float(torch.sigmoid(s))}
              for v, s in zip(nodes, scores)]
     document = {"node": node_id, "index": index, "suggestions": items}

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ratings.dat, from 1; lastfm: data1.txt's, from 1; gowalla: train.txt's, from 0)", "user")
     p.add_argument("--root", default=None, help="only for checkpoints that do not record the dataset's ids "
                    "(written by the Python API): " + ROOT_HELP)
-    p.add_argument("-k", "--k", "--top", dest="k", type=plain_int, default=10, help="how many items (default: 10)")
+    p.add_argument("-k", "--k", "--top", dest="k", type=plain_int, default=None,
+                   help="how many items (default: 10, or as many as the user has not seen when fewer)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_recommend)
 
@@ -129,6 +130,11 @@ def run_recommend(args: argparse.Namespace) -> int:
         seen = torch.cat([seen, held_items[held_rowptr[index]:held_rowptr[index + 1]]]).unique()
     num_seen = seen.numel()
     available = num_items - num_seen
+    if available == 0:
+        raise ValueError(f"{who} has interacted with every item ({num_items}): there is nothing new to "
+                         f"recommend")
+    if args.k is None:
+        args.k = min(10, available)
     if not 1 <= args.k <= available:
         raise ValueError(f"--k {args.k} must be between 1 and the {available} items {who} has not "
                          f"interacted with ({num_items} items in all)")

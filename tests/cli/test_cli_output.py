@@ -116,8 +116,21 @@ def test_argument_errors_are_one_gnnkit_error_line(argv, capsys):
         main(argv)
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert err.startswith("gnnkit: error: gnnkit") and err.count("\n") == 1 and "usage:" not in err, err
-    assert "--help" in err
+    assert err.startswith("gnnkit: error: ") and err.count("\n") == 1 and "usage:" not in err, err
+    assert "--help" in err and not err.startswith("gnnkit: error: gnnkit: ")  # the prefix once
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["train", "kg", "--dataset", "nations", "--amp", "none"], "gnnkit train kg"),  # an option kg does not take
+    (["datasets", "list", "--bogus"], "gnnkit datasets list"),
+])
+def test_an_unknown_option_is_named_with_the_command_it_was_given_to(argv, command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"gnnkit: error: {command}: unrecognized arguments: {' '.join(argv[-2:] if argv[-1] == 'none' else argv[-1:])}")
+    assert err.endswith(f"see `{command} --help`\n")
 
 
 def test_out_of_memory_is_one_line_naming_the_sizes(data_root, capsys):
