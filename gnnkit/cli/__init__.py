@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         # bad input (a file that is not there or may not be read): 2; a failing disk or a dead peer: 1
         status = 2 if isinstance(err, (ValueError, *_INPUT_ERRORS)) else 1
         hint = "; check its permissions, or choose another path" if isinstance(err, PermissionError) else ""
-        print(f"gnnkit: error: {_cli_names(_one_line(err))}{hint}", file=sys.stderr)
+        text = getattr(err, "cli_message", None) or _one_line(err)  # a library error's command-line wording
+        print(f"gnnkit: error: {_cli_names(text)}{hint}", file=sys.stderr)
         return status
     except OverflowError as err:  # a number too large for the integer it becomes (e.g. an infinite ratio)
         if args.debug:

@@ -141,7 +141,7 @@ def file_node_ids(path: str):
 
     from gnnkit.datasets.formats.edgelist import _from_file  # the reader's own parser, so the ids agree
 
-    ids = _from_file(Path(path), "#%")[0]
+    ids = _from_file(Path(path), "#%", relabel=True)[0]
     return torch.from_numpy(np.unique(ids))
 
 

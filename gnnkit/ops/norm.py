@@ -56,8 +56,8 @@ def _inverse_sqrt_degree(deg: Tensor) -> Tensor:
     if not torch.compiler.is_compiling() and bool(negative.any()):
         node = int(negative.nonzero()[0])
         raise ValueError(f"the GCN normalisation needs non-negative weighted degrees, but node {node} has degree "
-                         f"{float(deg[node]):.4g} (negative edge weights); use non-negative weights, or "
-                         f"normalize=False / a layer without degree normalisation")
+                         f"{float(deg[node]):.4g} (negative edge weights); use non-negative weights (in Python, a layer "
+                         f"with normalize=False also takes them)")
     return deg.pow(-0.5).masked_fill(deg == 0, 0.0)
 
 

@@ -162,7 +162,8 @@ class MiniBatchConfig:
         self.fanout = tuple(int(k) for k in self.fanout)  # type: ignore[assignment]
         _check("MiniBatchConfig", [
             (isinstance(self.batch_size, int) and self.batch_size >= 1,
-             f"batch_size must be a positive number of seed nodes, got {self.batch_size!r}"),
+             f"batch_size must be a positive number of seed nodes (training edges, in link prediction), got "
+             f"{self.batch_size!r}"),
             (isinstance(self.inference_batch_size, int) and self.inference_batch_size >= 1,
              f"inference_batch_size must be a positive number of nodes, got {self.inference_batch_size!r}"),
             (len(self.fanout) >= 1 and all(k > 0 or k == -1 for k in self.fanout),

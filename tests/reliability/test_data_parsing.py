@@ -298,3 +298,12 @@ def test_a_first_line_with_a_number_is_data_not_a_header(tmp_path):
         read_edge_list(path)
     path.write_text("source target\n0 1\n1 2\n")
     assert read_edge_list(path).num_edges == 2
+
+
+def test_negative_ids_are_refused_unless_relabelled(tmp_path):
+    path = tmp_path / "e.txt"
+    path.write_text("-20 -14\n-14 3\n3 -20\n")
+    with pytest.raises(ValueError, match="line 1: node id -20 is negative; ids must be >= 0 \\(or pass relabel=True\\)"):
+        read_edge_list(path)
+    g = read_edge_list(path, relabel=True)  # what the message offers works (it was refused all the same)
+    assert g.num_nodes == 3 and g.edge_index.tolist() == [[0, 1, 2], [1, 2, 0]]

@@ -83,3 +83,27 @@ def test_layers_with_a_negative_degree_name_the_node(layer):
     ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
     with pytest.raises(ValueError, match="node 0 has degree"):
         conv(torch.ones(3, 2), ei, torch.tensor([1.0, -3.0, 1.0, 1.0]))
+
+
+def test_a_data_root_that_is_empty_or_a_file_is_named(tmp_path, monkeypatch, capsys):
+    from gnnkit.cli import main
+    from gnnkit.datasets import load
+
+    afile = tmp_path / "notes.txt"
+    afile.write_text("")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        load("nations", root=afile, download=False)
+    with pytest.raises(ValueError, match="is empty"):  # "" would have meant the current folder
+        load("nations", root="", download=False)
+    monkeypatch.setenv("GNNKIT_DATA", str(afile))
+    assert main(["train", "kg", "--dataset", "nations", "--no-download", "--quiet"]) == 2
+    assert f"the data root {afile} (GNNKIT_DATA) is a file" in capsys.readouterr().err
+
+
+def test_missing_files_are_said_in_command_line_words_by_every_train_command(tmp_path, capsys):
+    from gnnkit.cli import main
+
+    for task, name in (("kg", "nations"), ("node", "cora"), ("rec", "ml-100k")):
+        assert main(["train", task, "--dataset", name, "--root", str(tmp_path), "--no-download", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "--root DIR" in err and "root=" not in err and "load(" not in err, (task, err)

@@ -38,13 +38,13 @@ def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str, np.nda
     return ids.astype(np.int64), weight, what, None
 
 
-def _from_file(path: Path, comments: str) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
+def _from_file(path: Path, comments: str, relabel: bool) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
     _, tok, width = read_table(path, 2, 3, comments=comments.encode())
     ids = np.stack([column(tok, width, k).to_int(what="node id") for k in (0, 1)], axis=1)
     weight = (column(tok, width, 2).to_float(what="edge weight", limit=float(np.finfo(np.float32).max))
               .astype(np.float32) if width == 3 else None)
     neg = ids < 0
-    if neg.any():
+    if neg.any() and not relabel:  # (relabelled, a negative id is one more name of a node)
         r = int(np.argmax(neg.any(1)))
         raise ValueError(f"{path}, line {int(column(tok, width, 0).line[r])}: node id {int(ids[r].min())} is "
                          f"negative; ids must be >= 0 (or pass relabel=True)")
@@ -78,7 +78,7 @@ def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | No
             that many nodes.
     """
     if isinstance(source, (str, Path)):
-        ids, weight, where, line = _from_file(Path(source), comments)
+        ids, weight, where, line = _from_file(Path(source), comments, relabel)
     else:
         ids, weight, where, line = _from_table(source)
     if ids.shape[0] == 0:
