@@ -68,7 +68,7 @@ def autocast(device: torch.device, amp: str | None) -> contextlib.AbstractContex
     if amp not in AMP_DTYPES:
         raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
     if amp == "fp16" and device.type == "cpu":
-        warnings.warn("fp16 autocast on CPU is slow and lossy; bf16 is the CPU choice", stacklevel=2)
+        _warn_cpu_fp16()
     if amp == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
         _warn_slow_cpu_bf16()
     return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
@@ -95,6 +95,11 @@ def native_bf16_in(cpuinfo: str) -> bool:
     """Whether the ``flags`` (x86) or ``Features`` (Arm) lines of ``cpuinfo`` name a bf16 instruction set."""
     flags = {word for line in cpuinfo.splitlines() if line.startswith(("flags", "Features")) for word in line.split()}
     return bool(flags & _BF16_FLAGS)
+
+
+@functools.lru_cache(maxsize=1)  # once per process, whichever step enters autocast first
+def _warn_cpu_fp16() -> None:
+    warnings.warn("fp16 autocast on CPU is slow and lossy; bf16 is the CPU choice", stacklevel=4)
 
 
 @functools.lru_cache(maxsize=1)  # once per process: autocast() is entered for every training step

@@ -59,6 +59,20 @@ def test_no_amp_and_fp16_do_not_give_the_bf16_warning(monkeypatch, fresh_warning
     assert not [w for w in caught if "bf16 on this CPU" in str(w.message)]
 
 
+def test_fp16_on_the_cpu_warns_once_per_process():
+    runtime._warn_cpu_fp16.cache_clear()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):  # training steps and evaluation enter autocast from different places
+                with runtime.autocast(CPU, "fp16"):
+                    pass
+        assert [str(w.message) for w in caught].count("fp16 autocast on CPU is slow and lossy; bf16 is the CPU "
+                                                      "choice") == 1
+    finally:
+        runtime._warn_cpu_fp16.cache_clear()
+
+
 @pytest.mark.parametrize("cpuinfo, native", [
     ("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n", False),
     ("flags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n", True),
