@@ -96,6 +96,8 @@ class Graph:
                 n = self.y.size(0)
             else:
                 n = int(ei.max()) + 1 if ei.numel() else 0
+        if isinstance(n, bool) or not float(n).is_integer():  # 3.5 nodes is not int(3.5) = 3 nodes
+            raise ValueError(f"num_nodes must be a whole number, got {n!r}")
         n = int(n)
         if n < 0:
             raise ValueError(f"num_nodes must be >= 0, got {n}")
@@ -114,8 +116,13 @@ class Graph:
     def _check_fields(self, ei: Tensor, n: int) -> None:
         """Check every field against the edge list and the node count."""
         if self.x is not None:
+            if isinstance(self.x, Tensor) and self.x.layout != torch.strided:
+                raise ValueError(f"x is a torch sparse tensor ({self.x.layout}); Graph keeps dense features: pass "
+                                 f"x.to_dense()")
             if not isinstance(self.x, Tensor) or self.x.dim() != 2:
                 raise ValueError(f"x must be a [num_nodes, F] tensor, got {_describe(self.x)}")
+            if self.x.dtype.is_complex:
+                raise ValueError(f"x must be real, got dtype {self.x.dtype}")
             if self.x.size(0) != n:
                 raise ValueError(f"x has {self.x.size(0)} rows but the graph has num_nodes = {n}; expected one row per node")
             _check_finite("x", self.x)

@@ -139,3 +139,14 @@ def test_from_edge_list_path_is_deprecated_and_graph_imports_no_dataset_code(tmp
     imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(gnnkit.graph)))
                 if isinstance(node, ast.ImportFrom)}
     assert not any(m.startswith(("gnnkit.datasets", "gnnkit.nn", "gnnkit.train", "gnnkit.cli")) for m in imported)
+
+
+def test_fields_that_would_be_silently_changed_are_refused():
+    ei = torch.tensor([[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match="num_nodes must be a whole number, got 3.5"):
+        Graph(edge_index=ei, num_nodes=3.5)  # int(3.5) would drop a node
+    assert Graph(edge_index=ei, num_nodes=3.0).num_nodes == 3
+    with pytest.raises(ValueError, match=r"x is a torch sparse tensor .*x.to_dense\(\)"):
+        Graph(x=torch.eye(3).to_sparse(), edge_index=ei)
+    with pytest.raises(ValueError, match="x must be real"):
+        Graph(x=torch.ones(3, 2, dtype=torch.complex64), edge_index=ei)

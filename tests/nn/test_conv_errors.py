@@ -69,3 +69,11 @@ def test_bipartite_input_is_checked():
         layer((torch.randn(6, 4), torch.randn(2, 2)), torch.tensor([[0], [2]]))
     with pytest.raises(ValueError, match="built for bipartite input"):
         layer(torch.randn(6, 4), ei)
+
+
+@pytest.mark.parametrize("build", [lambda: GCNConv(4, -1), lambda: GCNConv(-1, 2), lambda: GATConv(-1, 3),
+                                   lambda: SAGEConv(4, -2), lambda: GraphConv(-1, 2)])
+def test_negative_or_lazy_channel_counts_are_named(build):
+    # torch's own error was "Trying to create tensor with negative dimension -1"
+    with pytest.raises(ValueError, match=r"channels must be a count >= 0"):
+        build()

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_features
+from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_channels, check_features
 from gnnkit.nn.features import feature_dropout, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing, split_input
 from gnnkit.ops.fused import attention_softmax, multi_head_spmm
@@ -119,6 +119,7 @@ class GATConv(MessagePassing):
                  bias: bool = True, head_dropout: float = 0.0, edge_dim: int | None = None,
                  fill_value: float | Tensor | str = "mean", residual: bool = False) -> None:
         super().__init__(aggr="sum")
+        check_channels(in_channels, out_channels, "GATConv")
         if heads < 1:
             raise ValueError(f"GATConv: heads must be >= 1, got {heads}")
         if not 0.0 <= head_dropout < 1.0:

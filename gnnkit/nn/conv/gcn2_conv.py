@@ -6,7 +6,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache, Block
+from gnnkit.nn.adjacency import AdjacencyCache, Block, check_channels
 from gnnkit.nn.conv.gcn_conv import gcn_prepare
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.sparse import CSR
@@ -47,6 +47,7 @@ class GCN2Conv(MessagePassing):
                  shared_weights: bool = True, cached: bool = False, add_self_loops: bool | None = None,
                  normalize: bool = True) -> None:
         super().__init__(aggr="sum")
+        check_channels(channels, channels, "GCN2Conv")
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"GCN2Conv: alpha must be in [0, 1], got {alpha}")
         if layer is not None and layer < 1:

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.nn.adjacency import AdjacencyCache, Block, check_features
+from gnnkit.nn.adjacency import AdjacencyCache, Block, check_channels, check_features
 from gnnkit.nn.features import dtype_of, linear, num_rows
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_factors, split_self_loops
@@ -51,6 +51,10 @@ class GCNConv(MessagePassing):
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True, cached: bool = False,
                  add_self_loops: bool | None = None, normalize: bool = True, improved: bool = False) -> None:
         super().__init__(aggr="sum")
+        check_channels(in_channels, out_channels, "GCNConv")
+        if isinstance(in_channels, (tuple, list)):
+            raise ValueError(f"GCNConv: in_channels must be one count (its formula needs x_j and x_i alike), got "
+                             f"{in_channels!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         # PyG's convention: without the normalisation no loops are added unless asked for
         add_self_loops = normalize if add_self_loops is None else add_self_loops
