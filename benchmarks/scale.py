@@ -107,6 +107,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=1, help="one point: epochs")
     p.add_argument("--threads", type=int, default=0, help="one point: torch threads (0: torch's default)")
     p.add_argument("--quick", action="store_true", help="one point: 100k nodes, 2M edges")
+    p.add_argument("--malloc", choices=("retain", "default"), default="retain",
+                   help="retain: keep freed memory in the process, as the gnnkit command does "
+                   "(gnnkit.settings.retain_freed_memory; default); default: glibc's own behaviour")
     sweep = p.add_argument_group("sweep")
     sweep.add_argument("--sweep", action="store_true", help="measure every size × thread count × model")
     sweep.add_argument("--sizes", type=_counts, default=list(SWEEP_EDGES),
@@ -150,14 +153,17 @@ def measure_point(edges: int, threads: int, model: str, args: argparse.Namespace
     from gnnkit.nn.models import GCN, GraphSAGE
     from gnnkit.sampling.neighbor import NeighborLoader
 
+    from gnnkit.settings import retain_freed_memory
+
     torch.set_num_threads(threads)
+    retained = retain_freed_memory() if args.malloc == "retain" else False
     nodes = max(edges // args.degree, 1000)
     start = time.perf_counter()
     graph = synthetic(num_nodes=nodes, num_edges=edges // 2, num_features=args.features,
                       num_classes=args.classes, seed=args.seed)
     adj = graph.csr()  # both models read the cached CSR; built here, outside the timing
     row = {"model": model, "threads": threads, "nodes": graph.num_nodes, "edges": graph.num_edges,
-           "build_s": time.perf_counter() - start}
+           "build_s": time.perf_counter() - start, "malloc": "retain" if retained else "default"}
     torch.manual_seed(args.seed)
     times: list[float] = []
     if model == "gcn":
@@ -331,7 +337,7 @@ def plot(points: list[dict], path: Path) -> None:
 def _point_args(args: argparse.Namespace) -> list[str]:
     return ["--features", str(args.features), "--classes", str(args.classes), "--hidden", str(args.hidden),
             "--fanout", args.fanout, "--batch-size", str(args.batch_size), "--degree", str(args.degree),
-            "--repeats", str(args.repeats), "--seed", str(args.seed)]
+            "--repeats", str(args.repeats), "--seed", str(args.seed), "--malloc", args.malloc]
 
 
 def report(points: list[dict], skipped: list[dict], args: argparse.Namespace, saved: dict | None = None) -> dict:
@@ -418,6 +424,10 @@ def sweep(args: argparse.Namespace) -> dict:
 def one_point(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.malloc == "retain":
+        from gnnkit.settings import retain_freed_memory
+
+        retain_freed_memory()
     from gnnkit.datasets import synthetic
     from gnnkit.train.node import NodeClassificationTrainer, NodeTrainConfig, build_model
 

@@ -84,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console_main() -> int:
+    """The ``gnnkit`` executable and ``python -m gnnkit``: ``main`` in a process
+    of its own, whose freed memory is kept for the next training step
+    (``gnnkit.settings.retain_freed_memory``) unless ``GNNKIT_RETAIN_MEMORY=0``."""
+    from gnnkit.settings import retain_freed_memory, retain_memory_wanted
+
+    if retain_memory_wanted():
+        retain_freed_memory()
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Bad input (a path that is missing or may not be read
     included) ends as one ``gnnkit: error: ...`` line with exit status 2; a

@@ -306,9 +306,9 @@ class Engine:
         if (not self.is_main or stop.patience is None or self.stopping.stopped or self.epoch != stop.epochs
                 or len(validated) < 3 or best != validated[-1]):
             return
-        warnings.warn(f"{self.task.describe().strip()}: validation was still improving at the last epoch ({stop.epochs}): "
-                      f"the run ended at its epoch cap, not by early stopping; more epochs (--epochs, "
-                      f"StopConfig.epochs) may give better figures", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"{self.task.describe().strip()}: validation was still improving at the last epoch "
+                      f"({stop.epochs}): the run ended at its epoch cap, not by early stopping; more epochs "
+                      f"(--epochs, StopConfig.epochs) may give better figures", RuntimeWarning, stacklevel=3)
 
     def _validate(self, row: dict[str, Any]) -> None:
         self._check_weights(f"after epoch {self.epoch}")
