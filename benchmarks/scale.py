@@ -119,6 +119,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="comma-separated, from gcn,sage (default both)")
     sweep.add_argument("--degree", type=int, default=20, help="directed edges per node (nodes = edges / degree)")
     sweep.add_argument("--repeats", type=int, default=3, help="timed GCN epochs per point (median)")
+    sweep.add_argument("--point-runs", type=int, default=1,
+                       help="fresh processes per point; the point is the one with the median time (default 1)")
     sweep.add_argument("--seed", type=int, default=0, help="graph, weights and sampling seed")
     sweep.add_argument("--memory-fraction", type=float, default=0.6,
                        help="skip a point predicted to need more than this share of MemAvailable (default 0.6)")
@@ -134,8 +136,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     bad = [m for m in args.models if m not in SWEEP_MODELS]
     if bad or not args.models:
         p.error(f"--models takes names from {','.join(SWEEP_MODELS)}, got {bad or args.models}")
-    if args.degree < 1 or args.repeats < 1:
-        p.error(f"--degree and --repeats must be >= 1, got {args.degree} and {args.repeats}")
+    if args.degree < 1 or args.repeats < 1 or args.point_runs < 1:
+        p.error(f"--degree, --repeats and --point-runs must be >= 1, got {args.degree}, {args.repeats} and "
+                f"{args.point_runs}")
     if not 0 < args.memory_fraction <= 1:
         p.error(f"--memory-fraction is a share of the available memory in (0, 1], got {args.memory_fraction}")
     if args.quick:
@@ -252,8 +255,8 @@ def predict_skip(previous: dict | None, edges: int, args: argparse.Namespace,
     if need_mib > args.memory_fraction * avail_mib:
         return (f"predicted peak {need_mib / 1024:.1f} GiB (linear from {previous['edges']:,} edges, +25 %) exceeds "
                 f"{args.memory_fraction:.0%} of the {avail_mib / 1024:.1f} GiB available now")
-    seconds = scale * (previous["build_s"] + previous["epoch_s"] * (args.repeats + 1 if previous["model"] == "gcn"
-                                                                     else 1))
+    epochs = args.repeats + 1 if previous["model"] == "gcn" else 1
+    seconds = scale * args.point_runs * (previous["build_s"] + previous["epoch_s"] * epochs)
     if seconds > args.max_point_seconds:
         return f"predicted {seconds:.0f} s for the point exceeds --max-point-seconds {args.max_point_seconds:.0f}"
     return None
@@ -400,8 +403,12 @@ def sweep(args: argparse.Namespace) -> dict:
                     continue
                 env_threads = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
                 try:
-                    row = run_isolated(__file__, ["--point", str(edges), str(threads), model, *_point_args(args)],
-                                       env=env_threads)
+                    # the process is the unit of noise (its heap, its pages): the median of --point-runs processes
+                    runs = sorted((run_isolated(__file__, ["--point", str(edges), str(threads), model,
+                                                           *_point_args(args)], env=env_threads)
+                                   for _ in range(args.point_runs)), key=lambda r: r["epoch_s"])
+                    row = runs[len(runs) // 2]
+                    row["process_epoch_s"] = [r["epoch_s"] for r in runs]
                 except subprocess.CalledProcessError as err:  # e.g. killed for memory: say so, go on
                     reason = f"failed (exit {err.returncode}): {(err.stderr or '').strip()[-300:]}"
                     print(f"  {model} {edges:,} edges, {threads} thread(s): {reason}", flush=True)

@@ -98,7 +98,8 @@ def test_a_point_predicted_not_to_fit_is_skipped_with_the_reason():
 def test_a_tiny_sweep_measures_each_point_in_its_own_process(tmp_path):
     report = scale.main(["--sweep", "--sizes", "10k,20k", "--thread-counts", "1", "--degree", "10",
                          "--repeats", "1", "--hidden", "8", "--features", "8", "--fanout", "3,2",
-                         "--batch-size", "256", "--out", str(tmp_path), "--plot", str(tmp_path / "scale.png")])
+                         "--batch-size", "256", "--point-runs", "2", "--out", str(tmp_path), "--plot",
+                         str(tmp_path / "scale.png")])
     assert [(p["model"], p["edges"]) for p in report["points"]] == [
         ("gcn", 10_000), ("gcn", 20_000), ("sage", 10_000), ("sage", 20_000)]
     assert all(p["sampled_edges"] > 0 for p in report["points"] if p["model"] == "sage")
@@ -108,6 +109,10 @@ def test_a_tiny_sweep_measures_each_point_in_its_own_process(tmp_path):
     # torch's own sparse product on the same graphs, the floor the GCN epoch's growth is read against
     assert all(p["spmm_s"] > 0 for p in report["points"] if p["model"] == "gcn")
     assert set(report["slopes_spmm"]) == {"gcn, 1 thread"}
+    for p in report["points"]:  # two fresh processes per point; the point is the one with the median (upper) time
+        times = p["process_epoch_s"]
+        assert len(times) == 2 and times == sorted(times) and p["epoch_s"] == times[1]
+    assert all(p["malloc"] == "retain" for p in report["points"])  # as the gnnkit command runs (Linux)
     saved = json.loads((tmp_path / "scale.json").read_text())
     assert saved["points"] == report["points"] and (tmp_path / "scale.png").stat().st_size > 0
     assert "log-log slope" in (tmp_path / "scale.md").read_text()
