@@ -77,9 +77,9 @@ def retain_freed_memory() -> bool:
     few hundred thousand nodes) page-faults all of them in again at every
     step. This asks glibc (``mallopt``) to serve such blocks from its heap
     and to keep freed memory (up to 2 GiB at the top of the heap): one GCN
-    epoch on 800,000 nodes and 16M edges took 1.49x less time on one thread
-    and 2x less on two (docs/performance.md, "How cost grows"), at the price
-    of a resident set that stays near its peak (+19 % peak there).
+    epoch on 800,000 nodes and 16M edges ran 1.33x faster on one thread and
+    1.43x on two (docs/performance.md, "Memory kept for reuse"), at the
+    price of a resident set that stays near its peak (+15-17 % peak there).
 
     Process-wide and not undone: the ``gnnkit`` command calls it (unless
     ``GNNKIT_RETAIN_MEMORY=0``); in Python it is an opt-in, as is
