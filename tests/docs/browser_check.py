@@ -52,8 +52,9 @@ class Chromium:
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--window-size=1280,900", f"--user-data-dir={profile}", "about:blank"]
         # 3 and 4 listed too: subprocess closes every fd not in pass_fds after preexec_fn ran
+        # its own session: close() ends the renderer and helper processes too, not only the browser
         self.proc = subprocess.Popen(args, pass_fds=(3, 4, to_child_r, from_child_w), preexec_fn=fds,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(to_child_r)
         os.close(from_child_w)
         self._buf, self._id, self.events = b"", 0, []
@@ -87,7 +88,14 @@ class Chromium:
             self.events.append(self._read())
 
     def close(self) -> None:
-        self.proc.kill()
+        # the whole process group: a helper left alive kept writing into the profile folder while it was
+        # being removed ("Directory not empty: 'Default'")
+        import signal
+
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
 
 
@@ -153,7 +161,7 @@ def main(site: str, out: str) -> int:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:  # (a profile is scratch)
         browser = Chromium(exe, profile)
         try:
             found = [p for page in PAGES for p in check_page(browser, origin, page, out_dir)]
