@@ -19,7 +19,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     repository's ``datasets/`` folder when gnnkit runs from a checkout, else
     ``~/.cache/gnnkit/data``."""
     if root is not None:
-        return _checked_root(root, "root (--root)")
+        return _checked_root(root, "root= (--root)")
     env = os.environ.get("GNNKIT_DATA")
     if env:
         return _checked_root(env, "GNNKIT_DATA")
@@ -33,10 +33,10 @@ def _checked_root(root: str | os.PathLike, what: str) -> Path:
     """A data root the user named: not an empty string (which would mean the
     current folder), not a file."""
     if not str(root).strip():
-        raise ValueError(f"the data root {what} is empty; pass the folder that holds <dataset>/raw/")
+        raise ValueError(f"the data root given by {what} is empty; pass the folder that holds <dataset>/raw/")
     path = Path(root).expanduser()
     if path.exists() and not path.is_dir():
-        raise ValueError(f"the data root {path} ({what}) is a file, not a folder; pass the folder that holds "
+        raise ValueError(f"the data root {path} (from {what}) is a file, not a folder; pass the folder that holds "
                          f"<dataset>/raw/")
     return path
 

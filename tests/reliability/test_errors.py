@@ -97,7 +97,7 @@ def test_a_data_root_that_is_empty_or_a_file_is_named(tmp_path, monkeypatch, cap
         load("nations", root="", download=False)
     monkeypatch.setenv("GNNKIT_DATA", str(afile))
     assert main(["train", "kg", "--dataset", "nations", "--no-download", "--quiet"]) == 2
-    assert f"the data root {afile} (GNNKIT_DATA) is a file" in capsys.readouterr().err
+    assert f"the data root {afile} (from GNNKIT_DATA) is a file" in capsys.readouterr().err
 
 
 def test_missing_files_are_said_in_command_line_words_by_every_train_command(tmp_path, capsys):
