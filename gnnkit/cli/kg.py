@@ -51,7 +51,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "complex / distmult / rgcn; default per model)")
     p.add_argument("--epochs", type=plain_int, default=200, help="most training epochs (default: 200)")
     p.add_argument("--lr", type=finite_float, default=0.01, help="Adam learning rate (default: 0.01)")
-    p.add_argument("--batch-size", type=plain_int, default=1024, help="training triples (or queries with --rows queries) "
+    p.add_argument("--batch-size", type=plain_int, default=1024,
+                   help="training triples (or queries with --rows queries) "
                    "per step (default: 1024)")
     p.add_argument("--loss", choices=("ce", "bce", "nssa", "margin"), default="ce",
                    help="ce / bce: 1-vs-all over every entity (default ce); nssa: sampled negatives with RotatE's "
@@ -66,7 +67,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                         "or keep them with untrained embeddings")
     p.add_argument("--no-inverse", action="store_true", help="do not add inverse triples (heads are then scored "
                    "with the model's own head score)")
-    p.add_argument("--negatives", type=plain_int, default=None, help="nssa / margin: corruptions per triple (default: 64)")
+    p.add_argument("--negatives", type=plain_int, default=None,
+                   help="nssa / margin: corruptions per triple (default: 64)")
     p.add_argument("--margin", type=finite_float, default=None, help="nssa / margin: the margin gamma (default: 9)")
     p.add_argument("--adversarial-temperature", type=finite_float, default=None,
                    help="nssa: temperature of the self-adversarial weights, 0 for uniform (default: 1)")

@@ -62,11 +62,14 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=plain_int, default=None, help="training epochs (default per model, see above)")
     p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (default: 0.01)")
     p.add_argument("--hidden", type=plain_int, default=None, help="width of the first layer (default per model)")
-    p.add_argument("--dim", type=plain_int, default=None, help="embedding width, the encoder's output (default per model)")
-    p.add_argument("--dropout", type=finite_float, default=None, help="dropout on each layer's input (default per model)")
+    p.add_argument("--dim", type=plain_int, default=None,
+                   help="embedding width, the encoder's output (default per model)")
+    p.add_argument("--dropout", type=finite_float, default=None,
+                   help="dropout on each layer's input (default per model)")
     p.add_argument("--decoder", choices=("dot", "hadamard", "mlp"), default=None,
                    help="gcn / sage: pair decoder (default: dot; gae and vgae use the inner product)")
-    p.add_argument("--neg-ratio", type=finite_float, default=None, help="training negatives per edge, drawn afresh each "
+    p.add_argument("--neg-ratio", type=finite_float, default=None,
+                   help="training negatives per edge, drawn afresh each "
                    "epoch (default per model)")
     p.add_argument("--negatives", choices=("uniform", "degree"), default="uniform",
                    help="how training negatives are drawn: uniform node pairs (default) or degree-weighted")
@@ -75,8 +78,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    "N^2 pairs (small graphs only)")
     p.add_argument("--features", choices=("auto", "given", "embedding", "structural"), default="auto",
                    help="node features: the dataset's, or a learnable vector per node when it has none (auto, "
-                   "default; structural with --mode minibatch), given, embedding, or structural (degree, clustering, PageRank, FastRP of the "
-                   "training graph)")
+                   "default; structural with --mode minibatch), given, embedding, or structural (degree, "
+                   "clustering, PageRank, FastRP of the training graph)")
     p.add_argument("--feature-norm", choices=("row", "none"), default=None,
                    help="row-normalise the features or not (default per model)")
     p.add_argument("--patience", type=plain_int, default=0, help="validations without a better validation AUC/AP "
@@ -87,7 +90,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("full", "minibatch"), default="full",
                    help="full: the whole graph every step (default); minibatch: batches of --batch-size training "
                    "edges with sampled negatives and the sampled neighbourhoods of their endpoints")
-    p.add_argument("--batch-size", type=plain_int, default=None, help="minibatch: training edges per step (default: 1024)")
+    p.add_argument("--batch-size", type=plain_int, default=None,
+                   help="minibatch: training edges per step (default: 1024)")
     p.add_argument("--fanout", default=None, help="minibatch: neighbours per node at each hop, one number per "
                    "layer (the encoders have 2); -1 takes all (default: 15,10)")
     p.set_defaults(handler=run_train)

@@ -53,20 +53,26 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
                    "default data folder)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
-    p.add_argument("--epochs", type=plain_int, default=None, help="maximum epochs (paper default per model: gcn 200, gat 1000)")
-    p.add_argument("--hidden", type=plain_int, default=None, help="hidden units (per head for gat; default gcn 16, gat 8, "
+    p.add_argument("--epochs", type=plain_int, default=None,
+                   help="maximum epochs (paper default per model: gcn 200, gat 1000)")
+    p.add_argument("--hidden", type=plain_int, default=None,
+                   help="hidden units (per head for gat; default gcn 16, gat 8, "
                    "sage/mlp 64)")
     p.add_argument("--layers", type=plain_int, default=None, help="number of layers (gcnii: convolutions, default 64; "
                    "appnp: MLP layers; default 2)")
     p.add_argument("--K", type=plain_int, default=None, help="appnp: propagation steps (default: 10)")
-    p.add_argument("--alpha", type=finite_float, default=None, help="appnp: teleport probability; gcnii: initial-residual "
+    p.add_argument("--alpha", type=finite_float, default=None,
+                   help="appnp: teleport probability; gcnii: initial-residual "
                    "strength (default: 0.1)")
-    p.add_argument("--theta", type=finite_float, default=None, help="gcnii: the paper's lambda, identity-mapping strength "
+    p.add_argument("--theta", type=finite_float, default=None,
+                   help="gcnii: the paper's lambda, identity-mapping strength "
                    "beta_l = log(theta / l + 1) (default: 0.5)")
-    p.add_argument("--edge-dropout", type=finite_float, default=None, help="appnp: dropout on the propagation matrix at "
+    p.add_argument("--edge-dropout", type=finite_float, default=None,
+                   help="appnp: dropout on the propagation matrix at "
                    "each step (default: 0.5)")
     p.add_argument("--heads", type=plain_int, default=None, help="gat: attention heads in hidden layers (default: 8)")
-    p.add_argument("--out-heads", type=plain_int, default=None, help="gat: attention heads in the output layer, averaged "
+    p.add_argument("--out-heads", type=plain_int, default=None,
+                   help="gat: attention heads in the output layer, averaged "
                    "(default: 1)")
     p.add_argument("--dropout-scheme", choices=("reference", "shared"), default=None,
                    help="gat: 'reference' (default) drops each head's input with its own mask and drops the "
@@ -81,7 +87,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                         "(default 0; gcnii 5e-4 on its linear layers, as the authors' code)")
     p.add_argument("--dropout", type=finite_float, default=None, help="dropout on each layer's input (default gcn 0.5, "
                    "gat 0.6, also on gat's attention)")
-    p.add_argument("--patience", type=plain_int, default=None, help="early-stopping patience in epochs; 0 disables early "
+    p.add_argument("--patience", type=plain_int, default=None,
+                   help="early-stopping patience in epochs; 0 disables early "
                    "stopping (default gcn 10, gat 100, sage/mlp 50)")
     p.add_argument("--features", choices=("auto", "given", "structural", "embedding"), default="auto",
                    help="node features: the dataset's (structural ones when it has none; default auto), given, "

@@ -186,7 +186,8 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
         checkpoint_every: the task's default number of epochs between checkpoints.
         resumable: the options that may change on ``--resume`` (for the help text).
     """
-    p.add_argument("--seeds", type=plain_int, default=1, help="number of seeds to train; reports mean ± std (default: 1)")
+    p.add_argument("--seeds", type=plain_int, default=1,
+                   help="number of seeds to train; reports mean ± std (default: 1)")
     p.add_argument("--seed", type=seed_int, default=0, help="first seed; seed k runs with --seed + k (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--checkpoint", default=None, help="write the training state here (atomically, with a digest); "
@@ -264,7 +265,8 @@ def add_subject_options(p, checkpoint_help: str, flag: str, flag_help: str, what
 
 def add_threads_option(p) -> None:
     """``--threads N``: torch's CPU threads for the run (``apply_threads``)."""
-    p.add_argument("--threads", type=plain_int, default=None, help="CPU threads for torch (default: torch's choice; on a "
+    p.add_argument("--threads", type=plain_int, default=None,
+                   help="CPU threads for torch (default: torch's choice; on a "
                    "busy machine or a small graph 1 is often fastest)")
 
 

@@ -35,10 +35,12 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                    help="model (default: lightgcn)")
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or datasets/)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
-    p.add_argument("--epochs", type=plain_int, default=None, help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
+    p.add_argument("--epochs", type=plain_int, default=None,
+                   help="most training epochs (per model; lightgcn/mf/ngcf: 300)")
     p.add_argument("--dim", type=plain_int, default=64, help="embedding size (default: 64)")
     p.add_argument("--layers", type=plain_int, default=None, help="LightGCN / NGCF propagation layers (default: 3)")
-    p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
+    p.add_argument("--lr", type=finite_float, default=None,
+                   help="Adam learning rate (per model; lightgcn: 5e-3, mf, ngcf and simplex: 1e-3, ultragcn: 1e-2)")
     p.add_argument("--batch-size", type=plain_int, default=2048, help="BPR triples per step (default: 2048)")
     p.add_argument("--reg", type=finite_float, default=None,
                    help="L2 on the batch's layer-0 embeddings (per model; lightgcn/mf/ngcf: 1e-4)")
@@ -49,7 +51,8 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
                         "the largest (default: 10 20)")
     p.add_argument("--val-fraction", type=finite_float, default=0.1, help="share of each user's training items held "
                    "out for validation and early stopping, when the dataset has no validation split (default: 0.1)")
-    p.add_argument("--eval-every", type=plain_int, default=None, help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
+    p.add_argument("--eval-every", type=plain_int, default=None,
+                   help="epochs between validations (per model; lightgcn/mf/ngcf: 5)")
     p.add_argument("--svd-k", type=plain_int, default=None,
                    help="GF-CF / BSPM: singular vectors of the ideal filter (default: gfcf 256, bspm 448)")
     p.add_argument("--alpha", type=finite_float, default=None,
@@ -60,15 +63,18 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--max-minutes", type=finite_float, default=None, help="stop training after this wall time")
     add_threads_option(p)
     p.add_argument("--seed", type=seed_int, default=0, help="random seed; with --seeds N the first (default: 0)")
-    p.add_argument("--seeds", type=plain_int, default=1, help="train N seeds (--seed, --seed + 1, ...) and report the mean "
+    p.add_argument("--seeds", type=plain_int, default=1,
+                   help="train N seeds (--seed, --seed + 1, ...) and report the mean "
                    "± std of each metric; --checkpoint and --log-csv then write PATH-seedK per seed (default: 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--amp", default=None, choices=("bf16", "fp16"), help="mixed precision for training")
     p.add_argument("--checkpoint", default=None, help="save the training state here after every validation, and resume from it when it exists (every option must equal that run's, except --epochs and --max-minutes)")
     p.add_argument("--resume", default=None, help="continue the run saved in this checkpoint (and keep saving to it): "
                    "the same as --checkpoint on an existing file, but an error when the file is missing")
-    p.add_argument("--log-csv", "--csv", dest="csv", default=None, help="write one row of metrics per epoch to this CSV file (--csv is the old spelling)")
-    p.add_argument("--json", default=None, help="write the final metrics here as JSON ('-' for stdout; the summary line then goes to stderr)")
+    p.add_argument("--log-csv", "--csv", dest="csv", default=None,
+                   help="write one row of metrics per epoch to this CSV file (--csv is the old spelling)")
+    p.add_argument("--json", default=None,
+                   help="write the final metrics here as JSON ('-' for stdout; the summary line then goes to stderr)")
     p.add_argument("--profile", default=None, metavar="DIR", help="profile a few epochs with torch.profiler: a "
                    "trace for TensorBoard / Perfetto in DIR and the top operators on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
