@@ -126,18 +126,21 @@ def main(argv: list[str] | None = None) -> int:
         text = getattr(err, "cli_message", None) or _one_line(err)  # a library error's command-line wording
         print(f"gnnkit: error: {_cli_names(text)}{hint}", file=sys.stderr)
         return status
-    except OverflowError as err:  # a number too large for the integer it becomes (e.g. an infinite ratio)
-        if args.debug:
+    except (OverflowError, TypeError, RuntimeError) as err:
+        # a number too large for the integer it becomes (an infinite ratio; torch's "Overflow when unpacking
+        # long" for a size past 64 bits): bad input; any other TypeError or RuntimeError is a bug
+        if args.debug or not (isinstance(err, OverflowError) or "overflow" in str(err).lower()):
+            if not args.debug and isinstance(err, RuntimeError) and _out_of_memory(err):
+                return _say_out_of_memory(err)
             raise
-        print(f"gnnkit: error: a number is too large or infinite ({_one_line(err)}); check the numeric options",
+        text = _one_line(err).split(" Exception raised from")[0][:200]
+        print(f"gnnkit: error: a number is too large or infinite ({text}); check the numeric options",
               file=sys.stderr)
         return 2
-    except (MemoryError, RuntimeError) as err:
-        if args.debug or not _out_of_memory(err):
+    except MemoryError as err:
+        if args.debug:
             raise
-        print(f"gnnkit: error: out of memory ({_one_line(err)[:200]}); use smaller sizes (e.g. --dim, "
-              f"--batch-size, --hidden) or a smaller dataset", file=sys.stderr)
-        return 1
+        return _say_out_of_memory(err)
     except KeyboardInterrupt:
         print("gnnkit: interrupted", file=sys.stderr)
         return 130
@@ -176,6 +179,12 @@ def _cli_names(text: str) -> str:
 
 # OSErrors that name a path the user gave wrongly, not a failing machine
 _INPUT_ERRORS = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+def _say_out_of_memory(err: BaseException) -> int:
+    print(f"gnnkit: error: out of memory ({_one_line(err)[:200]}); use smaller sizes (e.g. --dim, "
+          f"--batch-size, --hidden) or a smaller dataset", file=sys.stderr)
+    return 1
 
 
 def _out_of_memory(err: BaseException) -> bool:

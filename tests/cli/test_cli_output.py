@@ -120,6 +120,17 @@ def test_argument_errors_are_one_gnnkit_error_line(argv, capsys):
     assert "--help" in err and not err.startswith("gnnkit: error: gnnkit: ")  # the prefix once
 
 
+def test_sizes_past_64_bits_are_one_error_line(tmp_path, capsys):
+    data = tmp_path / "kg"
+    data.mkdir()
+    for part in ("train", "valid", "test"):
+        (data / f"{part}.txt").write_text("a\tr\tb\nb\tr\tc\n")
+    for extra in (["--dim", "99999999999999999999"], ["--loss", "nssa", "--negatives", "99999999999999999999"]):
+        assert main(["train", "kg", "--dataset", str(data), "--epochs", "1", "--quiet", *extra]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if "warning" not in line]
+        assert len(err) == 1 and err[0].startswith("gnnkit: error: a number is too large or infinite"), err
+
+
 @pytest.mark.parametrize("argv, command", [
     (["train", "kg", "--dataset", "nations", "--amp", "none"], "gnnkit train kg"),  # an option kg does not take
     (["datasets", "list", "--bogus"], "gnnkit datasets list"),

@@ -218,3 +218,14 @@ def test_split_options_on_a_graph_with_its_own_masks_are_errors():
     assert again.train_mask.equal(drawn.train_mask) and int(again.train_mask.sum()) == 15
     with pytest.raises(ValueError, match="per_class replaces split"):
         NodeTrainConfig(per_class=5, split=(0.5, 0.25, 0.25))
+
+
+def test_a_stray_huge_class_id_is_refused_before_sizing_the_model():
+    g = sbm_graph()
+    y = g.y.clone()
+    y[5] = 2**40  # one stray label: a 2**40-output layer (70 TB) would be allocated for it
+    with pytest.raises(ValueError, match=r"class id 1099511627776 would give the model .* only 4 distinct classes"):
+        prepare_graph(g.replace(y=y), NodeTrainConfig())
+    y[y == 2] = 999  # a large id below 2**16 is taken as it is
+    y[5] = 0
+    assert prepare_graph(g.replace(y=y), NodeTrainConfig()).y.max() == 999

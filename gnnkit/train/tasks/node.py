@@ -120,6 +120,10 @@ def check_labels(graph: Graph) -> None:
     if not bool((graph.y >= 0).any()):
         raise ValueError("no node has a label (every y is negative): node classification needs labelled nodes")
     classes = torch.unique(graph.y[graph.y >= 0])
+    top = int(classes[-1])
+    if top >= 1 << 16 and top + 1 > 16 * classes.numel():  # the output layer would be sized by the largest id
+        raise ValueError(f"class id {top} would give the model {top + 1} outputs, but only {classes.numel()} "
+                         f"distinct classes appear; number the classes 0..C-1")
     said = _ONE_CLASS_WARNED.get(id(graph.y))
     if classes.numel() == 1 and (said is None or said() is not graph.y):
         _ONE_CLASS_WARNED[id(graph.y)] = weakref.ref(graph.y)
