@@ -96,9 +96,7 @@ class Graph:
                 n = self.y.size(0)
             else:
                 n = int(ei.max()) + 1 if ei.numel() else 0
-        if isinstance(n, bool) or not float(n).is_integer():  # 3.5 nodes is not int(3.5) = 3 nodes
-            raise ValueError(f"num_nodes must be a whole number, got {n!r}")
-        n = int(n)
+        n = _node_count(n)
         if n < 0:
             raise ValueError(f"num_nodes must be >= 0, got {n}")
         object.__setattr__(self, "num_nodes", n)
@@ -372,3 +370,17 @@ def _check_finite(name: str, t: Tensor) -> None:
                 f"{name} has a non-finite value {t[pos].item()} at index {pos}; "
                 f"replace NaN/inf (e.g. torch.nan_to_num) before building the Graph"
             )
+
+def _node_count(n: Any) -> int:
+    """``num_nodes`` as an int: a whole number (Python, numpy or a 0-d torch
+    integer), not a bool, a string (``"1_0"``) or 3.5 (which ``int`` would
+    make 3), and below 2**63."""
+    if isinstance(n, Tensor):
+        n = n.item() if n.numel() == 1 and not n.dtype.is_complex and n.dtype != torch.bool else n
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, float, np.integer, np.floating)):
+        raise ValueError(f"num_nodes must be a whole number, got {n!r} ({type(n).__name__})")
+    if isinstance(n, (float, np.floating)) and not float(n).is_integer():  # 3.5, nan, inf
+        raise ValueError(f"num_nodes must be a whole number, got {n!r}")
+    if not -2**63 < int(n) < 2**63:
+        raise ValueError(f"num_nodes must be below 2**63, got {n!r}")
+    return int(n)

@@ -100,6 +100,6 @@ def retain_freed_memory() -> bool:
 
 
 def retain_memory_wanted() -> bool:
-    """Whether the ``gnnkit`` command should call ``retain_freed_memory``
-    (``GNNKIT_RETAIN_MEMORY`` unset or not ``0``)."""
-    return os.environ.get("GNNKIT_RETAIN_MEMORY", "1").strip() != "0"
+    """Whether the ``gnnkit`` command should call ``retain_freed_memory``:
+    not when ``GNNKIT_RETAIN_MEMORY`` is ``0``, ``false``, ``no`` or ``off``."""
+    return os.environ.get("GNNKIT_RETAIN_MEMORY", "1").strip().lower() not in ("0", "false", "no", "off")

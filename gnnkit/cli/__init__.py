@@ -43,6 +43,14 @@ class _Parser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):
         # argparse reports options no parser knew through the top parser ("gnnkit: unrecognized arguments");
         # name the command they were given to, whose --help lists what it takes
+        if self.prog == "gnnkit":  # `gnnkit --root D train kg`: the option belongs to the command after it
+            argv = sys.argv[1:] if args is None else list(args)
+            for token in argv:
+                if not token.startswith("-"):
+                    break
+                if token.split("=")[0] not in ("-h", "--help", "--version", "--debug"):
+                    self.error(f"{token} is not an option of gnnkit itself: a command's options go after the "
+                               f"command (e.g. gnnkit train node ... {token})")
         parsed, extra = self.parse_known_args(args, namespace)
         if extra:
             _chosen(self, parsed).error(f"unrecognized arguments: {' '.join(extra)}")

@@ -209,7 +209,7 @@ def add_run_options(p, *, checkpoint_every: int, resumable: str = "--epochs and 
     add_threads_option(p)
 
 
-_PLAIN_INT = re.compile(r"\s*[+-]?[0-9]+\s*")
+_PLAIN_INT = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")  # ASCII only: \s would take NBSP and ideographic spaces
 
 
 def plain_int(text: str) -> int:
@@ -313,7 +313,7 @@ def index_of_id(raw: str, ids, *, what: str, flag: str, ids_hint: str, missing: 
     if not _PLAIN_INT.fullmatch(raw):
         raise ValueError(f"{flag} {raw!r} is not an integer id (digits 0-9 only); {hint}")
     value = int(raw)
-    hit = (ids == value).nonzero()
+    hit = (ids == value).nonzero() if abs(value) < 2**63 else ids[:0]  # (past int64: in no dataset)
     if hit.numel() == 0:
         raise ValueError(f"{what} {value} is not {missing}: {hint}")
     return int(hit[0, 0])

@@ -117,9 +117,10 @@ def scatter(
         out_dtype = torch.get_default_dtype()  # the mean of integers 1 and 2 is 1.5, not 1
         src = src.to(out_dtype)
     src = src.to(_accumulation_dtype(src.dtype))
-    if deterministic:
+    if deterministic and (src.is_floating_point() or src.is_complex()):
+        # (integers: any order of additions gives the same sum, so the scatter below is deterministic already)
         out = _scatter_sorted(src, index, dim_size, reduce)
-    elif get_backend() == "torch_scatter" and not (reduce in ("max", "min") and src.requires_grad):
+    elif get_backend() == "torch_scatter" and src.is_floating_point() and not (reduce in ("max", "min") and src.requires_grad):
         # (max/min with a gradient: torch's path, which splits a tie's gradient evenly as PyG's does;
         # torch_scatter's gives all of it to one of the tied entries, so the gradient would depend on the backend)
         import torch_scatter

@@ -323,7 +323,7 @@ def read_table(path: str | Path, min_cols: int, max_cols: int | None = None, hea
 
     Args:
         header: ``True`` / ``False``, or ``None`` to detect one (a first line
-            none of whose fields is a number).
+            none of whose fields is a number, with a letter in some field).
 
     Returns:
         ``(column names or None, tokens, number of columns)``.
@@ -334,8 +334,9 @@ def read_table(path: str | Path, min_cols: int, max_cols: int | None = None, hea
     names = None
     if len(tokens):
         first = tokens.line == tokens.line[0]
-        if header is None:  # a header names columns: no field of it is a number ("é0 1" is a bad data row)
-            header = not any(_is_number(v) for v in tokens.values[first].tolist())
+        if header is None:  # a header names columns: no field is a number ("é0 1" is a bad data row), and
+            fields = tokens.values[first].tolist()  # some field has a letter ("１ ２" is a bad data row too)
+            header = not any(_is_number(v) for v in fields) and any(re.search(rb"[A-Za-z]", v) for v in fields)
         if header:
             names = [v.decode("utf-8", "replace") for v in tokens.values[first]]
             tokens = Tokens(tokens.values[~first], tokens.line[~first], tokens.source)

@@ -48,10 +48,14 @@ def read_musae(folder: str | Path) -> Graph:
     n = ids.size
     check_unique(ids, column(tok, width, id_col), "node id")
     check_ids(ids, column(tok, width, id_col), n, "node id", f"target.csv must number its {n} nodes 0..{n - 1}")
-    target = column(tok, width, y_col).to_float(what="target")
+    target = column(tok, width, y_col).to_float(what="target", limit=2.0**53)  # (inf or 1e300: no class id)
     y = np.zeros(n, dtype=target.dtype)
     y[ids] = target
-    y_t = torch.from_numpy(y.astype(np.int64)) if np.all(y == np.rint(y)) else torch.from_numpy(y.astype(np.float32))
+    integral = bool(np.all(y == np.rint(y)))
+    if integral:  # class ids: a stray huge one would size the model's output layer
+        check_span(target.astype(np.int64), "target", "targets are class ids 0..C-1", source=tok.source,
+                   line=column(tok, width, y_col).line, floor=1 << 16)
+    y_t = torch.from_numpy(y.astype(np.int64)) if integral else torch.from_numpy(y.astype(np.float32))
 
     _, etok, ewidth = read_table(folder / "edges.csv", 2)
     ei = np.stack([column(etok, ewidth, k).to_int(what="node id") for k in (0, 1)])

@@ -65,5 +65,9 @@ def self_adversarial_loss(positive: Tensor, negative: Tensor, margin: float = 9.
 
 def margin_ranking_loss(positive: Tensor, negative: Tensor, margin: float = 1.0) -> Tensor:
     """``mean max(0, γ - f(pos) + f(neg))`` over every (positive, negative) pair
-    (TransE's loss, Bordes et al., 2013). Shapes: positive ``[B]``, negative ``[B, K]``."""
-    return F.relu(margin - positive.unsqueeze(1) + negative).mean()
+    (TransE's loss, Bordes et al., 2013). Shapes: positive ``[B]``, negative ``[B, K]``;
+    a negative of ``-inf`` (a known true triple, left out) is not a pair: the
+    mean runs over the others."""
+    valid = negative > float("-inf")
+    hinge = F.relu(margin - positive.unsqueeze(1) + negative)  # 0 at -inf
+    return hinge.sum() / valid.sum().clamp(min=1)

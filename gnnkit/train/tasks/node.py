@@ -16,6 +16,8 @@ splits.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -91,8 +93,17 @@ class NodeConfig:
     dataset: str | None = None
 
     def __post_init__(self) -> None:
-        self.split = tuple(float(f) for f in self.split)  # type: ignore[assignment]
+        try:
+            self.split = tuple(float(f) for f in self.split)  # type: ignore[assignment]
+        except (TypeError, ValueError):
+            raise ValueError(f"NodeConfig: split must be three fractions (train, val, test), got {self.split!r}") \
+                from None
         checks = [
+            (len(self.split) == 3 and all(math.isfinite(f) and f >= 0 for f in self.split),
+             f"split must be three finite fractions >= 0 (train, val, test), got {self.split}"),
+            (self.per_class is None or (isinstance(self.per_class, numbers.Integral) and not isinstance(self.per_class, bool)
+                                        and self.per_class >= 1),
+             f"per_class must be a whole number >= 1 of training nodes per class, got {self.per_class!r}"),
             (self.features in _FEATURE_MODES, f"features must be one of {_FEATURE_MODES}, got {self.features!r}"),
             (self.weight_decay_layers in ("first", "all"),
              f"weight_decay_layers must be 'first' or 'all', got {self.weight_decay_layers!r}"),
