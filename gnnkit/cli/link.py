@@ -107,8 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_subject_options(p, "checkpoint of a finished `gnnkit train link` run", "--node",
                         "the node to suggest neighbours for, by its id as the dataset writes it (an edge-list "
                         "file's own ids, sparse ones included; a catalog graph's ids from 0)", "node")
-    p.add_argument("-k", "--top", "--k", dest="top", type=plain_int, default=None,
-                   help="number of suggestions (default: 10, or as many as there are non-neighbours when fewer)")
+    p.add_argument("-k", "--top", "--k", dest="top", type=plain_int, default=10,
+                   help="number of suggestions (default: 10; fewer when the node has fewer non-neighbours, as "
+                   "the printed count says)")
     p.add_argument("--json", default=None, help="write the suggestions as JSON to this file ('-' for stdout)")
     p.set_defaults(handler=run_suggest)
 
@@ -375,14 +376,11 @@ def run_suggest(args: argparse.Namespace) -> int:
                          f"--node ID with the node's own id)")
     else:
         index = args.index
-    nodes, scores = suggest(ckpt, index, 10 if args.top is None else args.top)
+    nodes, scores = suggest(ckpt, index, args.top)
     node_id = int(ids[index])
     if nodes.numel() == 0:
         raise ValueError(f"node {node_id} is already linked to every other node of the graph: there is no new "
                          f"neighbour to suggest")
-    if args.top is not None and nodes.numel() < args.top:  # as recommend and predict kg: no silent trimming
-        raise ValueError(f"-k {args.top} must be between 1 and the {nodes.numel()} nodes node {node_id} is not "
-                         f"linked to")
     items = [{"node": int(ids[v]), "index": int(v), "probability": float(torch.sigmoid(s))}
              for v, s in zip(nodes, scores)]
     document = {"node": node_id, "index": index, "suggestions": items}

@@ -59,9 +59,6 @@ def test_an_id_past_64_bits_is_not_in_the_dataset(tmp_path, capsys):
     capsys.readouterr()
     assert main(["suggest-friends", "--checkpoint", str(ck), "--node", "99999999999999999999"]) == 2
     assert "node 99999999999999999999 is not in the graph" in capsys.readouterr().err
-    # an explicit -k past what there is: an error, as in recommend and predict kg (it was trimmed silently)
-    assert main(["suggest-friends", "--checkpoint", str(ck), "--node", "0", "-k", "30"]) == 2
-    assert "-k 30 must be between 1 and the" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--root", "/tmp", "train", "kg"], ["--root=/tmp", "train", "kg"], ["--bogus"]])
