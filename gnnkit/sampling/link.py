@@ -11,6 +11,8 @@ graph.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -52,11 +54,15 @@ class LinkNeighborLoader:
         graph: the message-passing graph (for a split, ``LinkSplit.graph``).
         pairs: ``[2, P]`` the positive pairs to walk (e.g. ``LinkSplit.train_pos``).
         num_neighbors: neighbours sampled per node at each hop, one per layer
-            (``-1`` takes all), as in ``NeighborLoader``.
+            (``-1`` takes all), as in ``NeighborLoader`` (at least one hop:
+            ``[]`` is an error).
         batch_size: positive pairs per batch (default 1024).
-        neg_ratio: negatives sampled per positive (default 1.0; 0 for none).
+        neg_ratio: negatives sampled per positive (default 1.0; 0 for none);
+            a batch of ``B`` positives gets ``ceil(neg_ratio * B)`` (PyG's
+            count), so a fractional ratio never rounds to none.
         labels: ``[P]`` labels of ``pairs``; when given, the pairs are taken as
-            they are and no negatives are drawn (for labelled evaluation pairs).
+            they are and no negatives are drawn (for labelled evaluation
+            pairs; an explicit ``neg_ratio > 0`` beside them is an error).
         exclude: pairs the negatives must avoid (``EdgeSet`` or ``[2, E]``),
             default the graph's edges.
         method: negative sampling, ``"uniform"`` or ``"degree"``.
@@ -71,7 +77,7 @@ class LinkNeighborLoader:
     """
 
     def __init__(self, graph: Graph, pairs: Tensor, num_neighbors: Sequence[int], batch_size: int = 1024,
-                 neg_ratio: float = 1.0, labels: Tensor | None = None, exclude: Tensor | EdgeSet | None = None,
+                 neg_ratio: float | None = None, labels: Tensor | None = None, exclude: Tensor | EdgeSet | None = None,
                  method: str = "uniform", shuffle: bool = True, replace: bool = False,
                  seed: int | None = None) -> None:
         if not isinstance(pairs, Tensor) or pairs.dim() != 2 or pairs.size(0) != 2:
@@ -80,6 +86,10 @@ class LinkNeighborLoader:
             raise ValueError(f"pairs hold ids outside the graph's {graph.num_nodes} nodes (0 <= id < {graph.num_nodes})")
         if labels is not None and labels.shape != (pairs.size(1),):
             raise ValueError(f"labels must have shape [{pairs.size(1)}] (one per pair), got {tuple(labels.shape)}")
+        if labels is not None and neg_ratio:  # PyG adds negatives then; gnnkit takes labelled pairs as given
+            raise ValueError(f"labels are given, so the pairs are taken as they are and no negatives are drawn; "
+                             f"drop neg_ratio={neg_ratio} (or the labels, to draw negatives)")
+        neg_ratio = (0.0 if labels is not None else 1.0) if neg_ratio is None else neg_ratio
         if neg_ratio < 0:
             raise ValueError(f"neg_ratio must be >= 0, got {neg_ratio}")
         if int(batch_size) <= 0:
@@ -93,7 +103,9 @@ class LinkNeighborLoader:
         if labels is None and neg_ratio > 0:
             self._exclude = exclude if isinstance(exclude, EdgeSet) else EdgeSet(
                 graph.edge_index if exclude is None else exclude)
-        self._generator = None if seed is None else torch.Generator(device=graph.device).manual_seed(seed)
+        self._generator = None
+        if seed is not None:  # the same streams as reseed(seed): a fresh loader and a reseeded one agree
+            self.reseed(seed)
 
     def __len__(self) -> int:
         return -(-self.pairs.size(1) // self.batch_size)
@@ -118,7 +130,7 @@ class LinkNeighborLoader:
         if self.labels is not None:
             pairs, labels = pos, self.labels[index].float()
         else:
-            num_neg = round(self.neg_ratio * pos.size(1))
+            num_neg = math.ceil(self.neg_ratio * pos.size(1))
             neg = negative_sampling(self.graph.edge_index, self.graph.num_nodes, num_neg, method=self.method,
                                     exclude=self._exclude, generator=self._generator) if num_neg else pos[:, :0]
             pairs = torch.cat([pos, neg], dim=1)

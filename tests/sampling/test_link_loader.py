@@ -66,3 +66,24 @@ def test_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         LinkNeighborLoader(**args)
+
+
+def test_negatives_per_batch_round_up_and_labels_take_no_ratio():
+    split = split_edges(_graph(), seed=0)
+    pos = split.train_pos[:, :3]
+    for ratio, batch, expected in ((0.5, 1, 1), (0.5, 5, 3), (1.5, 3, 5), (2.0, 3, 6)):
+        loader = LinkNeighborLoader(split.graph, split.train_pos[:, :batch], [2], batch_size=batch,
+                                    neg_ratio=ratio, seed=0)
+        batch_ = next(iter(loader))
+        assert int((batch_.labels == 0).sum()) == expected, (ratio, batch)  # ceil, as PyG: 0.5 x 1 gave none
+    with pytest.raises(ValueError, match="labels are given, so the pairs are taken as they are"):
+        LinkNeighborLoader(split.graph, pos, [2], labels=torch.ones(3), neg_ratio=1.0)
+    assert LinkNeighborLoader(split.graph, pos, [2], labels=torch.ones(3)).neg_ratio == 0.0
+
+
+def test_a_fresh_loader_and_a_reseeded_one_agree():
+    split = split_edges(_graph(), seed=0)
+    fresh = [b.global_pairs for b in LinkNeighborLoader(split.graph, split.train_pos, [3], batch_size=16, seed=5)]
+    again = LinkNeighborLoader(split.graph, split.train_pos, [3], batch_size=16, seed=1)
+    again.reseed(5)
+    assert all(torch.equal(a, b) for a, b in zip(fresh, [b.global_pairs for b in again]))
