@@ -152,3 +152,16 @@ def test_bad_input_is_a_clear_error(make_graph):
         MLP(5, 4, 2, dropout=1.0)
     with pytest.raises(ValueError, match="heads"):
         GAT(5, 4, 2, heads=0)
+
+
+def test_gat_says_it_does_not_use_edge_weights():
+    import warnings
+
+    model = GAT(4, 8, 3).eval()
+    x, ei = torch.randn(5, 4), torch.tensor([[0, 1, 2], [1, 2, 3]])
+    with pytest.warns(UserWarning, match="GAT does not use edge weights"):
+        weighted = model(x, ei, torch.rand(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no weights: nothing to say
+        plain = model(x, ei)
+    assert torch.equal(weighted, plain)  # ignored, as PyG's GAT does

@@ -22,7 +22,9 @@ class GCNConv(MessagePassing):
     with ``f = 1`` (``f = 2`` with ``improved=True``). With edge weights,
     ``A_ij = e_ij``; a node that already has a self-loop keeps its weight
     instead of getting a new loop of weight ``f`` (PyG's convention), with or
-    without ``normalize``. As message passing: ``x_j = (H W)_j``,
+    without ``normalize``; a node with several self-loops keeps their sum
+    (PyG keeps one of them: the graphs differ only when a loop is listed
+    twice, e.g. after ``torch.cat([e, e.flip(0)], 1)`` on a graph with loops). As message passing: ``x_j = (H W)_j``,
     ``message(x_j, â_ij) = â_ij x_j`` with the normalised weights, sum, then
     ``+ b``. The self-loop term is applied as a diagonal on the fused path, so
     no loop entries are inserted into the sparse matrix; a subclass that

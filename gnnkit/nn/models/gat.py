@@ -1,6 +1,7 @@
 """GAT (Veličković et al., ICLR 2018): multi-head ``GATConv`` layers."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch.nn.functional as F
@@ -86,7 +87,13 @@ class GAT(nn.Module):
         return [(layer, self.activation if k < len(self.layers) - 1 else None) for k, layer in enumerate(self.layers)]
 
     def forward(self, x: Tensor | CSR, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        """``edge_weight`` is accepted for a uniform model signature and not used
+        (attention computes each edge's weight, as in PyG's GAT); giving one warns."""
         check_input(x, self.in_channels, "GAT")
+        if edge_weight is not None:
+            warnings.warn("GAT does not use edge weights: attention computes each edge's weight, so edge_weight is "
+                          "ignored (as in PyG's GAT); use GCN or GraphSAGE to weight the edges", UserWarning,
+                          stacklevel=2)
         # "reference": each layer drops its input per head; "shared": one mask here
         # (on a CSR only its non-zeros). Either way a CSR stays sparse into layer 1.
         shared = self.dropout_scheme == "shared"
