@@ -184,19 +184,19 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import guard_outputs, locked_outputs
 
     guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
-    per_seed = [seed_path(p, k, args.seeds) for p in (_checkpoint_path(args), args.csv) for k in range(args.seeds)]
+    checkpoint = _checkpoint_path(args)
+    per_seed = [seed_path(p, k, args.seeds) for p in (checkpoint, args.csv) for k in range(args.seeds)]
     with locked_outputs(args.json, per_seed):  # writable, and no second run on the same --json, before training
-        return _train(args)
+        return _train(args, checkpoint)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, checkpoint: str | None) -> int:
     from gnnkit.cli.output import apply_threads, note, say, seed_path, write_json
     from gnnkit.train.rec import MODEL_DEFAULTS
 
     given = {"lr": args.lr, "reg": args.reg, "epochs": args.epochs, "eval_every": args.eval_every,
              "patience": args.patience}
     chosen = {name: MODEL_DEFAULTS[args.model][name] if value is None else value for name, value in given.items()}
-    checkpoint = _checkpoint_path(args)
     apply_threads(args)
     data = _load_interactions(args.dataset, args.root, download=not args.no_download)
     runs = []
