@@ -177,11 +177,10 @@ def run_train(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs, locked_outputs, seed_path
+    from gnnkit.cli.output import guard_outputs, locked_run_outputs
 
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
-    per_seed = [seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
-    with locked_outputs(args.json, per_seed):  # writable, and no second run on the same --json, before training
+    with locked_run_outputs(args.json, args.checkpoint, args.log_csv, args.seeds):  # writable, and no second run on the same --json, before training
         return _train(args)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gnnkit.cli.output import (
-    add_run_options, add_subject_options, apply_threads, finite_float, index_of_id, max_seconds, plain_int,
+    add_run_options, add_subject_options, apply_threads, finite_float, index_of_id, max_seconds, plain_int, seed_path,
 )
 
 _MODELS = ("gae", "vgae", "gcn", "sage")
@@ -224,14 +224,13 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any],
 
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs, locked_outputs, say, write_json
+    from gnnkit.cli.output import guard_outputs, locked_run_outputs, say, write_json
 
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
     fields, hparams, engine = _settings(args)
     apply_threads(args)
-    per_seed = [_seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
-    with locked_outputs(args.json, per_seed):
+    with locked_run_outputs(args.json, args.checkpoint, args.log_csv, args.seeds):
         graph = load_graph(args.dataset, args.root, download=not args.no_download, directed=args.directed)
         start = time.perf_counter()
         sparse_x = sparse_features_of(args.dataset, args.root, graph) if args.features in ("auto", "given") else None
@@ -258,13 +257,7 @@ def _record_sources(args: argparse.Namespace) -> None:
     dataset = str(Path(args.dataset).resolve()) if is_file else args.dataset
     node_ids = file_node_ids(args.dataset) if is_file else None
     for k in range(args.seeds):
-        record_source(_seed_path(args.checkpoint, k, args.seeds), dataset, args.root, node_ids=node_ids)
-
-
-def _seed_path(path: str | None, k: int, seeds: int) -> str | None:
-    from gnnkit.cli.output import seed_path
-
-    return seed_path(path, k, seeds)
+        record_source(seed_path(args.checkpoint, k, args.seeds), dataset, args.root, node_ids=node_ids)
 
 
 def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparams: dict[str, Any],
@@ -295,9 +288,9 @@ def _train_seeds(args: argparse.Namespace, graph, fields: dict[str, Any], hparam
                         spec={"kind": args.model, **hparams, "num_nodes": split.num_nodes,
                               "num_features": features.width})
         run = RunConfig(seed=seed, device=args.device, amp=None if args.amp == "none" else args.amp,
-                        progress=not args.quiet, checkpoint=_seed_path(args.checkpoint, k, args.seeds),
-                        checkpoint_every=args.checkpoint_every, resume=_seed_path(args.resume, k, args.seeds),
-                        log_csv=_seed_path(args.log_csv, k, args.seeds), profile=args.profile)
+                        progress=not args.quiet, checkpoint=seed_path(args.checkpoint, k, args.seeds),
+                        checkpoint_every=args.checkpoint_every, resume=seed_path(args.resume, k, args.seeds),
+                        log_csv=seed_path(args.log_csv, k, args.seeds), profile=args.profile)
         t0 = time.perf_counter()
         fit = Engine(task, optim, stop, run).fit()
         m = fit.metrics

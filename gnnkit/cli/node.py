@@ -241,7 +241,7 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import apply_threads, guard_outputs, locked_outputs, say, seed_path, write_json
+    from gnnkit.cli.output import apply_threads, guard_outputs, locked_run_outputs, say, write_json
 
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
@@ -249,8 +249,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     fields, hparams = _build(args)
     apply_threads(args)
-    per_seed = [seed_path(p, k, args.seeds) for p in (args.checkpoint, args.log_csv) for k in range(args.seeds)]
-    with locked_outputs(args.json, per_seed):  # a second run with the same --json stops here, at once
+    with locked_run_outputs(args.json, args.checkpoint, args.log_csv, args.seeds):  # a second run with the same --json stops here, at once
         graph = load_node_dataset(args.dataset, args.root, download=not args.no_download)
         _check_split_options(args, graph)
         start = time.perf_counter()

@@ -169,6 +169,12 @@ def _resolved(path, flag: str) -> Path:
                          f"path") from err
 
 
+def locked_run_outputs(json_dest: str | None, checkpoint: str | None, csv: str | None,
+                       seeds: int) -> contextlib.AbstractContextManager[None]:
+    """``locked_outputs`` over ``--json`` and every seed's checkpoint and CSV log."""
+    return locked_outputs(json_dest, [seed_path(p, k, seeds) for p in (checkpoint, csv) for k in range(seeds)])
+
+
 def seed_path(path: str | None, k: int, seeds: int) -> str | None:
     """``PATH`` for one seed, ``PATH-seedK.ext`` for seed ``k`` of several."""
     if path is None or seeds == 1:

@@ -175,18 +175,15 @@ def _check_filter_flags(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnnkit.cli.output import seed_path
-
     _check_filter_flags(args)
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs, locked_outputs
+    from gnnkit.cli.output import guard_outputs, locked_run_outputs
 
     guard_outputs(args, input_files(args.dataset, args.root))  # before anything is read or written
     checkpoint = _checkpoint_path(args)
-    per_seed = [seed_path(p, k, args.seeds) for p in (checkpoint, args.csv) for k in range(args.seeds)]
-    with locked_outputs(args.json, per_seed):  # writable, and no second run on the same --json, before training
+    with locked_run_outputs(args.json, checkpoint, args.csv, args.seeds):  # writable, and no second run on the same --json, before training
         return _train(args, checkpoint)
 
 

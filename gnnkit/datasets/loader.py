@@ -18,6 +18,7 @@ import torch
 from gnnkit.datasets import cache, download
 from gnnkit.datasets.catalog import DatasetInfo, get
 from gnnkit.datasets.interactions import InteractionDataset
+from gnnkit.datasets.knowledge_graph import KnowledgeGraph
 from gnnkit.datasets.formats._text import track_inputs
 from gnnkit.graph import Graph
 from gnnkit.io import atomic_writer
@@ -225,8 +226,11 @@ def _say_if_featureless(info: DatasetInfo, obj: Graph | InteractionDataset) -> N
 _SPLIT_OPTIONS = frozenset({"split", "test_fraction", "seed"})
 
 
-def measure(obj: Graph | InteractionDataset) -> dict[str, int]:
+def measure(obj: Graph | InteractionDataset | KnowledgeGraph) -> dict[str, int]:
     """The sizes ``DatasetInfo.expected`` speaks of, measured on a parsed dataset."""
+    if isinstance(obj, KnowledgeGraph):
+        return {"num_entities": obj.num_entities, "num_relations": obj.num_base_relations,
+                **{s: len(obj.split(s)) for s in ("train", "valid", "test")}}
     if isinstance(obj, InteractionDataset):
         splits = (obj.train_interactions, obj.val_interactions, obj.test_interactions)
         return {"num_users": obj.num_users, "num_items": obj.num_items,
@@ -237,7 +241,7 @@ def measure(obj: Graph | InteractionDataset) -> dict[str, int]:
     return out
 
 
-def check_sizes(info: DatasetInfo, obj: Graph | InteractionDataset, raw: Path) -> None:
+def check_sizes(info: DatasetInfo, obj: Graph | InteractionDataset | KnowledgeGraph, raw: Path) -> None:
     """``ValueError`` when the parsed ``obj`` differs from the sizes the
     catalog knows for ``info``: a raw file is truncated or not the published one."""
     if not info.expected:

@@ -76,6 +76,31 @@ def test_lightgcn_train_cut_mid_row_is_caught_by_the_catalog_sizes(data_root, tm
 
 
 @pytest.mark.data
+@pytest.mark.parametrize("name", ["kinships", "nations"])
+def test_knowledge_graph_files_are_verified_against_the_published_copies(data_root, tmp_path, name):
+    root, raw = _copy(data_root, tmp_path, name, ["train.txt", "valid.txt", "test.txt"])
+    kg = load(name, root=root, download=False)  # the shared copies are the published bytes
+    assert len(kg.train) == {"kinships": 8544, "nations": 1592}[name]
+    lines = (raw / "test.txt").read_bytes().splitlines(keepends=True)
+    (raw / "test.txt").write_bytes(b"".join(lines[:-1]))  # one test triple lost: still a valid file
+    with pytest.raises(ValueError, match=r"checksum mismatch .*test\.txt"):
+        load(name, root=root, download=False)  # old: no digest known, loaded one triple short
+
+
+def test_knowledge_graph_sizes_are_checked_after_parsing(tmp_path):
+    from gnnkit.datasets.catalog import get
+    from gnnkit.datasets.knowledge_graph import KnowledgeGraph, Triples
+    from gnnkit.datasets.loader import check_sizes, measure
+
+    hrt = torch.tensor([[0, 0, 1], [1, 1, 2]])
+    kg = KnowledgeGraph(Triples.from_tensor(hrt), Triples.from_tensor(hrt[:1]), Triples.empty(),
+                        ["a", "b", "c"], ["r", "s"], name="nations")
+    assert measure(kg) == {"num_entities": 3, "num_relations": 2, "train": 2, "valid": 1, "test": 0}
+    with pytest.raises(ValueError, match=r"'nations' .* parsed to num_entities = 3 \(expected 14\)"):
+        check_sizes(get("nations"), kg, tmp_path)
+
+
+@pytest.mark.data
 def test_corrupted_and_old_cache_entries_are_rebuilt(data_root, isolated_cache, caplog):
     ref = load("cora", root=data_root, download=False)
     (entry,) = (isolated_cache / "cora").glob("*.pt")

@@ -72,7 +72,7 @@ class Tokens:
             values = self.values if index is None else self.values[index]
             raise ValueError(f"{self.source}, line {int(lines[k])}: {shown(values[k])} is not a finite "
                              f"{what}" + ("" if np.isinf(limit) else f" within ±{limit:.3g}") + "; fix or remove "
-                             f"that row")
+                             "that row")
         return out
 
     def _convert(self, dtype, expected: str, index) -> np.ndarray:
