@@ -61,6 +61,10 @@ class AdjacencyCache:
         ``num_nodes`` is the node count (or a ``(sources, targets)`` pair);
         ``options`` holds every setting the value depends on (a layer's
         ``add_self_loops``, the dtype ...), so changing one rebuilds."""
+        if edge_weight is not None and not isinstance(edge_weight, Tensor):
+            raise TypeError(f"edge_weight must be a [num_edges] tensor or None, got {type(edge_weight).__name__}"
+                            + (" (a layer that takes size=(S, T) takes it by keyword: size=...)"
+                               if isinstance(edge_weight, (tuple, list)) else ""))
         if edge_weight is not None and edge_weight.requires_grad:
             return build()  # a value in an autograd graph must not outlive its step
         k = self._key

@@ -300,6 +300,16 @@ def _pyg_convention(args: tuple, kwargs: dict) -> bool:
     return not ({"x", "edge_index"} <= set(kwargs) <= {"x", "edge_index", "edge_weight", "loop_weight"})
 
 
+def weight_or_size(edge_weight: Tensor | tuple[int, int] | None,
+                   size: tuple[int, int] | None) -> tuple[Tensor | None, tuple[int, int] | None]:
+    """``(edge_weight, size)`` of a layer whose PyG namesake takes ``size``
+    third (SAGEConv, GINConv: ``conv(x, edge_index, (S, T))``): a pair of
+    counts where gnnkit's ``edge_weight`` goes is that ``size``."""
+    if isinstance(edge_weight, (tuple, list)) and size is None:
+        return None, tuple(edge_weight)
+    return edge_weight, size
+
+
 def split_input(x: Tensor | tuple[Tensor, Tensor | None], size: tuple[int, int] | None = None,
                 edge_index: Tensor | CSR | None = None) -> tuple[Tensor, Tensor | None, int | tuple[int, int]]:
     """``(x_src, x_dst, num_nodes)`` of a layer input.

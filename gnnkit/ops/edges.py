@@ -19,20 +19,57 @@ def add_self_loops(
     edge_index: Tensor,
     edge_weight: Tensor | None = None,
     num_nodes: int | None = None,
-    fill_value: float = 1.0,
+    fill_value: float | Tensor | str | None = None,
 ) -> tuple[Tensor, Tensor | None]:
-    """Append one loop ``i → i`` per node (weight ``fill_value``).
+    """Append one loop ``i → i`` per node, after the existing edges.
 
     Existing loops are kept as they are; use ``remove_self_loops`` first to
     replace them.
+
+    Args:
+        edge_index: ``[2, E]`` edges.
+        edge_weight: ``[E]`` or ``[E, *]`` weights / attributes, or ``None``.
+        num_nodes: an ``int`` (default ``edge_index.max() + 1``). Note the
+            order: PyG's ``add_self_loops`` takes ``fill_value`` third, so pass
+            both by keyword when porting PyG code.
+        fill_value: the loops' weight: a number (default 1), a tensor
+            broadcast to ``[N, *]``, or ``"sum"`` / ``"add"`` / ``"mean"`` /
+            ``"max"`` / ``"min"`` of the weights of the edges into each node
+            (0 for a node with none), as PyG's.
     """
-    n = _num_nodes(edge_index, num_nodes)
+    try:
+        n = _num_nodes(edge_index, num_nodes)
+    except TypeError as err:
+        raise TypeError(f"add_self_loops: {err}. Its order is (edge_index, edge_weight, num_nodes, fill_value); "
+                        f"PyG's takes fill_value third: pass fill_value= and num_nodes= by keyword") from None
     loops = torch.arange(n, device=edge_index.device, dtype=edge_index.dtype).repeat(2, 1)
     out = torch.cat([edge_index, loops], dim=1)
     if edge_weight is None:
         return out, None
-    fill = torch.full((n,), fill_value, dtype=edge_weight.dtype, device=edge_weight.device)
-    return out, torch.cat([edge_weight, fill])
+    return out, torch.cat([edge_weight, _loop_fill(edge_index, edge_weight, n, fill_value)])
+
+
+def _loop_fill(edge_index: Tensor, edge_weight: Tensor, n: int, fill_value: float | Tensor | str | None) -> Tensor:
+    shape = (n, *edge_weight.shape[1:])
+    if fill_value is None:
+        fill_value = 1.0
+    if isinstance(fill_value, str):
+        from gnnkit.ops.scatter import scatter
+
+        if fill_value not in ("sum", "add", "mean", "max", "min"):
+            raise ValueError(f"add_self_loops: fill_value {fill_value!r} is not a reduction; use 'sum', 'add', "
+                             f"'mean', 'max' or 'min', a number or a tensor")
+        return scatter(edge_weight, edge_index[1].to(torch.int64), n, reduce=fill_value).to(edge_weight.dtype)
+    if isinstance(fill_value, Tensor):
+        try:
+            return fill_value.to(device=edge_weight.device, dtype=edge_weight.dtype).expand(shape).clone()
+        except RuntimeError as err:
+            raise ValueError(f"add_self_loops: a fill_value of shape {tuple(fill_value.shape)} does not broadcast "
+                             f"to the loops' weights {shape}") from err
+    if isinstance(fill_value, bool) or not isinstance(fill_value, (int, float)):
+        raise TypeError(f"add_self_loops: fill_value must be a number, a tensor or a reduction name, got "
+                        f"{type(fill_value).__name__}")
+    return torch.full(shape, fill_value, dtype=edge_weight.dtype, device=edge_weight.device)
 
 
 # Largest n for which u * n + v (u, v < n) fits in int64.
@@ -122,10 +159,16 @@ def degree(index: Tensor, num_nodes: int | None = None, weight: Tensor | None = 
 
     ``degree(edge_index[1], n)`` is the in-degree, ``degree(edge_index[0], n)``
     the out-degree. PyG's ``degree(index, n, dtype)`` (a dtype third) works too.
+
+    Raises:
+        ValueError: an entry of ``index`` is negative or not below ``num_nodes``.
     """
     if isinstance(weight, torch.dtype):  # PyG's degree(index, num_nodes, dtype)
         weight, dtype = None, weight
-    n = int(index.max()) + 1 if num_nodes is None and index.numel() else (num_nodes or 0)
+    n = _num_nodes(index.view(1, -1), num_nodes)
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n):
+        raise ValueError(f"degree: index holds ids from {int(index.min())} to {int(index.max())}, expected "
+                         f"0 <= id < num_nodes = {n}; pass the right num_nodes")
     if weight is None:
         out = torch.bincount(index.to(torch.int64), minlength=n)
         return out.to(dtype or torch.float32)
@@ -135,5 +178,11 @@ def degree(index: Tensor, num_nodes: int | None = None, weight: Tensor | None = 
 
 def _num_nodes(edge_index: Tensor, num_nodes: int | None) -> int:
     if num_nodes is not None:
+        if isinstance(num_nodes, Tensor) and num_nodes.numel() == 1 and not num_nodes.is_floating_point():
+            num_nodes = int(num_nodes)
+        if isinstance(num_nodes, bool) or not hasattr(num_nodes, "__index__"):
+            raise TypeError(f"num_nodes must be an int, got {type(num_nodes).__name__} {num_nodes!r}")
+        if int(num_nodes) < 0:
+            raise ValueError(f"num_nodes must be >= 0, got {int(num_nodes)}")
         return int(num_nodes)
     return int(edge_index.max()) + 1 if edge_index.numel() else 0

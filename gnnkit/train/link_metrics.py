@@ -153,9 +153,10 @@ def hits_at_k(pos: Tensor, neg: Tensor, k: int) -> float:
 
     With shared negatives ``neg [M]``: a positive is a hit when its score is
     strictly above the ``k``-th highest negative score (all are hits when
-    ``M < k``). With per-positive negatives ``neg [P, M]``: when fewer than
-    ``k`` of its own negatives score at least as high as it (pessimistic in
-    ties).
+    ``M < k``). With per-positive negatives ``neg [P, M]``: when its rank
+    among its own negatives, ``1 + (#neg > pos + #neg ≥ pos) / 2`` (ties
+    share the mean of the optimistic and pessimistic ranks, as ``mrr``), is
+    at most ``k``: OGB's ``ranking_list <= K`` for per-positive negatives.
 
     Args:
         pos: ``[P]`` scores of the positive pairs.
@@ -170,7 +171,8 @@ def hits_at_k(pos: Tensor, neg: Tensor, k: int) -> float:
             return 1.0
         kth = torch.topk(neg, k).values[-1]
         return float((pos > kth).double().mean())
-    return float(((neg >= pos[:, None]).sum(1) < k).double().mean())
+    rank = 1.0 + 0.5 * ((neg > pos[:, None]).sum(1) + (neg >= pos[:, None]).sum(1)).double()
+    return float((rank <= k).double().mean())
 
 
 def mrr(pos: Tensor, neg: Tensor) -> float:

@@ -77,3 +77,27 @@ def test_negative_or_lazy_channel_counts_are_named(build):
     # torch's own error was "Trying to create tensor with negative dimension -1"
     with pytest.raises(ValueError, match=r"channels must be a count >= 0"):
         build()
+
+
+@pytest.mark.parametrize("factory", [lambda: SAGEConv((4, 4), 3), lambda: _gin()])
+def test_pyg_positional_size_of_sage_and_gin(factory):
+    conv = factory()
+    x = (torch.randn(4, 4), torch.randn(2, 4))
+    ei = torch.tensor([[0, 1, 2, 3], [0, 0, 1, 1]])
+    # PyG's test_sage_conv / test_gin_conv call conv(x, edge_index, (4, 2)); old: AttributeError on a tuple weight
+    torch.testing.assert_close(conv(x, ei, (4, 2)), conv(x, ei, size=(4, 2)))
+    with pytest.raises(ValueError, match="size"):
+        conv(x, ei, (4, 3))  # a size that disagrees with x_dst is still refused
+
+
+def _gin():
+    from gnnkit.nn import GINConv
+
+    return GINConv(torch.nn.Linear(4, 3))
+
+
+@pytest.mark.parametrize("factory", [lambda: GCNConv(4, 3), lambda: GraphConv(4, 3), lambda: LGConv()])
+def test_edge_weight_that_is_not_a_tensor(factory):
+    ei = torch.tensor([[0, 1], [1, 2]])
+    with pytest.raises(TypeError, match="edge_weight must be a \\[num_edges\\] tensor or None, got list"):
+        factory()(torch.randn(3, 4 if not isinstance(factory(), LGConv) else 2), ei, [1.0, 2.0])

@@ -132,20 +132,31 @@ def test_gin_conv(train_eps):
             torch.randn(N, 16), ei)
 
 
-def test_gat_conv_attention_weights_pyg_spelling():
+@pytest.mark.parametrize("loops", [True, False])
+@pytest.mark.parametrize("case", ["loop", "multi", "bipartite", "edge_dim", "empty"])
+def test_gat_conv_attention_weights_pyg_spelling(loops, case):
     ei, _ = single_loop_graph(8)
     torch.manual_seed(8)
-    ours, theirs = GATConv(16, 4, heads=2), pyg_nn.GATConv(16, 4, heads=2)
+    if case == "multi":  # duplicated edges and a duplicated loop, out of order
+        ei = torch.cat([ei, ei[:, [5, 0, 3]], torch.tensor([[4, 4], [4, 4]])], dim=1)
+    if case == "empty":
+        ei = ei[:, :0]
+    kw = {"edge_dim": 3} if case == "edge_dim" else {}
+    ours = GATConv((16, 8) if case == "bipartite" else 16, 4, heads=2, add_self_loops=loops, **kw)
+    theirs = pyg_nn.GATConv((16, 8) if case == "bipartite" else 16, 4, heads=2, add_self_loops=loops, **kw)
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(N, 16)
-    out_a, (ei_a, alpha_a) = ours(x, ei, return_attention_weights=True)
-    out_b, (ei_b, alpha_b) = theirs(x, ei, return_attention_weights=True)
+    args = (x, ei)
+    if case == "bipartite":
+        ei = ei[:, ei[1] < 9]
+        args = ((x, torch.randn(9, 8)), ei)
+    extra = (torch.randn(ei.size(1), 3),) if case == "edge_dim" else ()
+    out_a, (ei_a, alpha_a) = ours(*args, *extra, return_attention_weights=True)
+    out_b, (ei_b, alpha_b) = theirs(*args, *extra, return_attention_weights=True)
     torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
-
-    def dense(index, alpha):  # [N, N, H]; the graph has no duplicate loops, so entries are unique enough to sum
-        return torch.zeros(N, N, 2).index_put_((index[1], index[0]), alpha, accumulate=True)
-
-    torch.testing.assert_close(dense(ei_a, alpha_a), dense(ei_b, alpha_b), atol=1e-5, rtol=1e-5)
+    # alpha[e] belongs to edge_index[:, e] in PyG's order (old: gnnkit returned its own target-sorted order)
+    assert torch.equal(ei_a, ei_b)
+    torch.testing.assert_close(alpha_a, alpha_b, atol=1e-5, rtol=1e-5)
 
 
 def test_float64_matches_to_1e_10():

@@ -147,6 +147,8 @@ def test_appnp_edge_dropout():
     samples = torch.stack([one(x, ei) for _ in range(2000)]).double()
     error = samples.std(0) / 2000 ** 0.5
     assert bool(((samples.mean(0) - APPNP(1, 0.1)(x, ei).double()).abs() <= 5 * error + 1e-6).all())
+    # every edge and loop dropped: only the teleport term is left (PyG's test_appnp_dropout; old: refused)
+    torch.testing.assert_close(APPNP(2, 0.1, dropout=1.0).train()(x, ei), 0.1 * x)
 
 
 @pytest.mark.parametrize("model", [lambda: APPNPNet(6, 16, 3, K=4, edge_dropout=0.5),
@@ -181,6 +183,8 @@ def test_argument_errors():
         APPNP(-1, 0.1)
     with pytest.raises(ValueError, match="alpha"):
         APPNP(3, 1.5)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\]"):
+        APPNP(3, 0.1, dropout=1.5)
     with pytest.raises(ValueError, match="layer is the 1-based depth"):
         GCN2Conv(4, 0.1, 0.5, layer=0)
     ei = torch.empty(2, 0, dtype=torch.long)

@@ -46,3 +46,34 @@ def test_to_undirected_and_degree():
     assert edges(out) == {(0, 1), (1, 0), (1, 2), (2, 1)} and out.size(1) == 4
     assert degree(out[1], 4).tolist() == [1.0, 2.0, 1.0, 0.0]
     assert degree(ei[1], 3, weight=torch.tensor([1.0, 2.0, 0.5])).tolist() == [2.0, 1.0, 0.5]
+
+
+def test_degree_refuses_ids_outside_num_nodes():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"ids from 0 to 5, expected 0 <= id < num_nodes = 3"):
+        degree(torch.tensor([0, 5]), 3)  # old: a tensor of 6 counts, longer than the 3 nodes asked for
+    with pytest.raises(ValueError, match="ids from -1"):
+        degree(torch.tensor([-1, 1]), 3, weight=torch.ones(2))
+    assert degree(torch.tensor([0, 2, 2]), 4).tolist() == [1.0, 0.0, 2.0, 0.0]
+
+
+def test_add_self_loops_fill_values_as_pyg():
+    import pytest
+
+    from gnnkit_testing import require
+
+    pyg_utils = require("torch_geometric.utils")
+    g = torch.Generator().manual_seed(0)
+    ei = torch.tensor([[0, 1, 2, 3, 1], [1, 2, 1, 1, 0]])
+    for w in (torch.rand(5, generator=g, dtype=torch.float64), torch.rand(5, 3, generator=g)):
+        fills = ("add", "sum", "mean", "max", "min", 2.5, torch.tensor(0.5, dtype=w.dtype),
+                 torch.arange(w[0].numel(), dtype=w.dtype).view(w.shape[1:]))
+        for fill in fills:
+            ours = add_self_loops(ei, w, num_nodes=5, fill_value=fill)
+            theirs = pyg_utils.add_self_loops(ei, w, fill_value=fill, num_nodes=5)
+            assert torch.equal(ours[0], theirs[0]) and torch.allclose(ours[1], theirs[1], atol=1e-12), fill
+    with pytest.raises(TypeError, match="PyG's takes fill_value third"):
+        add_self_loops(ei, torch.ones(5), 2.0)  # PyG's positional fill_value; old: 2.0 taken as num_nodes, loops 1
+    with pytest.raises(ValueError, match="'mul' is not a reduction"):
+        add_self_loops(ei, torch.ones(5), fill_value="mul")

@@ -128,9 +128,17 @@ def test_hits_and_mrr_match_the_reference(seed):
     # shared negatives: every positive ranked against all of them
     assert mrr(pos, neg) == pytest.approx(reference_mrr(pos.tolist(), [neg.tolist()] * 40))
     assert mrr(pos, per) == pytest.approx(reference_mrr(pos.tolist(), per.tolist()))
-    # per-positive Hits@K: fewer than k of its own negatives at or above the positive
-    expected = sum(sum(n >= p for n in row) < 3 for p, row in zip(pos.tolist(), per.tolist())) / 40
-    assert hits_at_k(pos, per, 3) == pytest.approx(expected)
+    # per-positive Hits@K, OGB's evaluator: the mean of the optimistic and pessimistic rank at most k
+    for k in (1, 3, 10):
+        expected = sum(1 + 0.5 * (sum(n > p for n in row) + sum(n >= p for n in row)) <= k
+                       for p, row in zip(pos.tolist(), per.tolist())) / 40
+        assert hits_at_k(pos, per, k) == pytest.approx(expected)
+
+
+def test_per_positive_hits_share_ties_as_ogb():
+    # rank 1 + (0 + 2) / 2 = 2: a hit at 2 (old: pessimistic rank 3, a miss), not at 1
+    pos, per = torch.tensor([1.0]), torch.tensor([[1.0, 1.0, 0.0]])
+    assert hits_at_k(pos, per, 2) == 1.0 and hits_at_k(pos, per, 1) == 0.0
 
 
 def test_ranking_errors_and_precision_at_k():

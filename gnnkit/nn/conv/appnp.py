@@ -48,8 +48,8 @@ class APPNP(MessagePassing):
             raise ValueError(f"APPNP: K must be a non-negative integer, got {K!r}")
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"APPNP: alpha must be in [0, 1], got {alpha}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"APPNP: dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= dropout <= 1.0:  # 1 drops every edge: the output is alpha * x, as PyG's
+            raise ValueError(f"APPNP: dropout must be in [0, 1], got {dropout}")
         self.K, self.alpha, self.dropout = K, alpha, dropout
         # PyG's convention: without the normalisation no loops are added unless asked for
         add_self_loops = normalize if add_self_loops is None else add_self_loops

@@ -105,7 +105,9 @@ class GATConv(MessagePassing):
     edge_attr)``. With ``return_attention`` it also
     returns ``(csr, alpha)`` (the structure attended over and ``[nnz, heads]``
     coefficients in its order); with PyG's ``return_attention_weights=True``,
-    ``(edge_index, alpha)`` with ``edge_index`` ``[2, nnz]`` (loops included).
+    ``(edge_index, alpha)`` with ``edge_index`` ``[2, nnz]`` as PyG's: the
+    input edges in their order (with ``add_self_loops``: loops dropped, then
+    one loop per node appended), ``alpha[e]`` belonging to ``edge_index[:, e]``.
 
     Shapes:
         x ``[N, in_channels]`` (dense, or a ``CSR`` of features) or bipartite
@@ -283,10 +285,37 @@ class GATConv(MessagePassing):
             alpha = alpha.contiguous()  # [nnz, H] in its own memory (the layer computes it head-major)
         if return_attention:
             return out, (attended.block.csr, alpha)
-        if return_attention_weights:  # PyG's spelling and return value
-            csr = attended.block.csr
-            return out, (torch.stack([csr.col.to(torch.int64), csr.row()]), alpha)
+        if return_attention_weights:  # PyG's spelling and return value, in PyG's edge order
+            return out, self._in_input_order(edge_index, size, attended, alpha)
         return out
+
+    def _in_input_order(self, edge_index: Tensor | CSR, size: int | tuple[int, int], attended: _Attended,
+                        alpha: Tensor) -> tuple[Tensor, Tensor]:
+        """``(edge_index, alpha)`` as PyG returns them: for an ``[2, E]``
+        input, its edges in their order (loops dropped, then one loop per
+        node appended, with ``add_self_loops``), ``alpha[e]`` the attention
+        of ``edge_index[:, e]``; for a CSR or sparse adjacency, its order."""
+        csr = attended.block.csr
+        if not (isinstance(edge_index, Tensor) and edge_index.layout == torch.strided):
+            return torch.stack([csr.col.to(torch.int64), csr.row()]), alpha
+        ei = edge_index.to(torch.int64)
+        ids = attended.edge_ids
+        if ids is None:  # built without edge features: the map back to the input edges, now
+            adj = as_csr(edge_index, None, *(size if isinstance(size, tuple) else (size,)))
+            ids = _with_self_loops(adj).edge_ids if self.add_self_loops else adj.perm.to(torch.int64)
+        if self.add_self_loops:
+            keep = ei[0] != ei[1]
+            rank = torch.cumsum(keep, 0) - 1  # input edge id -> its position among the kept edges
+            kept = int(keep.sum())
+            loops = torch.arange(csr.nnz - kept, device=ei.device)
+            pos, is_edge = kept + ids - ei.size(1), ids < ei.size(1)  # entries E + i: the loop of node i
+            pos[is_edge] = rank[ids[is_edge]]
+            ei = torch.cat([ei[:, keep], loops.repeat(2, 1)], dim=1)
+        else:
+            pos = ids
+        ordered = torch.empty_like(alpha)
+        ordered[pos] = alpha
+        return ei, ordered
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"

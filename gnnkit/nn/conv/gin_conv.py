@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import Block
-from gnnkit.nn.message_passing import MessagePassing, split_input
+from gnnkit.nn.message_passing import MessagePassing, split_input, weight_or_size
 from gnnkit.ops.sparse import CSR
 
 
@@ -62,6 +62,7 @@ class GINConv(MessagePassing):
             if (part is not None or k == 0) and (not isinstance(part, Tensor) or part.dim() != 2):
                 raise ValueError(f"GINConv: x must be [num_nodes, F] (or a pair of them; x_dst may be None), got "
                                  f"{getattr(part, 'shape', type(part))}")
+        edge_weight, size = weight_or_size(edge_weight, size)  # PyG's conv(x, edge_index, (S, T))
         x_src, x_dst, num_nodes = split_input(x, size, edge_index)
         src = self.transform(x_src)
         dst = src if x_dst is x_src else (None,) if x_dst is None else self.transform(x_dst)

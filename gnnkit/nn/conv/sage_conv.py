@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import Block, check_channels, check_features
-from gnnkit.nn.message_passing import MessagePassing, split_input
+from gnnkit.nn.message_passing import MessagePassing, split_input, weight_or_size
 from gnnkit.ops.sparse import CSR
 
 
@@ -81,6 +81,7 @@ class SAGEConv(MessagePassing):
     def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor | CSR,
                 edge_weight: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
         check_features(x, self.in_channels, "SAGEConv")
+        edge_weight, size = weight_or_size(edge_weight, size)  # PyG's conv(x, edge_index, (S, T))
         x_src, x_dst, num_nodes = split_input(x, size, edge_index)
         src = self.transform(x_src)
         dst = src if x_dst is x_src else (x_dst,)  # dst[0] is read only by update(), which W-first excludes
