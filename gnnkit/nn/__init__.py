@@ -1,5 +1,5 @@
 """Layers and models."""
-from gnnkit.nn.conv import APPNP, GATConv, GCN2Conv, GCNConv, GINConv, GraphConv, LGConv, SAGEConv
+from gnnkit.nn.conv import APPNP, GATConv, GCN2Conv, GCNConv, GINConv, GINEConv, GraphConv, LGConv, SAGEConv
 from gnnkit.nn.message_passing import MessagePassing
 
-__all__ = ["APPNP", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GraphConv", "LGConv", "MessagePassing", "SAGEConv"]
+__all__ = ["APPNP", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "LGConv", "MessagePassing", "SAGEConv"]

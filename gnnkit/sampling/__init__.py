@@ -10,6 +10,8 @@ from gnnkit.sampling.neighbor import NeighborLoader, SampledBatch, sample_neighb
 from gnnkit.sampling.link import LinkBatch, LinkNeighborLoader
 from gnnkit.sampling.negative import EdgeSet, NegativeSamplingError, bipartite_negative_sampling, negative_sampling
 from gnnkit.sampling.split import LinkSplit, is_undirected, split_edges
+from gnnkit.sampling.structured import structured_negative_sampling
 
 __all__ = ["EdgeSet", "LinkBatch", "LinkNeighborLoader", "LinkSplit", "NegativeSamplingError", "NeighborLoader", "SampledBatch",
-           "bipartite_negative_sampling", "is_undirected", "negative_sampling", "sample_neighbors", "split_edges"]
+           "bipartite_negative_sampling", "is_undirected", "negative_sampling", "sample_neighbors", "split_edges",
+           "structured_negative_sampling"]

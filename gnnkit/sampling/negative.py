@@ -211,10 +211,12 @@ def _uniform_numpy(num_nodes: int, num_samples: int, exclude: EdgeSet, self_loop
     )
 
 
-def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | None = None, *,
-                      method: str = "uniform", power: float = 0.75, exclude: Tensor | EdgeSet | None = None,
-                      exact: bool = True, self_loops: bool = False, unique: bool = False, undirected: bool = False,
-                      generator: torch.Generator | None = None, max_rounds: int = 100) -> Tensor:
+def negative_sampling(edge_index: Tensor, num_nodes: int | tuple[int, int] | None = None,
+                      num_samples: int | None = None, *, method: str = "uniform", power: float = 0.75,
+                      exclude: Tensor | EdgeSet | None = None, exact: bool = True, self_loops: bool = False,
+                      unique: bool = False, undirected: bool = False, generator: torch.Generator | None = None,
+                      max_rounds: int = 100, num_neg_samples: int | None = None,
+                      force_undirected: bool = False) -> Tensor:
     r"""``[2, num_samples]`` node pairs that are not edges of the graph.
 
     Each pair ``(u, v)`` is drawn with ``u, v`` independent and uniform over
@@ -226,9 +228,13 @@ def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | Non
     Args:
         edge_index: ``[2, E]`` edges of the graph; the degrees of
             ``method="degree"`` are counted on its row 0.
-        num_nodes: number of nodes ``N``.
-        num_samples: pairs to return (default ``E``, one per edge).
-        method: ``"uniform"`` (default) or ``"degree"``.
+        num_nodes: number of nodes ``N`` (default the largest id + 1, as
+            PyG); a pair ``(S, T)`` samples a bipartite graph
+            (``bipartite_negative_sampling``).
+        num_samples: pairs to return (default ``E``, one per edge); PyG's
+            ``num_neg_samples`` is the same.
+        method: ``"uniform"`` (default; PyG's ``"sparse"`` and ``"dense"``
+            are uniform too) or ``"degree"``.
         power: exponent of the degree weighting (default 0.75).
         exclude: pairs that must not be returned: an ``EdgeSet`` (build it once
             and reuse it every epoch) or a ``[2, E']`` tensor; default
@@ -243,6 +249,8 @@ def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | Non
             direction or in both), and pairs are returned with ``u < v``.
         generator: torch generator for reproducible draws.
         max_rounds: rejection rounds before giving up (default 100).
+        force_undirected: PyG's: ``num_samples // 2`` distinct undirected
+            non-edges, returned in both directions.
 
     Shapes:
         → ``[2, num_samples]`` long, on ``edge_index``'s device.
@@ -251,8 +259,20 @@ def negative_sampling(edge_index: Tensor, num_nodes: int, num_samples: int | Non
         ValueError: bad arguments, or more unique negatives requested than the
             graph has non-edges.
     """
+    num_samples = num_neg_samples if num_samples is None else num_samples
+    method = "uniform" if method in ("sparse", "dense") else method  # PyG's two implementations of uniform
+    if isinstance(num_nodes, tuple):
+        return bipartite_negative_sampling(edge_index, *num_nodes, num_samples, method=method, power=power,
+                                           exclude=exclude, exact=exact, generator=generator, max_rounds=max_rounds)
+    if num_nodes is None and isinstance(edge_index, Tensor) and edge_index.dim() == 2 and edge_index.numel():
+        num_nodes = int(edge_index.max()) + 1
     num_samples = edge_index.size(1) if num_samples is None and isinstance(edge_index, Tensor) else num_samples
     _check_common(edge_index, num_samples, max_rounds)
+    if force_undirected:
+        half = negative_sampling(edge_index, num_nodes, num_samples // 2, method=method, power=power,
+                                 exclude=exclude, exact=exact, self_loops=self_loops, unique=True, undirected=True,
+                                 generator=generator, max_rounds=max_rounds)
+        return torch.cat([half, half.flip(0)], dim=1)
     if not isinstance(num_nodes, int) or num_nodes < 1:
         raise ValueError(f"num_nodes must be a positive integer, got {num_nodes!r}")
     if edge_index.numel() and int(edge_index.max()) >= num_nodes:

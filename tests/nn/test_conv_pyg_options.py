@@ -126,3 +126,61 @@ def test_unsupported_inputs_are_clear_errors():
         GraphConv((16, -1), 8)
     with pytest.raises(ValueError, match="size=.*one node set"):
         GraphConv(4, 2)(torch.randn(5, 4), torch.tensor([[0], [1]]), size=(5, 3))
+
+
+def _mlp(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-10)])
+@pytest.mark.parametrize("edge_dim", [None, 3])
+@pytest.mark.parametrize("case", ["graph", "bipartite", "no-edges", "x_dst None"])
+def test_gine_conv_matches_pyg(dtype, tol, edge_dim, case):
+    from gnnkit.nn import GINEConv
+
+    ours = GINEConv(_mlp(0), eps=0.3, train_eps=True, edge_dim=edge_dim).to(dtype)
+    theirs = pyg_nn.GINEConv(_mlp(1), eps=0.3, train_eps=True, edge_dim=edge_dim).to(dtype)
+    theirs.load_state_dict(ours.state_dict())
+    ei, _ = graph(3, targets=6 if case in ("bipartite", "x_dst None") else N)
+    ei = ei[:, :0] if case == "no-edges" else ei
+    g = torch.Generator().manual_seed(4)
+    x_src = torch.randn(N, 8, dtype=dtype, generator=g).requires_grad_()
+    x = {"bipartite": (x_src, torch.randn(6, 8, dtype=dtype, generator=g)), "x_dst None": (x_src, None)}.get(case, x_src)
+    size = {"size": (N, 6)} if case == "x_dst None" else {}
+    edge_attr = torch.randn(ei.size(1), edge_dim or 8, dtype=dtype, generator=g).requires_grad_()
+    a, b = ours(x, ei, edge_attr, **size), theirs(x, ei, edge_attr, **size)
+    torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+    leaves = [x_src, edge_attr]
+    grads_a = torch.autograd.grad(a.sum(), leaves + list(ours.parameters()), allow_unused=True)
+    grads_b = torch.autograd.grad(b.sum(), leaves + list(theirs.parameters()), allow_unused=True)
+    for ga, gb in zip(grads_a, grads_b):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            torch.testing.assert_close(ga, gb, atol=tol, rtol=tol)
+
+
+def test_gine_conv_dense_formula_and_errors():
+    from gnnkit.nn import GINEConv
+
+    conv = GINEConv(torch.nn.Identity(), eps=0.5).double()
+    ei, _ = graph(5)
+    x = torch.randn(N, 8, dtype=torch.float64)
+    e = torch.randn(ei.size(1), 8, dtype=torch.float64)
+    dense = (1.5 * x).index_add(0, ei[1], (x[ei[0]] + e).relu())
+    torch.testing.assert_close(conv(x, ei, e), dense, atol=1e-12, rtol=1e-12)
+    with pytest.raises(ValueError, match="edge_dim=3"):
+        conv(x, ei, torch.randn(ei.size(1), 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="needs edge features"):
+        conv(x, ei)
+    with pytest.raises(ValueError, match="reads the node feature width"):
+        GINEConv(torch.nn.Identity(), edge_dim=3)
+    empty = torch.empty(2, 0, dtype=torch.long)
+    assert conv(torch.randn(0, 8, dtype=torch.float64), empty, torch.randn(0, 8, dtype=torch.float64)).shape == (0, 8)
+
+    class Doubled(GINEConv):  # a subclass's message takes effect
+        def message(self, x_j, edge_attr):
+            return 2 * super().message(x_j, edge_attr)
+
+    doubled = Doubled(torch.nn.Identity(), eps=0.5).double()
+    torch.testing.assert_close(doubled(x, ei, e) - 1.5 * x, 2 * (dense - 1.5 * x), atol=1e-12, rtol=1e-12)

@@ -279,3 +279,37 @@ def test_numpy_lookup_and_sampling_do_not_depend_on_the_sets_history():
     free = 69.0 - torch.bincount(torch.tensor(sorted(truth)).t()[0], minlength=70).double()
     expected = 2 * 70_000 * free / free.sum()
     assert bool(((counts - expected).abs() < 5 * expected.sqrt()).all())
+
+
+def test_pyg_calls_of_negative_sampling():
+    # the calls of PyG's test_negative_sampling: num_nodes inferred, num_neg_samples, method names, force_undirected
+    g = torch.Generator().manual_seed(0)
+    ei = torch.tensor([[0, 0, 1, 2], [0, 1, 2, 3]])
+    known = set(map(tuple, ei.t().tolist()))
+    for kwargs in ({}, {"method": "sparse"}, {"method": "dense"}, {"num_neg_samples": 3}):
+        neg = negative_sampling(ei, generator=g, **kwargs)
+        assert neg.size(1) == kwargs.get("num_neg_samples", 4) and int(neg.max()) < 4  # N inferred as 4
+        assert not set(map(tuple, neg.t().tolist())) & known
+    und = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3]])
+    neg = negative_sampling(und, 5, force_undirected=True, generator=g)
+    pairs = set(map(tuple, neg.t().tolist()))
+    assert neg.size(1) == 8 and pairs == {(v, u) for u, v in pairs}  # both directions, as PyG's
+    assert not pairs & set(map(tuple, und.t().tolist())) and all(u != v for u, v in pairs)
+    bip = negative_sampling(ei[:, 1:], (3, 4), 5, generator=g)  # PyG's bipartite num_nodes=(S, T)
+    assert int(bip[0].max()) < 3 and int(bip[1].max()) < 4
+    assert not set(map(tuple, bip.t().tolist())) & set(map(tuple, ei[:, 1:].t().tolist()))
+
+
+@pytest.mark.parametrize("loops", [True, False])
+def test_structured_negative_sampling(loops):
+    from gnnkit.sampling import structured_negative_sampling
+
+    g = torch.Generator().manual_seed(1)
+    ei = torch.randint(0, 12, (2, 60), generator=g)
+    i, j, k = structured_negative_sampling(ei, 12, contains_neg_self_loops=loops, generator=g)
+    assert torch.equal(i, ei[0]) and torch.equal(j, ei[1]) and k.shape == i.shape
+    known = set(map(tuple, ei.t().tolist()))
+    assert not {(a, c) for a, c in zip(i.tolist(), k.tolist())} & known
+    if not loops:
+        assert bool((k != i).all())
+    assert structured_negative_sampling(ei[:, :0], 3)[2].numel() == 0

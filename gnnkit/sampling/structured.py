@@ -1,0 +1,38 @@
+"""PyG's ``structured_negative_sampling``: one corrupted tail per edge."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from gnnkit.sampling.negative import bipartite_negative_sampling
+
+
+def structured_negative_sampling(edge_index: Tensor, num_nodes: int | None = None,
+                                 contains_neg_self_loops: bool = True, *,
+                                 generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(i, j, k)`` for every edge ``(i, j)``: a node ``k`` with ``(i, k)``
+    not an edge, uniform over such nodes (PyG's function, with an exact test).
+
+    Args:
+        edge_index: ``[2, E]`` edges ``i → j``.
+        num_nodes: number of nodes (default the largest id + 1).
+        contains_neg_self_loops: whether ``k = i`` may be drawn (default ``True``, as PyG).
+        generator: torch generator for reproducible draws.
+
+    Raises:
+        ValueError: a source linked to every allowed node has no negative.
+    """
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', None)}")
+    if num_nodes is None:
+        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+    i, j = edge_index[0].long(), edge_index[1].long()
+    if i.numel() == 0:
+        return i, j, torch.empty_like(i)
+    exclude = edge_index.long()
+    if not contains_neg_self_loops:
+        loops = torch.arange(num_nodes, device=edge_index.device).repeat(2, 1)
+        exclude = torch.cat([exclude, loops], dim=1)
+    k = bipartite_negative_sampling(edge_index.long(), num_nodes, num_nodes, src=i, exclude=exclude,
+                                    generator=generator)[1]
+    return i, j, k
