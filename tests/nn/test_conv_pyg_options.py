@@ -184,3 +184,16 @@ def test_gine_conv_dense_formula_and_errors():
 
     doubled = Doubled(torch.nn.Identity(), eps=0.5).double()
     torch.testing.assert_close(doubled(x, ei, e) - 1.5 * x, 2 * (dense - 1.5 * x), atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("aggr", ["add", "mean", "max"])
+def test_graph_conv_loads_a_pyg_state_dict(aggr):
+    theirs = pyg_nn.GraphConv(8, 3, aggr=aggr)
+    ours = GraphConv(8, 3, aggr=aggr)
+    ours.load_state_dict(theirs.state_dict())  # lin_rel.* under PyG's names; old: unexpected / missing keys
+    ei, w = graph(6)
+    x = torch.randn(N, 8)
+    torch.testing.assert_close(ours(x, ei, w), theirs(x, ei, w), atol=1e-5, rtol=1e-5)
+    again = GraphConv(8, 3, aggr=aggr)
+    again.load_state_dict(ours.state_dict())  # its own names still load
+    torch.testing.assert_close(again(x, ei, w), ours(x, ei, w))

@@ -30,7 +30,8 @@ class GraphConv(MessagePassing):
     that is cheaper (``out_channels < in_channels``); the result is the same.
 
     PyG's parameters map one to one: ``lin_rel.weight`` → ``lin.weight``,
-    ``lin_rel.bias`` → ``bias``, ``lin_root.weight`` → ``lin_root.weight``.
+    ``lin_rel.bias`` → ``bias``, ``lin_root.weight`` → ``lin_root.weight``;
+    ``load_state_dict`` takes a PyG ``GraphConv``'s state dict as it is.
 
     Args:
         in_channels: input features per node, or ``(in_src, in_dst)`` for a
@@ -59,6 +60,12 @@ class GraphConv(MessagePassing):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.lin_root = nn.Linear(in_dst, out_channels, bias=False) if root_weight else None
         self.activation = activation
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        for theirs, ours in (("lin_rel.weight", "lin.weight"), ("lin_rel.bias", "bias")):  # PyG's names
+            if prefix + theirs in state_dict and prefix + ours not in state_dict:
+                state_dict[prefix + ours] = state_dict.pop(prefix + theirs)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def reset_parameters(self) -> None:
         self.lin.reset_parameters()
