@@ -171,7 +171,9 @@ def test_float64_matches_to_1e_10():
 
 def test_one_line_reprs():
     assert repr(GCNConv(16, 7)) == "GCNConv(16, 7)"
-    assert repr(SAGEConv(16, 7)) == "SAGEConv(16, 7, aggr='mean')"
+    assert repr(SAGEConv(16, 7)) == "SAGEConv(16, 7, aggr=mean)"
+    for aggr in ("mean", "add", "sum", "max", "min"):  # PyG's test_sage_conv: str(conv) == f'SAGEConv(8, 32, aggr={aggr})'
+        assert repr(SAGEConv(8, 32, aggr=aggr)) == repr(pyg_nn.SAGEConv(8, 32, aggr=aggr)) == f"SAGEConv(8, 32, aggr={aggr})"
     assert repr(GraphConv(16, 7)) == "GraphConv(16, 7)"
     assert repr(GATConv(16, 7, heads=8)) == "GATConv(16, 7, heads=8)"
     assert repr(LGConv()) == "LGConv()"

@@ -197,3 +197,26 @@ def test_graph_conv_loads_a_pyg_state_dict(aggr):
     again = GraphConv(8, 3, aggr=aggr)
     again.load_state_dict(ours.state_dict())  # its own names still load
     torch.testing.assert_close(again(x, ei, w), ours(x, ei, w))
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-10)])
+@pytest.mark.parametrize("aggr", ["mean", "sum", "max", "min"])
+@pytest.mark.parametrize("out", [4, 16])  # W_1 after / before the aggregation
+@pytest.mark.parametrize("bipartite", [False, True])
+def test_sage_conv_project_matches_pyg(dtype, tol, aggr, out, bipartite):
+    ours = SAGEConv((8, 6) if bipartite else 8, out, aggr=aggr, project=True, normalize=out == 4).to(dtype)
+    theirs = pyg_nn.SAGEConv((8, 6) if bipartite else 8, out, aggr="add" if aggr == "sum" else aggr, project=True,
+                             normalize=out == 4).to(dtype)
+    theirs.load_state_dict(ours.state_dict())  # lin (the projection), lin_l, lin_r: PyG's names
+    ei, _ = graph(7, targets=9 if bipartite else N)
+    g = torch.Generator().manual_seed(8)
+    x_src = torch.randn(N, 8, dtype=dtype, generator=g).requires_grad_()
+    x = (x_src, torch.randn(9, 6, dtype=dtype, generator=g)) if bipartite else x_src
+    a, b = ours(x, ei), theirs(x, ei)
+    torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+    names = [n for n, _ in ours.named_parameters()]
+    mine, peer = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    grads_a = torch.autograd.grad(a.sum(), [x_src] + [mine[n] for n in names])
+    grads_b = torch.autograd.grad(b.sum(), [x_src] + [peer[n] for n in names])
+    for ga, gb in zip(grads_a, grads_b):
+        torch.testing.assert_close(ga, gb, atol=tol, rtol=tol)

@@ -92,6 +92,7 @@ LAYERS = {
     "graph_conv": lambda: GraphConv(F_IN, 5), "graph_conv_wide": lambda: GraphConv(F_IN, 20, aggr="mean"),
     "gcn": lambda: GCNConv(F_IN, 5), "gcn_improved": lambda: GCNConv(F_IN, 5, improved=True, cached=True),
     "sage": lambda: SAGEConv(F_IN, 5), "sage_max": lambda: SAGEConv(F_IN, 20, aggr="max"),
+    "sage_project": lambda: SAGEConv(F_IN, 5, project=True), "sage_project_wide": lambda: SAGEConv(F_IN, 20, project=True),
     "gat": lambda: GATConv(F_IN, 4, heads=3), "lg": LGConv, "gin": lambda: GINConv(torch.nn.Linear(F_IN, 5)),
 }
 

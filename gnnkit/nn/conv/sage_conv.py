@@ -22,7 +22,10 @@ class SAGEConv(MessagePassing):
     ``message(x_j, e_ij) = e_ij x_j`` on the input features, ``aggregate``,
     ``update`` (identity), then the formula's linear maps. With the default
     steps and a sum or mean, ``W_1`` is applied before the aggregation when
-    ``out_channels < in_channels`` (it commutes with them).
+    ``out_channels < in_channels`` (it commutes with them). With
+    ``project=True`` the neighbours' features are first mapped by
+    :math:`h_j \mapsto \mathrm{ReLU}(W_p h_j + b_p)` (``lin``, PyG's
+    ``project``); the root term reads the unprojected ``h_i``.
 
     Args:
         in_channels: input features per node, or ``(in_src, in_dst)`` for a
@@ -32,6 +35,8 @@ class SAGEConv(MessagePassing):
         root_weight: add the root term ``W_2 h_i`` (default ``True``).
         normalize: L2-normalise the output rows (default ``False``).
         aggr: ``"mean"`` (default), ``"sum"`` (``"add"``), ``"max"`` or ``"min"``.
+        project: project the sources' features before the aggregation
+            (default ``False``; PyG's option).
 
     Shapes:
         x ``[N, in_channels]`` or bipartite ``([S, in_src], [T, in_dst])`` or
@@ -41,16 +46,21 @@ class SAGEConv(MessagePassing):
     """
 
     def __init__(self, in_channels: int | tuple[int, int], out_channels: int, bias: bool = True,
-                 root_weight: bool = True, normalize: bool = False, aggr: str = "mean") -> None:
+                 root_weight: bool = True, normalize: bool = False, aggr: str = "mean",
+                 project: bool = False) -> None:
         super().__init__(aggr=aggr)
         in_src, in_dst = check_channels(in_channels, out_channels, "SAGEConv")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.root_weight, self.normalize = root_weight, normalize
-        # Named as in PyG so that state_dicts move between the two.
+        self._aggr_as_given = aggr  # for repr, as PyG's ("add" stays "add")
+        # Named (and registered) as in PyG so that state_dicts move between the two.
+        self.lin = nn.Linear(in_src, in_src) if project else None  # project's map
         self.lin_l = nn.Linear(in_src, out_channels, bias=bias)
         self.lin_r = nn.Linear(in_dst, out_channels, bias=False) if root_weight else None
 
     def reset_parameters(self) -> None:
+        if self.lin is not None:
+            self.lin.reset_parameters()
         self.lin_l.reset_parameters()
         if self.lin_r is not None:
             self.lin_r.reset_parameters()
@@ -60,8 +70,12 @@ class SAGEConv(MessagePassing):
         return self._fused() and not self.overrides("update") and self.out_channels < self.lin_l.in_features
 
     def transform(self, x: Tensor) -> tuple[Tensor, ...]:
-        """``(W_1 x, x)`` when ``W_1`` goes first, else ``(x,)``."""
-        return (F.linear(x, self.lin_l.weight), x) if self._transform_first() else (x,)
+        """``(W_1 h, x)`` when ``W_1`` goes first, else ``(h, x)`` (``(x,)``
+        without ``project``): ``h`` the features aggregated, ``x`` the root's."""
+        h = F.relu(self.lin(x)) if self.lin is not None else x
+        if self._transform_first():
+            return F.linear(h, self.lin_l.weight), x
+        return (h,) if h is x else (h, x)
 
     def forward_block(self, block: Block, src: tuple[Tensor, ...], dst: tuple[Tensor, ...]) -> Tensor:
         out = self.propagate((src[0], dst[0]), block.csr)
@@ -88,4 +102,4 @@ class SAGEConv(MessagePassing):
         return self.forward_block(self.prepare(edge_index, edge_weight, num_nodes, x_src.dtype), src, dst)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr!r})"
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self._aggr_as_given})"
