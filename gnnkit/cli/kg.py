@@ -177,8 +177,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs, locked_run_outputs
+    from gnnkit.cli.output import checkpoint_follows_resume, guard_outputs, locked_run_outputs
 
+    checkpoint_follows_resume(args)
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
     with locked_run_outputs(args.json, args.checkpoint, args.log_csv, args.seeds):  # writable, and no second run on the same --json, before training
         return _train(args)

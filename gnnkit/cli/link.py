@@ -224,8 +224,9 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any],
 
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import guard_outputs, locked_run_outputs, say, write_json
+    from gnnkit.cli.output import checkpoint_follows_resume, guard_outputs, locked_run_outputs, say, write_json
 
+    checkpoint_follows_resume(args)
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
     fields, hparams, engine = _settings(args)

@@ -241,8 +241,10 @@ def _fanout(text: str) -> tuple[int, ...]:
 
 def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.datasets import input_files
-    from gnnkit.cli.output import apply_threads, guard_outputs, locked_run_outputs, say, write_json
+    from gnnkit.cli.output import (apply_threads, checkpoint_follows_resume, guard_outputs, locked_run_outputs, say,
+                                   write_json)
 
+    checkpoint_follows_resume(args)
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
     if args.seeds < 1:

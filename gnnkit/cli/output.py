@@ -144,6 +144,14 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
                              f"choose another path")
 
 
+def checkpoint_follows_resume(args) -> None:
+    """``--resume X`` without ``--checkpoint``: the run goes on saving to
+    ``X``, so that a later kill, ``predict`` or ``--resume X`` sees the
+    epochs trained since (they were never written)."""
+    if getattr(args, "resume", None) and getattr(args, "checkpoint", None) is None:
+        args.checkpoint = args.resume
+
+
 def _is_checkpoint(path: Path) -> bool:
     from gnnkit.io import is_verified_file
 

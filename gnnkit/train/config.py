@@ -94,6 +94,7 @@ class RunConfig:
         resume: continue from this checkpoint file. The run must use the
             same settings as the one that wrote it, except ``epochs`` and
             ``max_seconds`` (which may be raised to train on) and the outputs.
+            Without ``checkpoint`` the run goes on checkpointing to this file.
         profile: profile a few epochs with ``torch.profiler`` and write the
             trace to this folder (``gnnkit.profiling``); ``None``: off.
     """
@@ -110,6 +111,8 @@ class RunConfig:
     profile: str | None = None
 
     def __post_init__(self) -> None:
+        if self.resume and self.checkpoint is None:  # else a second kill would lose all since the resume
+            self.checkpoint = self.resume
         _check("RunConfig", [
             (self.amp is None or self.amp in AMP_CHOICES, f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}"),
             (isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,

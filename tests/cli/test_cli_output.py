@@ -186,3 +186,19 @@ def test_seeds_past_the_largest_seed_are_refused(tmp_path, capsys, task):
                  "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "would run seeds up to 4294967296" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("task", ["node", "link", "kg"])
+def test_resume_alone_goes_on_checkpointing_to_the_resumed_file(tmp_path, capsys, task):
+    from gnnkit.train.checkpoint import load_checkpoint
+    from gnnkit_testing import write_ring_triples
+
+    dataset = str(write_ring_triples(tmp_path / "ring")) if task == "kg" else "karate"
+    ck = tmp_path / "ck.pt"
+    base = ["train", task, "--dataset", dataset, "--quiet", "--patience", "0"]
+    assert main(base + ["--epochs", "3", "--checkpoint", str(ck)]) == 0
+    assert main(base + ["--epochs", "6", "--resume", str(ck)]) == 0  # no --checkpoint
+    state = load_checkpoint(ck)
+    # old: the file stayed at epoch 3, unfinished: predict used stale weights and a second kill lost epochs 4-6
+    assert state["epoch"] == 6 and state["finished"]
+    capsys.readouterr()

@@ -245,3 +245,11 @@ def test_a_run_cut_short_by_its_epoch_cap_while_improving_says_so():
     assert result.stopped_early and said == []
     _, said = run(epochs=8, patience=None)  # no early stopping asked for: the cap is the plan
     assert said == []
+
+
+def test_resume_without_a_checkpoint_path_checkpoints_to_the_resumed_file():
+    from gnnkit.train.config import RunConfig
+
+    assert RunConfig(resume="run.pt").checkpoint == "run.pt"
+    assert RunConfig(resume="run.pt", checkpoint="next.pt").checkpoint == "next.pt"
+    assert RunConfig().checkpoint is None
