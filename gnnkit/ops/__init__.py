@@ -1,6 +1,6 @@
 """Pure tensor functions: scatter/segment reductions, CSR products, normalisation."""
 from gnnkit.ops.csr import CSR, build_csr
-from gnnkit.ops.edges import add_self_loops, coalesce, degree, remove_self_loops, to_undirected
+from gnnkit.ops.edges import add_self_loops, coalesce, degree, remove_self_loops, symmetrize, to_undirected
 from gnnkit.ops.fused import attention_softmax, multi_head_spmm, symmetric_scaled_spmm
 from gnnkit.ops.norm import gcn_norm, gcn_norm_csr, gcn_norm_factors, softmax
 from gnnkit.ops.pairs import pair_dot
@@ -31,5 +31,6 @@ __all__ = [
     "softmax",
     "spmm",
     "symmetric_scaled_spmm",
+    "symmetrize",
     "to_undirected",
 ]

@@ -154,6 +154,44 @@ def to_undirected(
     return coalesce(both, weight, _num_nodes(edge_index, num_nodes), reduce=reduce)
 
 
+def symmetrize(edge_index: Tensor, edge_weight: Tensor | None = None,
+               num_nodes: int | None = None) -> tuple[Tensor, Tensor | None]:
+    """The undirected graph of an edge list that gives each edge once or both ways.
+
+    Duplicates are merged first (weights summed, as ``coalesce``); then every
+    edge whose reverse is missing gets it, with its weight. An edge given
+    both ways keeps each direction's own weight, so ``0 1 1.0`` and
+    ``1 0 1.0`` stay 1.0 (``to_undirected`` would sum them to 2.0, as PyG's);
+    when the two weights differ, a warning names one such pair.
+    """
+    n = _num_nodes(edge_index, num_nodes)
+    ei, w = coalesce(edge_index, edge_weight, n)
+    both = torch.cat([ei, ei.flip(0)], dim=1)
+    if w is None:
+        return coalesce(both, None, n)
+    from gnnkit.ops.scatter import scatter
+
+    src, dst, inverse = unique_pairs(both[0], both[1], n)
+    k = ei.size(1)
+    given = torch.zeros(2 * k, dtype=w.dtype, device=w.device)
+    given[:k] = 1
+    w2 = torch.cat([w, w])
+    as_given = scatter(w2 * given, inverse, src.numel())
+    from_reverse = scatter(w2 * (1 - given), inverse, src.numel())
+    is_given = scatter(given, inverse, src.numel()) > 0
+    out = torch.where(is_given, as_given, from_reverse)
+    both_ways = is_given & (scatter(1 - given, inverse, src.numel()) > 0) & (src != dst)
+    differ = both_ways & (as_given != from_reverse)
+    if bool(differ.any()):
+        import warnings
+
+        i = int(differ.nonzero()[0])
+        warnings.warn(f"{int(differ.sum()) // 2} edge(s) are listed both ways with different weights (e.g. "
+                      f"{int(src[i])} -> {int(dst[i])}: {float(as_given[i]):g}, back: {float(from_reverse[i]):g}); "
+                      f"each direction keeps its own weight", UserWarning, stacklevel=2)
+    return torch.stack([src, dst]).to(edge_index.dtype), out
+
+
 def degree(index: Tensor, num_nodes: int | None = None, weight: Tensor | None = None, dtype=None) -> Tensor:
     """Number (or total weight) of entries per node in ``index``.
 

@@ -77,3 +77,31 @@ def test_add_self_loops_fill_values_as_pyg():
         add_self_loops(ei, torch.ones(5), 2.0)  # PyG's positional fill_value; old: 2.0 taken as num_nodes, loops 1
     with pytest.raises(ValueError, match="'mul' is not a reduction"):
         add_self_loops(ei, torch.ones(5), fill_value="mul")
+
+
+def test_symmetrize_keeps_the_weight_of_an_edge_listed_both_ways():
+    import warnings
+
+    import pytest
+
+    from gnnkit.ops import symmetrize
+
+    ei = torch.tensor([[0, 1, 1, 2, 3], [1, 0, 2, 2, 3]])
+    w = torch.tensor([1.0, 1.0, 0.5, 1.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal weights both ways: nothing to say
+        out, wo = symmetrize(ei, w, 5)
+    got = dict(zip(map(tuple, out.t().tolist()), wo.tolist()))
+    # old (to_undirected): 0-1 summed to 2.0 each way
+    assert got == {(0, 1): 1.0, (1, 0): 1.0, (1, 2): 0.5, (2, 1): 0.5, (2, 2): 1.5, (3, 3): 2.0}
+    # an edge listed once is what to_undirected gives; duplicates are summed first, as coalesce does
+    once = torch.tensor([[0, 2, 2], [1, 3, 3]])
+    a, b = symmetrize(once, torch.ones(3), 4), to_undirected(once, torch.ones(3), 4)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    with pytest.warns(UserWarning, match=r"listed both ways with different weights \(e\.g\. 0 -> 1: 1, back: 3\)"):
+        _, wo = symmetrize(torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 3.0]), 2)
+    assert wo.tolist() == [1.0, 3.0]
+    big = torch.tensor([[0, 2**40], [2**40, 0]])  # ids past int64 key packing
+    out, wo = symmetrize(big, torch.tensor([2.0, 2.0]), 2**40 + 1)
+    assert out.tolist() == [[0, 2**40], [2**40, 0]] and wo.tolist() == [2.0, 2.0]
+    assert symmetrize(ei, None, 5)[1] is None

@@ -112,6 +112,15 @@ def test_undirected_keeps_a_weighted_self_loop(tmp_path):
     assert out.tolist() == [[2], [2]] and w.tolist() == [0.5]
 
 
+def test_undirected_keeps_the_weight_of_an_edge_listed_both_ways(tmp_path):
+    (tmp_path / "e.csv").write_text("src,dst,weight\n0,1,1.0\n1,0,1.0\n1,2,1.0\n")
+    g = from_csv(tmp_path / "e.csv")
+    assert g.edge_weight.tolist() == [1.0, 1.0, 1.0, 1.0]  # old: 0-1 summed to 2.0 both ways, 1-2 kept 1.0
+    (tmp_path / "e.txt").write_text("0 1 1.0\n1 0 1.0\n1 2 1.0\n")
+    g = read_edge_list(tmp_path / "e.txt", undirected=True)
+    assert g.edge_weight.tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
 # ------------------------------------------------------- MUSAE feature ids
 def _musae(tmp_path, n=3):
     (tmp_path / "edges.csv").write_text("id_1,id_2\n0,1\n1,2\n")

@@ -15,7 +15,7 @@ import torch
 
 from gnnkit.datasets.formats._text import check_span, column, read_table
 from gnnkit.graph import Graph
-from gnnkit.ops.edges import coalesce, remove_self_loops, to_undirected
+from gnnkit.ops.edges import coalesce, remove_self_loops, symmetrize
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | No
     Args:
         source: path to a text file (``src dst [weight]`` per line), or a
             pandas DataFrame / 2-D numpy array with 2 or 3 columns.
-        undirected: add the reverse of every edge (default ``False``: keep
+        undirected: add the reverse of every edge that lacks it (default ``False``: keep
             the edges as given, row 0 source, row 1 target).
         num_nodes: node count (default: largest id + 1, or the number of
             distinct ids with ``relabel``).
@@ -69,7 +69,8 @@ def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | No
         comments: characters that start a comment line.
 
     Duplicate edges are merged (weights summed) and counted in a debug log;
-    with ``undirected`` a self-loop is not doubled (it keeps its weight).
+    with ``undirected`` an edge gets its reverse when the file lacks it: an
+    edge listed both ways, or a self-loop, keeps its weight (not doubled).
 
     Raises:
         ValueError: a malformed row (named by line), a negative id, or, without
@@ -102,7 +103,7 @@ def read_edge_list(source: Any, *, undirected: bool = False, num_nodes: int | No
         ei, w = remove_self_loops(ei, w)
     before = ei.size(1)
     if undirected:
-        ei, w = to_undirected(ei, w, num_nodes=n)
+        ei, w = symmetrize(ei, w, num_nodes=n)
     else:
         ei, w = coalesce(ei, w, num_nodes=n)
     log.debug("%s: %d edge rows -> %d edges after merging duplicates", where, before, ei.size(1))
