@@ -316,3 +316,18 @@ def test_negative_ids_are_refused_unless_relabelled(tmp_path):
         read_edge_list(path)
     g = read_edge_list(path, relabel=True)  # what the message offers works (it was refused all the same)
     assert g.num_nodes == 3 and g.edge_index.tolist() == [[0, 1, 2], [1, 2, 0]]
+
+
+def test_a_matrix_market_file_is_not_read_as_an_edge_list(tmp_path):
+    import scipy.io
+    import scipy.sparse
+
+    path = tmp_path / "m.mtx"
+    scipy.io.mmwrite(str(path), scipy.sparse.coo_matrix(([1.0, 1.0], ([0, 1], [1, 2])), shape=(3, 3)))
+    # old: the size line "3 3 2" became an edge 3 -> 3 of weight 2, and a node 0 appeared (ids are 1-based)
+    with pytest.raises(ValueError, match="is a Matrix Market file, not an edge list: read it with scipy.io.mmread"):
+        read_edge_list(path)
+    from gnnkit import Graph
+
+    g = Graph.from_scipy(scipy.io.mmread(str(path)))  # the fix the message gives works
+    assert g.num_nodes == 3 and g.edge_index.size(1) == 2

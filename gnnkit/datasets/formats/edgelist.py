@@ -40,6 +40,11 @@ def _from_table(source: Any) -> tuple[np.ndarray, np.ndarray | None, str, np.nda
 
 def _from_file(path: Path, comments: str, relabel: bool) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
     _, tok, width = read_table(path, 2, 3, comments=comments.encode())
+    with open(path, "rb") as fh:  # read_table has checked it is a readable file
+        if fh.read(20).lstrip(b"\xef\xbb\xbf").lower().startswith(b"%%matrixmarket"):
+            # its size line would read as an edge, its 1-based ids as a node 0 that does not exist
+            raise ValueError(f"{path} is a Matrix Market file, not an edge list: read it with scipy.io.mmread(path) "
+                             f"and pass the matrix to gnnkit.Graph.from_scipy")
     ids = np.stack([column(tok, width, k).to_int(what="node id") for k in (0, 1)], axis=1)
     weight = (column(tok, width, 2).to_float(what="edge weight", limit=float(np.finfo(np.float32).max))
               .astype(np.float32) if width == 3 else None)
