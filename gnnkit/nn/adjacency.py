@@ -188,8 +188,12 @@ def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: 
                      num_targets: int | None = None) -> None:
     """Raise ``ValueError`` for a malformed edge list or one that refers to
     nodes beyond ``x``'s rows (``x_dst``'s rows for targets of a bipartite graph)."""
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', type(edge_index))}")
+    if not isinstance(edge_index, Tensor):
+        raise ValueError(f"edge_index must be a [2, E] integer torch tensor, got {type(edge_index).__name__}; pass "
+                         f"torch.as_tensor(edge_index)")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        hint = "; it looks transposed: pass edge_index.t()" if edge_index.dim() == 2 and edge_index.size(1) == 2 else ""
+        raise ValueError(f"edge_index must be a [2, E] integer tensor, got shape {tuple(edge_index.shape)}{hint}")
     if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
         raise ValueError(f"edge_index must be an integer tensor, got {edge_index.dtype}")
     if edge_index.numel():
@@ -203,6 +207,13 @@ def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: 
                 )
     if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
         raise ValueError(f"edge_weight must have shape [E] = [{edge_index.size(1)}], got {tuple(edge_weight.shape)}")
+
+
+def check_float(x: Tensor, layer: str) -> None:
+    """Features must be floating point: integer ones would be summed and
+    scaled in integer arithmetic (truncated) or fail inside a product."""
+    if not x.is_floating_point():
+        raise ValueError(f"{layer}: x must be a floating-point tensor, got {x.dtype}; pass x.float()")
 
 
 def check_channels(in_channels: int | tuple[int, int], out_channels: int, layer: str) -> tuple[int, int]:
@@ -242,6 +253,7 @@ def check_features(x: Tensor | CSR | tuple, in_channels: int | tuple[int, int], 
     if isinstance(x, CSR):
         width = x.num_cols
     elif isinstance(x, Tensor) and x.dim() == 2:
+        check_float(x, layer)
         width = x.size(1)
     else:
         raise ValueError(f"{layer}: x must be a [num_nodes, {in_channels}] tensor, got {getattr(x, 'shape', type(x))}")

@@ -9,8 +9,22 @@ import torch
 from torch import Tensor
 
 
+def _check(edge_index: Tensor, edge_weight: Tensor | None, fn: str) -> None:
+    """``ValueError`` unless ``edge_index`` is a ``[2, E]`` integer tensor and
+    ``edge_weight`` (if any) has ``E`` rows."""
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"{fn}: edge_index must be a [2, E] tensor, got "
+                         f"{tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__}")
+    if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
+        raise ValueError(f"{fn}: edge_index must hold integer ids, got {edge_index.dtype}")
+    if edge_weight is not None and (edge_weight.dim() == 0 or edge_weight.size(0) != edge_index.size(1)):
+        raise ValueError(f"{fn}: edge_weight must have one row per edge, {edge_index.size(1)}, got shape "
+                         f"{tuple(edge_weight.shape)}")
+
+
 def remove_self_loops(edge_index: Tensor, edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """Drop every edge ``i → i``."""
+    _check(edge_index, edge_weight, "remove_self_loops")
     keep = edge_index[0] != edge_index[1]
     return edge_index[:, keep], None if edge_weight is None else edge_weight[keep]
 
@@ -37,6 +51,7 @@ def add_self_loops(
             ``"max"`` / ``"min"`` of the weights of the edges into each node
             (0 for a node with none), as PyG's.
     """
+    _check(edge_index, edge_weight, "add_self_loops")
     try:
         n = _num_nodes(edge_index, num_nodes)
     except TypeError as err:
@@ -125,6 +140,7 @@ def coalesce(
     """
     from gnnkit.ops.scatter import scatter
 
+    _check(edge_index, edge_weight, "coalesce")
     n = _num_nodes(edge_index, num_nodes)
     if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= max(n, 1)):
         raise ValueError(f"coalesce: edge_index holds ids from {int(edge_index.min())} to {int(edge_index.max())}, "
@@ -147,6 +163,7 @@ def to_undirected(
     A self-loop ``i → i`` is its own reverse, so it is not added twice: a
     weighted loop keeps its weight.
     """
+    _check(edge_index, edge_weight, "to_undirected")
     loop = edge_index[0] == edge_index[1]
     reverse = edge_index[:, ~loop].flip(0)
     both = torch.cat([edge_index, reverse], dim=1)
@@ -164,6 +181,7 @@ def symmetrize(edge_index: Tensor, edge_weight: Tensor | None = None,
     ``1 0 1.0`` stay 1.0 (``to_undirected`` would sum them to 2.0, as PyG's);
     when the two weights differ, a warning names one such pair.
     """
+    _check(edge_index, edge_weight, "symmetrize")
     n = _num_nodes(edge_index, num_nodes)
     ei, w = coalesce(edge_index, edge_weight, n)
     both = torch.cat([ei, ei.flip(0)], dim=1)
@@ -203,6 +221,12 @@ def degree(index: Tensor, num_nodes: int | None = None, weight: Tensor | None = 
     """
     if isinstance(weight, torch.dtype):  # PyG's degree(index, num_nodes, dtype)
         weight, dtype = None, weight
+    if not isinstance(index, Tensor) or index.dim() != 1 or index.is_floating_point() or index.dtype == torch.bool:
+        raise ValueError(f"degree: index must be a 1-D integer tensor (a row of edge_index), got "
+                         f"{tuple(index.shape) if isinstance(index, Tensor) else type(index).__name__}"
+                         + (f" {index.dtype}" if isinstance(index, Tensor) else ""))
+    if weight is not None and weight.shape[:1] != index.shape:
+        raise ValueError(f"degree: weight must have one entry per index, {index.numel()}, got {tuple(weight.shape)}")
     n = _num_nodes(index.view(1, -1), num_nodes)
     if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n):
         raise ValueError(f"degree: index holds ids from {int(index.min())} to {int(index.max())}, expected "

@@ -101,3 +101,20 @@ def test_edge_weight_that_is_not_a_tensor(factory):
     ei = torch.tensor([[0, 1], [1, 2]])
     with pytest.raises(TypeError, match="edge_weight must be a \\[num_edges\\] tensor or None, got list"):
         factory()(torch.randn(3, 4 if not isinstance(factory(), LGConv) else 2), ei, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("factory", [lambda: LGConv(), lambda: GCNConv(1, 2), lambda: SAGEConv(1, 2), lambda: GATConv(1, 2)])
+def test_integer_features_are_refused(factory):
+    ei = torch.tensor([[0, 1, 2, 0], [1, 2, 0, 2]])
+    # old: LGConv returned truncated integers ([21, 10, 21] for [21.2, 10, 21.2]), the others a raw torch error
+    with pytest.raises(ValueError, match=r"x must be a floating-point tensor, got torch.int64; pass x.float\(\)"):
+        factory()(torch.tensor([[10], [20], [30]]), ei)
+
+
+def test_edge_index_that_is_numpy_or_transposed_is_named():
+    conv, x = GCNConv(1, 2), torch.ones(3, 1)
+    ei = torch.tensor([[0, 1, 2, 0], [1, 2, 0, 2]])
+    with pytest.raises(ValueError, match=r"torch tensor, got ndarray; pass torch.as_tensor\(edge_index\)"):
+        conv(x, ei.numpy())
+    with pytest.raises(ValueError, match=r"got shape \(4, 2\); it looks transposed: pass edge_index.t\(\)"):
+        conv(x, ei.t())

@@ -105,3 +105,22 @@ def test_symmetrize_keeps_the_weight_of_an_edge_listed_both_ways():
     out, wo = symmetrize(big, torch.tensor([2.0, 2.0]), 2**40 + 1)
     assert out.tolist() == [[0, 2**40], [2**40, 0]] and wo.tolist() == [2.0, 2.0]
     assert symmetrize(ei, None, 5)[1] is None
+
+
+def test_edge_utilities_refuse_what_is_not_an_edge_list():
+    import pytest
+
+    from gnnkit.ops import symmetrize
+
+    three_rows = torch.tensor([[0, 1, 2], [1, 2, 0], [2, 2, 2]])  # old: read as edges, the third row ignored
+    for fn in (remove_self_loops, to_undirected, coalesce, symmetrize, add_self_loops):
+        with pytest.raises(ValueError, match=r"must be a \[2, E\] tensor, got \(3, 3\)"):
+            fn(three_rows)
+        with pytest.raises(ValueError, match="must hold integer ids, got torch.float32"):
+            fn(torch.zeros(2, 2))  # old: coalesce merged float "ids"
+        with pytest.raises(ValueError, match="edge_weight must have one row per edge, 3"):
+            fn(three_rows[:2], torch.ones(4))
+    with pytest.raises(ValueError, match="weight must have one entry per index"):
+        degree(torch.tensor([0, 1]), 2, torch.ones(3))
+    with pytest.raises(ValueError, match="1-D integer tensor"):
+        degree(torch.tensor([0.0, 1.0]), 2)

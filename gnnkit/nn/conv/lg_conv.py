@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr
+from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_float
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_factors
 from gnnkit.ops.sparse import CSR
@@ -61,6 +61,7 @@ class LGConv(MessagePassing):
     def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() != 2:
             raise ValueError(f"LGConv: x must be [num_nodes, F], got {tuple(getattr(x, 'shape', ()))}")
+        check_float(x, "LGConv")  # integer features came back as truncated integers
         state = self.transform(x)
         return self.forward_block(self.prepare(edge_index, edge_weight, x.size(0), x.dtype), state, state)
 
