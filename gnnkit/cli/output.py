@@ -111,6 +111,9 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
         value = getattr(args, attr, None) if outputs is None or attr in outputs else None
         if not isinstance(value, str) or value == "-":
             continue
+        if value.endswith(".lock"):  # writing one would replace another run's lock: both runs would then write
+            raise ValueError(f"{flag} {value}: a name ending in .lock is where gnnkit locks an output while a run "
+                             f"writes it; choose another name")
         for k in range(seeds):
             path = _resolved(seed_path(value, k, seeds), flag)
             if path in written and written[path] != flag:

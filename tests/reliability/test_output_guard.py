@@ -194,3 +194,14 @@ def test_every_train_command_checks_and_locks_its_json_before_training(tmp_path,
     with exclusive_lock(held):  # another run is writing this --json
         assert main(args + ["--json", str(held)]) == 2
     assert "another run" in capsys.readouterr().err and not held.exists()
+
+
+@pytest.mark.parametrize("task", ["node", "link", "kg", "rec"])
+@pytest.mark.parametrize("flag", ["--json", "--checkpoint", "--log-csv"])
+def test_an_output_named_like_a_lock_is_refused(tmp_path, capsys, task, flag):
+    # old: --json same.csv.lock replaced a running job's lock on same.csv, and a third run then wrote same.csv too
+    assert main(["train", task, "--dataset", str(tmp_path / "none"), flag, str(tmp_path / "same.csv.lock"),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} {tmp_path / 'same.csv.lock'}: a name ending in .lock is where gnnkit locks" in err
+    assert not (tmp_path / "same.csv.lock").exists()
