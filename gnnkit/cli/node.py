@@ -353,4 +353,7 @@ def _node_checkpoint(path: str) -> dict[str, Any]:
         raise ValueError(f"{path} is a {task!r} checkpoint (written by `gnnkit train {task}`), not a "
                          f"node-classification one; `gnnkit predict node` needs a checkpoint from "
                          f"`gnnkit train node --checkpoint`")
+    if not ckpt.get("finished"):  # a killed run: its weights are the last epoch's, never tested
+        raise ValueError(f"{path} is from an unfinished run (stopped at epoch {ckpt.get('epoch')}); finish it with "
+                         f"`gnnkit train node ... --resume {path}` first")
     return ckpt

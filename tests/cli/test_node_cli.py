@@ -237,3 +237,18 @@ def test_resuming_a_seeds_checkpoint_without_its_seed_names_the_seed(tmp_path, c
                  str(tmp_path / "b-seed1.pt"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--seed is 0 but checkpoint" in err and "written with 1" in err and "edited" not in err
+
+
+def test_predict_refuses_an_unfinished_run(tmp_path, capsys):
+    from gnnkit.io import load_verified, save_verified
+
+    ck = tmp_path / "ck.pt"
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "4", "--checkpoint", str(ck), "--quiet"]) == 0
+    state = load_verified(ck)
+    state["finished"] = False  # what a run killed after its second epoch's checkpoint leaves
+    save_verified(ck, state, kind="gnnkit.node")
+    capsys.readouterr()
+    # old: predictions from the last epoch's untested weights, with no word of it
+    assert main(["predict", "node", "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert "is from an unfinished run (stopped at epoch 4); finish it with `gnnkit train node ... --resume" in err
