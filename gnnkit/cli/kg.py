@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gnnkit.cli.output import add_run_options, apply_threads, finite_float, max_seconds, plain_int
+from gnnkit.cli.output import add_run_options, apply_threads, finite_float, max_seconds, plain_int, positive_int
 
 _MODELS = ("rotate", "complex", "distmult", "transe", "rgcn")
 
@@ -45,7 +45,7 @@ def register_train(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default=None, help="data root holding NAME/raw/ (default: $GNNKIT_DATA or the "
                    "default data folder)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing raw files")
-    p.add_argument("--dim", type=plain_int, default=None, help="embedding dimension (complex dimension for rotate and "
+    p.add_argument("--dim", type=positive_int, default=None, help="embedding dimension (complex dimension for rotate and "
                    "complex; default per model, see above)")
     p.add_argument("--regularization", type=finite_float, default=None, help="weight of the model's penalty (N3 for "
                    "complex / distmult / rgcn; default per model)")

@@ -241,6 +241,16 @@ def plain_int(text: str) -> int:
     return int(text)
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type`` for a size (``--dim``): ``plain_int`` and at least 1."""
+    import argparse
+
+    value = plain_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
 def finite_float(text: str) -> float:
     """argparse ``type`` for a float option: a finite number (``nan`` and
     ``inf`` would train a meaningless model or loop without end), written in

@@ -157,6 +157,9 @@ def test_out_of_memory_is_one_line_naming_the_sizes(data_root, capsys):
     (["train", "link", "--dataset", "karate", "--neg-ratio", "nan"], "argument --neg-ratio: must be a finite number"),
     (["train", "node", "--dataset", "karate", "--lr=-inf"], "argument --lr: must be a finite number"),
     (["train", "kg", "--dataset", "kinships", "--margin", "inf"], "argument --margin: must be a finite number"),
+    # old: rgcn's --dim 0 a ZeroDivisionError traceback; rotate's --dim -3 reported as "dim ... got -6"
+    (["train", "kg", "--dataset", "kinships", "--model", "rgcn", "--dim", "0"], "argument --dim: must be >= 1, got 0"),
+    (["train", "kg", "--dataset", "kinships", "--model", "rotate", "--dim=-3"], "argument --dim: must be >= 1, got -3"),
 ])
 def test_non_finite_numbers_are_refused_by_name(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -95,8 +95,8 @@ class RGCNConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # Glorot-uniform over one relation's (in, out) matrix, as the paper's code.
-        bound = math.sqrt(6.0 / (self.in_channels + self.out_channels))
+        # Glorot-uniform over one relation's (in, out) matrix, as the paper's code (0 x 0: nothing to draw).
+        bound = math.sqrt(6.0 / max(self.in_channels + self.out_channels, 1))
         nn.init.uniform_(self.weight, -bound, bound)
         if self.comp is not None:
             nn.init.uniform_(self.comp, -math.sqrt(6.0 / (self.num_relations + self.num_bases)),
