@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
 import warnings
 
@@ -103,6 +104,23 @@ def console_main() -> int:
     return main()
 
 
+_NEGATIVE_LIST = re.compile(r"-[0-9]+(,-?[0-9]+)+")
+
+
+def _attach_negative_lists(argv: list[str]) -> list[str]:
+    """``--fanout -1,-1`` as ``--fanout=-1,-1``: argparse takes a value that
+    starts with ``-`` and is not one number for an option and refuses it
+    ("expected one argument"), so the help's own ``-1`` (all neighbours)
+    could not be typed first in a list."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_LIST.fullmatch(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Bad input (a path that is missing or may not be read
     included) ends as one ``gnnkit: error: ...`` line with exit status 2; a
@@ -111,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     from gnnkit.distributed import DistributedError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_lists(sys.argv[1:] if argv is None else list(argv)))
     shown = warnings.formatwarning
     if not args.debug:  # a warning is one line in the CLI's words, not Python's file:line and source
         warnings.formatwarning = lambda message, category, *rest, **kw: f"gnnkit: warning: {message}\n"

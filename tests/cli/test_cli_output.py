@@ -205,3 +205,14 @@ def test_resume_alone_goes_on_checkpointing_to_the_resumed_file(tmp_path, capsys
     # old: the file stayed at epoch 3, unfinished: predict used stale weights and a second kill lost epochs 4-6
     assert state["epoch"] == 6 and state["finished"]
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("task", ["node", "link"])
+def test_fanout_of_all_neighbours_can_be_typed_as_the_help_says(task, capsys):
+    from gnnkit.cli import _attach_negative_lists
+
+    # old: "argument --fanout: expected one argument" (argparse took -1,-1 for an option)
+    assert main(["train", task, "--dataset", "karate", "--mode", "minibatch", "--fanout", "-1,-1", "--epochs", "1",
+                 "--quiet"]) == 0
+    assert _attach_negative_lists(["--fanout", "-1,5", "--lr", "-1", "-k", "-1,2"]) == [
+        "--fanout=-1,5", "--lr", "-1", "-k", "-1,2"]  # one negative number argparse reads itself
