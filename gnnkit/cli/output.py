@@ -123,6 +123,11 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
     if keep_checkpoints and isinstance(checkpoint, str) and getattr(args, "resume", None) is None:
         for k in range(seeds):
             path = Path(seed_path(checkpoint, k, seeds))
+            if path.is_dir():
+                raise ValueError(f"--checkpoint {path} is a directory; give a file path, e.g. {path / 'run.pt'}")
+            if path.exists() and not _is_checkpoint(path):
+                raise ValueError(f"--checkpoint {path} exists and is not a gnnkit checkpoint; choose another path "
+                                 f"(or delete that file)")
             if path.exists():
                 raise ValueError(f"--checkpoint {path} already exists (an earlier run's); pass --resume {checkpoint} "
                                  f"to continue that run, or another --checkpoint path (or delete the file) to start "

@@ -165,6 +165,11 @@ class KnowledgeGraph:
             return self
         r = self.num_relations
         names = tuple(self.relations) + tuple(n + INVERSE_SUFFIX for n in self.relations)
+        clash = sorted(set(self.relations) & set(names[r:]))
+        if clash:
+            raise ValueError(f"KnowledgeGraph {self.name!r}: relation {clash[0]!r} of the data is also the name of the "
+                             f"inverse relation added for {clash[0][:-len(INVERSE_SUFFIX)]!r}; train without inverse "
+                             f"triples (--no-inverse, or inverse=False) or rename that relation")
         tr = self.train
         train = Triples(torch.cat([tr.head, tr.tail]), torch.cat([tr.relation, tr.relation + r]),
                         torch.cat([tr.tail, tr.head]))

@@ -176,3 +176,18 @@ def test_test_triples_seen_in_training_are_warned_about_and_kept(tmp_path):
     with pytest.warns(UserWarning, match=r"test.txt: 1 of 2 triples also occur in train.txt"):
         kg = read_triples(folder)
     assert len(kg.test) == 2
+
+
+def test_a_relation_named_like_an_added_inverse_is_named_with_the_fix(tmp_path):
+    import pytest
+
+    from gnnkit.datasets import read_triples
+
+    (tmp_path / "train.txt").write_text("a\tlikes\tb\nb\tlikes_inverse\tc\n")
+    (tmp_path / "valid.txt").write_text("a\tlikes\tc\n")
+    (tmp_path / "test.txt").write_text("a\tlikes\tc\n")
+    kg = read_triples(tmp_path)
+    # old: "relation name 'likes_inverse' appears twice", no word of the inverses gnnkit adds
+    with pytest.raises(ValueError, match=r"'likes_inverse' of the data is also the name of the inverse relation "
+                                         r"added for 'likes'; train without inverse triples \(--no-inverse"):
+        kg.with_inverse()

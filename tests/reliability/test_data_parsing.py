@@ -331,3 +331,11 @@ def test_a_matrix_market_file_is_not_read_as_an_edge_list(tmp_path):
 
     g = Graph.from_scipy(scipy.io.mmread(str(path)))  # the fix the message gives works
     assert g.num_nodes == 3 and g.edge_index.size(1) == 2
+
+
+def test_a_feature_beyond_float32_is_named_by_line(tmp_path):
+    (tmp_path / "e.csv").write_text("src,dst\n0,1\n")
+    (tmp_path / "f.csv").write_text("id,f\n0,1e39\n1,2\n")
+    # old: a numpy overflow warning, then "x has a non-finite value inf at index (1, 0)" with no file or line
+    with pytest.raises(ValueError, match=r"f\.csv, line 2: '1e39' is not a finite feature within ±3\.4e\+38"):
+        from_csv(tmp_path / "e.csv", features=tmp_path / "f.csv")

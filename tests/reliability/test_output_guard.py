@@ -205,3 +205,16 @@ def test_an_output_named_like_a_lock_is_refused(tmp_path, capsys, task, flag):
     err = capsys.readouterr().err
     assert f"{flag} {tmp_path / 'same.csv.lock'}: a name ending in .lock is where gnnkit locks" in err
     assert not (tmp_path / "same.csv.lock").exists()
+
+
+@pytest.mark.parametrize("task", ["node", "link", "kg"])
+def test_checkpoint_path_that_is_a_folder_or_another_file_is_named_as_such(tmp_path, capsys, task):
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "sp.txt").write_text("0 1\n")
+    # old: both "already exists (an earlier run's); pass --resume ...", which then failed another way
+    for path, message in (("adir", "is a directory; give a file path"),
+                          ("sp.txt", "exists and is not a gnnkit checkpoint; choose another path")):
+        assert main(["train", task, "--dataset", str(tmp_path / "none"), "--checkpoint", str(tmp_path / path),
+                     "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+    assert (tmp_path / "sp.txt").read_text() == "0 1\n"

@@ -68,5 +68,7 @@ def from_csv(edges: str | Path, labels: str | Path | None = None, features: str 
         check_unique(ids, tok, "node id")
         check_ids(ids, tok, n, "node id", "pass a larger num_nodes or fix the features file")
         x = torch.zeros(n, values.values.size // max(ids.size, 1))
-        x[torch.from_numpy(ids)] = torch.from_numpy(values.to_float(what="feature").reshape(ids.size, -1).astype(np.float32))
+        f32 = float(np.finfo(np.float32).max)  # x is float32: a larger value would become inf
+        x[torch.from_numpy(ids)] = torch.from_numpy(values.to_float(what="feature", limit=f32).reshape(ids.size, -1)
+                                                    .astype(np.float32))
     return Graph(x=x, edge_index=g.edge_index, edge_weight=g.edge_weight, y=y, num_nodes=n)
