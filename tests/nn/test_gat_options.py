@@ -141,3 +141,11 @@ def test_returned_attention_is_a_plain_edges_by_heads_tensor():
     _, (_, alpha) = conv(torch.randn(4, 4), ei, return_attention_weights=True)
     assert alpha.shape == (8, 3) and alpha.is_contiguous()  # 4 edges + 4 added loops
     assert alpha.view(-1).numel() == 24  # view works, as on PyG's tensor
+
+
+def test_edge_weight_without_edge_dim_warns_that_it_is_ignored():
+    conv = GATConv(4, 3)
+    x, ei = torch.randn(5, 4), torch.tensor([[0, 1, 2], [1, 2, 3]])
+    with pytest.warns(UserWarning, match="GATConv does not use edge_weight: .* edge_dim=1"):
+        out = conv(x, ei, torch.rand(3))  # old: ignored without a word, even a wrong-length weight
+    torch.testing.assert_close(out, conv(x, ei))

@@ -1,6 +1,7 @@
 """GATConv (Veličković et al., ICLR 2018)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -262,6 +263,10 @@ class GATConv(MessagePassing):
         check_features(x, self.in_channels, "GATConv")
         if self.lin_edge is not None and edge_attr is None:
             edge_attr = edge_weight  # PyG's call: conv(x, edge_index, edge_attr)
+        elif edge_weight is not None:
+            warnings.warn("GATConv does not use edge_weight: attention computes each edge's weight, so it is "
+                          "ignored (as PyG's GATConv ignores edge_attr without edge_dim); build the layer with "
+                          "edge_dim=1 to feed the weights to the attention", UserWarning, stacklevel=2)
         if self.lin_edge is not None and edge_attr is None:
             raise ValueError(f"GATConv was built with edge_dim={self.edge_dim}: pass edge_attr [E, {self.edge_dim}]")
         if isinstance(x, tuple) and len(x) == 2 and x[1] is None:
