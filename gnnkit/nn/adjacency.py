@@ -188,6 +188,9 @@ def check_edge_index(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: 
                      num_targets: int | None = None) -> None:
     """Raise ``ValueError`` for a malformed edge list or one that refers to
     nodes beyond ``x``'s rows (``x_dst``'s rows for targets of a bipartite graph)."""
+    if isinstance(edge_index, tuple) and len(edge_index) == 2 and isinstance(edge_index[0], Tensor):
+        raise ValueError("edge_index is a pair: gnnkit.ops' to_undirected, coalesce and add_self_loops return "
+                         "(edge_index, edge_weight); unpack it: edge_index, edge_weight = to_undirected(...)")
     if not isinstance(edge_index, Tensor):
         raise ValueError(f"edge_index must be a [2, E] integer torch tensor, got {type(edge_index).__name__}; pass "
                          f"torch.as_tensor(edge_index)")

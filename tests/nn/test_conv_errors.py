@@ -118,3 +118,13 @@ def test_edge_index_that_is_numpy_or_transposed_is_named():
         conv(x, ei.numpy())
     with pytest.raises(ValueError, match=r"got shape \(4, 2\); it looks transposed: pass edge_index.t\(\)"):
         conv(x, ei.t())
+
+
+@pytest.mark.parametrize("factory", LAYERS + [lambda: LGConv()])
+def test_a_pair_from_to_undirected_given_as_edge_index_says_to_unpack_it(factory):
+    from gnnkit.ops import to_undirected
+
+    pair = to_undirected(torch.tensor([[0, 1], [1, 2]]))  # PyG's to_undirected returns the tensor alone
+    x = torch.randn(3, 4 if not isinstance(factory(), LGConv) else 2)
+    with pytest.raises(ValueError, match=r"edge_index is a pair: .*unpack it: edge_index, edge_weight = "):
+        factory()(x, pair)
