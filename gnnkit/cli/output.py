@@ -119,19 +119,8 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
             if path in written and written[path] != flag:
                 raise ValueError(f"{written[path]} and {flag} both name {path}; give each output its own file")
             written[path] = flag
-    checkpoint = getattr(args, "checkpoint", None)
-    if keep_checkpoints and isinstance(checkpoint, str) and getattr(args, "resume", None) is None:
-        for k in range(seeds):
-            path = Path(seed_path(checkpoint, k, seeds))
-            if path.is_dir():
-                raise ValueError(f"--checkpoint {path} is a directory; give a file path, e.g. {path / 'run.pt'}")
-            if path.exists() and not _is_checkpoint(path):
-                raise ValueError(f"--checkpoint {path} exists and is not a gnnkit checkpoint; choose another path "
-                                 f"(or delete that file)")
-            if path.exists():
-                raise ValueError(f"--checkpoint {path} already exists (an earlier run's); pass --resume {checkpoint} "
-                                 f"to continue that run, or another --checkpoint path (or delete the file) to start "
-                                 f"anew")
+    if keep_checkpoints:
+        _refuse_existing_checkpoints(args, seeds)
     read = {}  # path -> what it is, for the message
     for item in inputs:
         path, what = item if isinstance(item, tuple) else (item, "an input file of the dataset")
@@ -150,6 +139,25 @@ def guard_outputs(args, inputs: Iterable[Path] = (), outputs: Iterable[str] | No
         if flag != "--checkpoint" and path.is_file() and _is_checkpoint(path):
             raise ValueError(f"{flag} {path} is a gnnkit checkpoint; writing {flag} there would destroy it: "
                              f"choose another path")
+
+
+def _refuse_existing_checkpoints(args, seeds: int) -> None:
+    """A ``--checkpoint`` that exists without ``--resume``: a new run would
+    replace it. Named as what it is: a folder, a file of another kind, or
+    an earlier run's checkpoint (then ``--resume`` continues that run)."""
+    checkpoint = getattr(args, "checkpoint", None)
+    if isinstance(checkpoint, str) and getattr(args, "resume", None) is None:
+        for k in range(seeds):
+            path = Path(seed_path(checkpoint, k, seeds))
+            if path.is_dir():
+                raise ValueError(f"--checkpoint {path} is a directory; give a file path, e.g. {path / 'run.pt'}")
+            if path.exists() and not _is_checkpoint(path):
+                raise ValueError(f"--checkpoint {path} exists and is not a gnnkit checkpoint; choose another path "
+                                 f"(or delete that file)")
+            if path.exists():
+                raise ValueError(f"--checkpoint {path} already exists (an earlier run's); pass --resume {checkpoint} "
+                                 f"to continue that run, or another --checkpoint path (or delete the file) to start "
+                                 f"anew")
 
 
 def checkpoint_follows_resume(args) -> None:

@@ -280,15 +280,7 @@ def negative_sampling(edge_index: Tensor, num_nodes: int | tuple[int, int] | Non
     device = edge_index.device
     exclude_set = _edge_set(edge_index if exclude is None else exclude, device) if exact else None
     if unique:
-        pairs = num_nodes * num_nodes - (0 if self_loops else num_nodes)
-        if undirected:
-            pairs = (pairs + (num_nodes if self_loops else 0)) // 2
-        excluded = 0 if exclude_set is None else _count_excluded(exclude_set, num_nodes, self_loops, undirected)
-        if num_samples > pairs - excluded:
-            raise ValueError(
-                f"asked for {num_samples} distinct negative pairs but the {num_nodes}-node graph has only "
-                f"{max(pairs - excluded, 0)} non-edges; ask for fewer"
-            )
+        _check_room(exclude_set, num_nodes, num_samples, self_loops, undirected)
     if num_samples == 0:
         return torch.empty(2, 0, dtype=torch.long, device=device)
     if (method == "uniform" and not unique and device.type == "cpu" and exclude_set is not None
@@ -300,6 +292,17 @@ def negative_sampling(edge_index: Tensor, num_nodes: int | tuple[int, int] | Non
     if undirected and unique:
         out = torch.stack([out.min(0).values, out.max(0).values])
     return out
+
+
+def _check_room(exclude: EdgeSet | None, num_nodes: int, num_samples: int, self_loops: bool, undirected: bool) -> None:
+    """``ValueError`` when fewer distinct non-edges exist than asked for."""
+    pairs = num_nodes * num_nodes - (0 if self_loops else num_nodes)
+    if undirected:
+        pairs = (pairs + (num_nodes if self_loops else 0)) // 2
+    excluded = 0 if exclude is None else _count_excluded(exclude, num_nodes, self_loops, undirected)
+    if num_samples > pairs - excluded:
+        raise ValueError(f"asked for {num_samples} distinct negative pairs but the {num_nodes}-node graph has only "
+                         f"{max(pairs - excluded, 0)} non-edges; ask for fewer")
 
 
 def bipartite_negative_sampling(edge_index: Tensor, num_src: int, num_dst: int, num_samples: int | None = None, *,
