@@ -7,6 +7,8 @@ dense ``x @ W``. ``sparse_features`` turns them into a ``CSR`` ``[N, F]``;
 """
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import numpy as np
@@ -23,6 +25,17 @@ def sparse_features(x: Tensor) -> CSR:
         raise ValueError(f"sparse_features: x must be [num_nodes, F], got shape {tuple(x.shape)}")
     node, feat = x.nonzero(as_tuple=True)
     return build_csr(torch.stack([feat, node]), x.size(0), x[node, feat], num_cols=x.size(1))
+
+
+def dense_features(x: Any) -> Any:
+    """``x`` dense: a ``CSR`` or ``torch.sparse`` matrix of features is
+    densified (part by part for a bipartite pair), for a layer that
+    aggregates its input features themselves; anything else as it is."""
+    if isinstance(x, tuple):
+        return tuple(dense_features(part) for part in x)
+    if isinstance(x, CSR) or (isinstance(x, Tensor) and x.layout != torch.strided):
+        return x.to_dense()
+    return x
 
 
 def num_rows(x: Tensor | CSR) -> int:

@@ -86,3 +86,22 @@ def test_pyg_edge_index_tensor(name):
     layer = LAYERS[name]()
     x = torch.randn(N, 6)
     torch.testing.assert_close(layer(x, edge_index_cls(ei.contiguous(), sparse_size=(N, N))), layer(x, ei))
+
+
+def test_sparse_features_give_the_dense_result_in_every_layer():
+    from gnnkit.nn import GCN2Conv, GINConv, GraphConv, LGConv, SAGEConv
+    from gnnkit.nn.features import sparse_features
+
+    torch.manual_seed(0)
+    x = torch.zeros(5, 16)
+    x[0, 0], x[0, 3], x[2, 7], x[4, 15] = 1.0, 2.0, -1.0, 0.5
+    ei = torch.tensor([[0, 0, 0, 1, 2, 3, 4], [1, 2, 3, 0, 0, 0, 2]])
+    layers = [SAGEConv(16, 8), SAGEConv(16, 32), GraphConv(16, 8), GINConv(torch.nn.Linear(16, 4)), LGConv(),
+              APPNP(2, 0.1)]
+    for layer in layers:
+        dense = layer(x, ei)
+        # old: SAGEConv, GraphConv, GINConv, LGConv and APPNP raised "reshape is not implemented for sparse tensors"
+        for sparse in (x.to_sparse(), x.to_sparse_csr(), sparse_features(x)):
+            torch.testing.assert_close(layer(sparse, ei), dense)
+    conv = GCN2Conv(16, 0.1)
+    torch.testing.assert_close(conv(x.to_sparse(), x.to_sparse(), ei), conv(x, x, ei))

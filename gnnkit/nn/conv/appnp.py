@@ -7,6 +7,7 @@ from torch import Tensor
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block
 from gnnkit.nn.conv.gcn_conv import gcn_prepare
+from gnnkit.nn.features import dense_features
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.sparse import CSR
 
@@ -93,6 +94,7 @@ class APPNP(MessagePassing):
         return h
 
     def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        x = dense_features(x)  # a sparse x (CSR or torch.sparse) is propagated itself: densified
         if not isinstance(x, Tensor) or x.dim() != 2:
             raise ValueError(f"APPNP: x must be a dense [num_nodes, F] tensor, got {getattr(x, 'shape', type(x))}")
         state = self.transform(x)

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block, check_channels
 from gnnkit.nn.conv.gcn_conv import gcn_prepare
+from gnnkit.nn.features import dense_features
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.sparse import CSR
 
@@ -92,6 +93,7 @@ class GCN2Conv(MessagePassing):
                 + self._identity_map(self.alpha * dst[1], self.weight2))
 
     def forward(self, x: Tensor, x_0: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        x, x_0 = dense_features((x, x_0))  # sparse features (CSR or torch.sparse) are propagated: densified
         for name, t in (("x", x), ("x_0", x_0)):
             if not isinstance(t, Tensor) or t.dim() != 2 or t.size(1) != self.channels:
                 raise ValueError(f"GCN2Conv: {name} must be [num_nodes, {self.channels}], got "

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import Block
+from gnnkit.nn.features import dense_features
 from gnnkit.nn.message_passing import MessagePassing, split_input, weight_or_size
 from gnnkit.ops.sparse import CSR
 
@@ -57,6 +58,7 @@ class GINConv(MessagePassing):
 
     def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor | CSR,
                 edge_weight: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
+        x = dense_features(x)  # a sparse x (CSR or torch.sparse) is aggregated itself: densified
         parts = x if isinstance(x, tuple) else (x,)
         for k, part in enumerate(parts):
             if (part is not None or k == 0) and (not isinstance(part, Tensor) or part.dim() != 2):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.nn.adjacency import Block, check_channels, check_features
+from gnnkit.nn.features import dense_features
 from gnnkit.nn.message_passing import MessagePassing, split_input
 from gnnkit.ops.sparse import CSR
 
@@ -94,6 +95,7 @@ class GraphConv(MessagePassing):
 
     def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor | CSR,
                 edge_weight: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
+        x = dense_features(x)  # a sparse x (CSR or torch.sparse) is aggregated itself: densified
         check_features(x, self.in_channels, "GraphConv")
         x_src, x_dst, num_nodes = split_input(x, size, edge_index)
         src = self.transform(x_src)

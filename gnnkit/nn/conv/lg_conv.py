@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from gnnkit.nn.adjacency import AdjacencyCache, Block, as_csr, check_float
+from gnnkit.nn.features import dense_features
 from gnnkit.nn.message_passing import MessagePassing
 from gnnkit.ops.norm import gcn_norm_factors
 from gnnkit.ops.sparse import CSR
@@ -59,6 +60,7 @@ class LGConv(MessagePassing):
         return self.propagate((src[0], dst[0]), block)
 
     def forward(self, x: Tensor, edge_index: Tensor | CSR, edge_weight: Tensor | None = None) -> Tensor:
+        x = dense_features(x)  # a sparse x (CSR or torch.sparse) is propagated itself: densified
         if not isinstance(x, Tensor) or x.dim() != 2:
             raise ValueError(f"LGConv: x must be [num_nodes, F], got {tuple(getattr(x, 'shape', ()))}")
         check_float(x, "LGConv")  # integer features came back as truncated integers
