@@ -146,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, DistributedError) as err:
         if args.debug:
             raise
-        # bad input (a file that is not there or may not be read): 2; a failing disk or a dead peer: 1
-        status = 2 if isinstance(err, (ValueError, *_INPUT_ERRORS)) else 1
+        # bad input (a file that is not there or may not be read): 2; a failing disk or network, a dead peer: 1
+        status = getattr(err, "exit_status", None) or (2 if isinstance(err, (ValueError, *_INPUT_ERRORS)) else 1)
         hint = "; check its permissions, or choose another path" if isinstance(err, PermissionError) else ""
         text = getattr(err, "cli_message", None) or _one_line(err)  # a library error's command-line wording
         print(f"gnnkit: error: {_cli_names(text)}{hint}", file=sys.stderr)

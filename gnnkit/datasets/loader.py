@@ -107,7 +107,11 @@ def ensure_raw(info: DatasetInfo, raw: Path, download_ok: bool = True, progress:
                 if f.name in missing:
                     download.fetch(f.url, raw / f.name, f.sha256, progress=progress, size=f.size)
     except download.DownloadError as err:
-        raise _missing(download.DownloadError, info, raw, missing, cause=str(err)) from err
+        wrapped = _missing(download.DownloadError, info, raw, missing, cause=str(err))
+        if getattr(err, "saving", False):  # the network was fine: the fix is a writable folder
+            wrapped.cli_message = f"{err}; pass --root DIR with a writable folder, or set GNNKIT_DATA=DIR"
+        wrapped.exit_status = err.exit_status  # type: ignore[attr-defined]
+        raise wrapped from err
     _fetch_optional(info, raw, progress)
 
 
@@ -122,6 +126,9 @@ def _fetch_optional(info: DatasetInfo, raw: Path, progress: bool) -> None:
                 log.warning("optional file %s of %r not fetched (%s); loading without it", f.name, info.name, err)
 
 
+_MAX_MEMBER = 1 << 30  # a published member this large would not compress 200-fold: refused when it claims to
+
+
 def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:
     """Stream ``prefix + member`` out of a zip into ``raw/member`` (atomically
     each, in 1 MiB blocks, so a huge member never sits in memory)."""
@@ -133,6 +140,10 @@ def _extract(archive: Path, prefix: str, members: list[str], raw: Path) -> None:
                 except KeyError:
                     raise ValueError(f"{archive} has no member {prefix + member}; delete it and download "
                                      f"again") from None
+                if info.file_size > _MAX_MEMBER and info.file_size > 200 * max(info.compress_size, 1):
+                    raise ValueError(f"{archive}: member {info.filename} unpacks to {info.file_size} bytes from "
+                                     f"{info.compress_size} (a zip bomb, or not the published archive); delete it "
+                                     f"and download again")
                 with zf.open(info) as src, atomic_writer(raw / member) as out:
                     for block in iter(lambda: src.read(1 << 20), b""):
                         out.write(block)

@@ -74,7 +74,12 @@ def _loop_fill(edge_index: Tensor, edge_weight: Tensor, n: int, fill_value: floa
         if fill_value not in ("sum", "add", "mean", "max", "min"):
             raise ValueError(f"add_self_loops: fill_value {fill_value!r} is not a reduction; use 'sum', 'add', "
                              f"'mean', 'max' or 'min', a number or a tensor")
-        return scatter(edge_weight, edge_index[1].to(torch.int64), n, reduce=fill_value).to(edge_weight.dtype)
+        if edge_index.numel() and int(edge_index[1].max()) >= n:
+            raise ValueError(f"add_self_loops: edge_index refers to node {int(edge_index[1].max())} but num_nodes = "
+                             f"{n}; pass the right num_nodes")
+        fill = scatter(edge_weight, edge_index[1].to(torch.int64), n, reduce=fill_value)
+        # a mean of integer weights stays a float (PyG's), every other reduction keeps the weights' dtype
+        return fill if fill_value == "mean" else fill.to(edge_weight.dtype)
     if isinstance(fill_value, Tensor):
         try:
             return fill_value.to(device=edge_weight.device, dtype=edge_weight.dtype).expand(shape).clone()
@@ -187,25 +192,29 @@ def symmetrize(edge_index: Tensor, edge_weight: Tensor | None = None,
     both = torch.cat([ei, ei.flip(0)], dim=1)
     if w is None:
         return coalesce(both, None, n)
-    from gnnkit.ops.scatter import scatter
-
     src, dst, inverse = unique_pairs(both[0], both[1], n)
-    k = ei.size(1)
-    given = torch.zeros(2 * k, dtype=w.dtype, device=w.device)
-    given[:k] = 1
-    w2 = torch.cat([w, w])
-    as_given = scatter(w2 * given, inverse, src.numel())
-    from_reverse = scatter(w2 * (1 - given), inverse, src.numel())
-    is_given = scatter(given, inverse, src.numel()) > 0
-    out = torch.where(is_given, as_given, from_reverse)
-    both_ways = is_given & (scatter(1 - given, inverse, src.numel()) > 0) & (src != dst)
-    differ = both_ways & (as_given != from_reverse)
+    k, m = ei.size(1), src.numel()
+    # each output pair has at most one given entry (rows :k, coalesced) and one mirrored (rows k:); placed,
+    # not summed, so a NaN or inf weight stays on its own direction
+    as_given = w.new_zeros((m, *w.shape[1:]))
+    as_given[inverse[:k]] = w
+    from_reverse = w.new_zeros((m, *w.shape[1:]))
+    from_reverse[inverse[k:]] = w
+    is_given = torch.zeros(m, dtype=torch.bool, device=w.device)
+    is_given[inverse[:k]] = True
+    has_reverse = torch.zeros(m, dtype=torch.bool, device=w.device)
+    has_reverse[inverse[k:]] = True
+    pick = is_given.view(-1, *([1] * (w.dim() - 1)))
+    out = torch.where(pick, as_given, from_reverse)
+    differ = is_given & has_reverse & (src != dst)
+    differ &= (as_given != from_reverse).reshape(m, -1).any(1)
     if bool(differ.any()):
         import warnings
 
         i = int(differ.nonzero()[0])
+        shown = (lambda t: f"{float(t):g}" if t.numel() == 1 else str(t.tolist()))
         warnings.warn(f"{int(differ.sum()) // 2} edge(s) are listed both ways with different weights (e.g. "
-                      f"{int(src[i])} -> {int(dst[i])}: {float(as_given[i]):g}, back: {float(from_reverse[i]):g}); "
+                      f"{int(src[i])} -> {int(dst[i])}: {shown(as_given[i])}, back: {shown(from_reverse[i])}); "
                       f"each direction keeps its own weight", UserWarning, stacklevel=2)
     return torch.stack([src, dst]).to(edge_index.dtype), out
 
@@ -225,8 +234,9 @@ def degree(index: Tensor, num_nodes: int | None = None, weight: Tensor | None = 
         raise ValueError(f"degree: index must be a 1-D integer tensor (a row of edge_index), got "
                          f"{tuple(index.shape) if isinstance(index, Tensor) else type(index).__name__}"
                          + (f" {index.dtype}" if isinstance(index, Tensor) else ""))
-    if weight is not None and weight.shape[:1] != index.shape:
-        raise ValueError(f"degree: weight must have one entry per index, {index.numel()}, got {tuple(weight.shape)}")
+    if weight is not None and (not isinstance(weight, Tensor) or weight.shape[:1] != index.shape):
+        raise ValueError(f"degree: weight must be a tensor with one entry per index, {index.numel()}, got "
+                         f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
     n = _num_nodes(index.view(1, -1), num_nodes)
     if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n):
         raise ValueError(f"degree: index holds ids from {int(index.min())} to {int(index.max())}, expected "

@@ -14,16 +14,14 @@ edge (the density, or a weighted density with ``method="degree"``); the loop
 stops after ``max_rounds``, which only happens on graphs so dense that almost
 every pair is an edge: a graph of at most 2048 nodes is then completed from
 the list of its allowed pairs (the distribution rejection converges to), a
-larger one raises ``NegativeSamplingError``. With
-``exact=False`` the test is skipped: one round, and a fraction ``p`` of the
-returned pairs may be edges (on MUSAE facebook, ``p`` = 0.07 %) — the usual
-approximation for very large graphs, where the error is below the label noise.
+larger one raises ``NegativeSamplingError``. With ``exact=False`` the test is
+skipped: one round, and a fraction ``p`` of the returned pairs may be edges
+(on MUSAE facebook, 0.07 %), the usual approximation for very large graphs.
 
 The set is sorted by ``(src, dst)``. While every id is below 2³¹ a pair is
-looked up as one key ``src · B + dst`` (``B`` = largest id + 1, so the key
-stays below 2⁶²) with one ``searchsorted``; beyond that, where such a key
-would overflow int64, it is looked up with a binary search over the distinct
-sources, then a vectorised binary search inside each source's sorted row.
+looked up as one key ``src · B + dst`` (``B`` = largest id + 1) with one
+``searchsorted``; beyond that (the key would overflow int64), by a binary
+search over the distinct sources, then one inside each source's sorted row.
 """
 from __future__ import annotations
 
@@ -37,10 +35,8 @@ _METHODS = ("uniform", "degree")
 
 
 class NegativeSamplingError(ValueError, RuntimeError):
-    """Too few non-edges for the negatives asked for: pairs still collided
-    with excluded ones after ``max_rounds`` rounds of rejection. A
-    ``ValueError`` (the request does not fit the graph; the CLI reports it
-    in one line) and, as before, a ``RuntimeError``."""
+    """Too few non-edges for the negatives asked for (pairs still collided after ``max_rounds`` rounds):
+    a ``ValueError`` (the request does not fit the graph) and, as before, a ``RuntimeError``."""
 
 
 class _Draw:
@@ -72,6 +68,10 @@ def _weights(method: str, edge_index: Tensor, num: int, row: int, power: float) 
 def _check_common(edge_index: Tensor, num_samples: int, max_rounds: int) -> None:
     if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', type(edge_index))}")
+    if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
+        raise ValueError(f"edge_index must hold integer node ids, got {edge_index.dtype}")
+    if edge_index.numel() and int(edge_index.min()) < 0:  # (excluded pairs are looked up by id: none would match)
+        raise ValueError(f"edge_index holds node id {int(edge_index.min())}; ids must be >= 0")
     if not isinstance(num_samples, int) or num_samples < 0:
         raise ValueError(f"num_samples must be a non-negative integer, got {num_samples!r}")
     if max_rounds < 1:
@@ -268,6 +268,8 @@ def negative_sampling(edge_index: Tensor, num_nodes: int | tuple[int, int] | Non
         num_nodes = int(edge_index.max()) + 1
     num_samples = edge_index.size(1) if num_samples is None and isinstance(edge_index, Tensor) else num_samples
     _check_common(edge_index, num_samples, max_rounds)
+    if num_nodes is None and num_samples == 0:  # PyG's call on an empty graph: nothing asked, nothing drawn
+        return torch.empty(2, 0, dtype=torch.long, device=edge_index.device)
     if force_undirected:
         half = negative_sampling(edge_index, num_nodes, num_samples // 2, method=method, power=power,
                                  exclude=exclude, exact=exact, self_loops=self_loops, unique=True, undirected=True,

@@ -23,9 +23,17 @@ def structured_negative_sampling(edge_index: Tensor, num_nodes: int | None = Non
         ValueError: a source linked to every allowed node has no negative.
     """
     if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', None)}")
-    if num_nodes is None:
-        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+        raise ValueError(f"structured_negative_sampling: edge_index must be a [2, E] integer tensor, got "
+                         f"{getattr(edge_index, 'shape', type(edge_index).__name__)}")
+    if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
+        raise ValueError(f"structured_negative_sampling: edge_index must hold integer node ids, got {edge_index.dtype}")
+    top = int(edge_index.max()) + 1 if edge_index.numel() else 0
+    if edge_index.numel() and int(edge_index.min()) < 0:
+        raise ValueError(f"structured_negative_sampling: node id {int(edge_index.min())} is negative")
+    num_nodes = top if num_nodes is None else num_nodes
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < top:
+        raise ValueError(f"structured_negative_sampling: num_nodes must be an int covering every id (> "
+                         f"{top - 1}), got {num_nodes!r}")
     i, j = edge_index[0].long(), edge_index[1].long()
     if i.numel() == 0:
         return i, j, torch.empty_like(i)

@@ -220,3 +220,18 @@ def test_sage_conv_project_matches_pyg(dtype, tol, aggr, out, bipartite):
     grads_b = torch.autograd.grad(b.sum(), [x_src] + [peer[n] for n in names])
     for ga, gb in zip(grads_a, grads_b):
         torch.testing.assert_close(ga, gb, atol=tol, rtol=tol)
+
+
+def test_gine_conv_names_bad_edge_features():
+    from gnnkit.nn import GINEConv
+
+    ei, x = torch.tensor([[0, 1], [1, 2]]), torch.randn(3, 4)
+    conv = GINEConv(torch.nn.Linear(4, 2), edge_dim=3)
+    for attr, message in ((torch.randn(2, 4), "edge_attr has 4 features per edge but the layer was built with "
+                                              "edge_dim=3"),
+                          (torch.ones(2, 3, dtype=torch.long), "edge_attr is torch.int64 but x is torch.float32"),
+                          (torch.tensor(1.0), r"edge_attr must be \[E, D\] with E = 2 edges, got \(\)")):
+        with pytest.raises(ValueError, match=message):  # old: raw "mat1 and mat2 ..." / IndexError
+            conv(x, ei, attr)
+    with pytest.raises(ValueError, match="edge_dim must be a count >= 1"):
+        GINEConv(torch.nn.Linear(4, 2), edge_dim=-1)

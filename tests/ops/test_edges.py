@@ -120,7 +120,35 @@ def test_edge_utilities_refuse_what_is_not_an_edge_list():
             fn(torch.zeros(2, 2))  # old: coalesce merged float "ids"
         with pytest.raises(ValueError, match="edge_weight must have one row per edge, 3"):
             fn(three_rows[:2], torch.ones(4))
-    with pytest.raises(ValueError, match="weight must have one entry per index"):
+    with pytest.raises(ValueError, match="weight must be a tensor with one entry per index"):
         degree(torch.tensor([0, 1]), 2, torch.ones(3))
     with pytest.raises(ValueError, match="1-D integer tensor"):
         degree(torch.tensor([0.0, 1.0]), 2)
+
+
+def test_symmetrize_keeps_a_non_finite_weight_on_its_own_direction():
+    import warnings
+
+    from gnnkit.ops import symmetrize
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the two directions differ: said, and kept apart
+        _, w = symmetrize(torch.tensor([[0, 1], [1, 0]]), torch.tensor([-float("inf"), 2.0]))
+        assert w.tolist() == [-float("inf"), 2.0]  # old: [-inf, nan] (inf * 0 in a masked sum)
+        _, w = symmetrize(torch.tensor([[0, 1], [1, 0]]), torch.tensor([float("nan"), 1.0]))
+        assert w[1].item() == 1.0
+    ei, w = symmetrize(torch.tensor([[0, 1], [1, 2]]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]))  # [E, D] weights
+    got = dict(zip(map(tuple, ei.t().tolist()), w.tolist()))
+    assert got == {(0, 1): [1.0, 2.0], (1, 0): [1.0, 2.0], (1, 2): [3.0, 4.0], (2, 1): [3.0, 4.0]}
+
+
+def test_add_self_loops_mean_of_integer_weights_is_a_float_as_pyg():
+    import pytest
+
+    ei = torch.tensor([[0, 1, 2, 3, 0, 1], [2, 2, 2, 2, 1, 0]])
+    _, w = add_self_loops(ei, torch.tensor([1, 2, 3, 4, 5, 6]), fill_value="mean")
+    assert w.dtype == torch.float32 and w[-2].item() == 2.5  # old: 2 (the mean truncated to the weights' int)
+    with pytest.raises(ValueError, match="refers to node 2 but num_nodes = 2"):
+        add_self_loops(ei, torch.ones(6), num_nodes=2, fill_value="mean")
+    with pytest.raises(ValueError, match="weight must be a tensor"):
+        degree(torch.tensor([0, 1]), 2, [1.0, 2.0])

@@ -313,3 +313,18 @@ def test_structured_negative_sampling(loops):
     if not loops:
         assert bool((k != i).all())
     assert structured_negative_sampling(ei[:, :0], 3)[2].numel() == 0
+
+
+def test_negative_sampling_refuses_ids_that_are_not_node_ids():
+    from gnnkit.sampling import structured_negative_sampling
+
+    for bad, message in ((torch.tensor([[0.9, 1.2], [1.9, 0.4]]), "must hold integer node ids, got torch.float32"),
+                         (torch.tensor([[True, False], [False, True]]), "must hold integer node ids, got torch.bool"),
+                         (torch.tensor([[-1, 2], [0, 1]]), "node id -1")):
+        with pytest.raises(ValueError, match=message):  # old: 0.9 read as node 0, -1 excluded nothing
+            negative_sampling(bad, 4)
+        with pytest.raises(ValueError, match="structured_negative_sampling: "):
+            structured_negative_sampling(bad)
+    with pytest.raises(ValueError, match="num_nodes must be an int covering every id"):
+        structured_negative_sampling(torch.tensor([[0, 1], [1, 2]]), 2)
+    assert negative_sampling(torch.empty(2, 0, dtype=torch.long)).shape == (2, 0)  # PyG's empty graph

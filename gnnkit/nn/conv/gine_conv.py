@@ -38,6 +38,8 @@ class GINEConv(GINConv):
     def __init__(self, nn: nn.Module, eps: float = 0.0, train_eps: bool = False, edge_dim: int | None = None) -> None:
         super().__init__(nn, eps, train_eps)
         self.lin = None
+        if edge_dim is not None and (isinstance(edge_dim, bool) or not isinstance(edge_dim, int) or edge_dim < 1):
+            raise ValueError(f"GINEConv: edge_dim must be a count >= 1 (or None), got {edge_dim!r}")
         if edge_dim is not None:
             first = nn[0] if isinstance(nn, torch.nn.Sequential) and len(nn) else nn
             width = getattr(first, "in_features", getattr(first, "in_channels", None))
@@ -74,8 +76,16 @@ class GINEConv(GINConv):
             raise ValueError("GINEConv needs edge_index [2, E] (its edge_attr follows the edges' order)")
         if edge_attr.dim() == 1:
             edge_attr = edge_attr.view(-1, 1)
-        if edge_attr.size(0) != edge_index.size(1):
-            raise ValueError(f"GINEConv: edge_attr has {edge_attr.size(0)} rows for {edge_index.size(1)} edges")
+        if edge_attr.dim() != 2 or edge_attr.size(0) != edge_index.size(1):
+            raise ValueError(f"GINEConv: edge_attr must be [E, D] with E = {edge_index.size(1)} edges, got "
+                             f"{tuple(edge_attr.shape)}")
+        if self.lin is not None and edge_attr.size(1) != self.lin.in_features:
+            raise ValueError(f"GINEConv: edge_attr has {edge_attr.size(1)} features per edge but the layer was "
+                             f"built with edge_dim={self.lin.in_features}")
+        x_dtype = (x[0] if isinstance(x, tuple) else x).dtype
+        if edge_attr.dtype != x_dtype:
+            raise ValueError(f"GINEConv: edge_attr is {edge_attr.dtype} but x is {x_dtype}; pass both in one "
+                             f"floating dtype (edge_attr.to(x.dtype))")
         _, size = weight_or_size(None, size)
         x_src, x_dst, num_nodes = split_input(x, size, edge_index)
         pair = num_nodes if isinstance(num_nodes, tuple) else (num_nodes, num_nodes)
