@@ -101,6 +101,9 @@ def console_main() -> int:
 
     if retain_memory_wanted():
         retain_freed_memory()
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal must not lose a finished run's outputs to a "±"
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     return main()
 
 

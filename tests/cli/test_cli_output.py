@@ -216,3 +216,25 @@ def test_fanout_of_all_neighbours_can_be_typed_as_the_help_says(task, capsys):
                  "--quiet"]) == 0
     assert _attach_negative_lists(["--fanout", "-1,5", "--lr", "-1", "-k", "-1,2"]) == [
         "--fanout=-1,5", "--lr", "-1", "-k", "-1,2"]  # one negative number argparse reads itself
+
+
+def test_an_ascii_terminal_keeps_a_finished_runs_outputs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "enc.json"
+    proc = subprocess.run([sys.executable, "-m", "gnnkit", "train", "node", "--dataset", "karate", "--epochs", "2",
+                           "--quiet", "--json", str(out)], env=env, capture_output=True, timeout=300)
+    # old: "'ascii' codec can't encode character '\xb1'" after training, exit 2, and no JSON written
+    assert proc.returncode == 0, proc.stderr
+    assert b"\\xb1" in proc.stderr and json.loads(out.read_text())["dataset"] == "karate"
+
+
+@pytest.mark.parametrize("device", ["mps", "xpu", "cpu:1"])
+def test_devices_gnnkit_does_not_run_on_are_one_clear_error(device, capsys):
+    # old: mps / xpu ended in the backend's traceback (exit 1); cpu:1 was taken as the CPU
+    assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--device", device, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"device {device!r} is not one gnnkit runs on" in err and err.count("\n") == 1
