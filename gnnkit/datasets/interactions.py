@@ -1,6 +1,8 @@
 """``InteractionDataset``: user–item interactions for recommendation."""
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 
 import torch
@@ -73,6 +75,8 @@ class InteractionDataset:
                 continue
             if not isinstance(t, Tensor) or t.dim() != 2 or t.size(0) != 2:
                 raise ValueError(f"{split} must be a [2, n] LongTensor (user row, item row), got {getattr(t, 'shape', type(t))}")
+            if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:  # 0.9 would become id 0
+                raise ValueError(f"{split} must hold integer (user, item) ids, got {t.dtype}")
             t = t.long()
             object.__setattr__(self, split, t)
             for row, (label, bound) in enumerate((("user", self.num_users), ("item", self.num_items))):
@@ -85,8 +89,29 @@ class InteractionDataset:
                     )
         if self.train_interactions.size(1) == 0:
             raise ValueError("train_interactions is empty: a recommender needs at least one training interaction")
+        self._check_disjoint()
         if self.item_titles is not None and len(self.item_titles) != self.num_items:
             raise ValueError(f"item_titles has {len(self.item_titles)} entries, expected num_items = {self.num_items}")
+
+    def _check_disjoint(self) -> None:
+        """A (user, item) pair in two splits is trained on and then tested, or
+        masked as seen and so never recommended (scoring 0): said in a warning
+        (the readers drop such pairs; a dataset built by hand may keep them)."""
+        if self.num_users * self.num_items >= 2**62:
+            return
+        splits = [(n, getattr(self, n)) for n in ("train_interactions", "val_interactions", "test_interactions")]
+        keys = {n: t[0] * self.num_items + t[1] for n, t in splits if t is not None}
+        names = list(keys)
+        for a, name_a in enumerate(names):
+            for name_b in names[a + 1:]:
+                shared = torch.isin(keys[name_b], keys[name_a])
+                if bool(shared.any()):
+                    k = int(shared.nonzero()[0])
+                    u, i = divmod(int(keys[name_b][k]), self.num_items)
+                    warnings.warn(f"InteractionDataset {self.name!r}: {name_b} shares {int(shared.sum())} (user, "
+                                  f"item) pairs with {name_a} (e.g. user {u}, item {i}); such a pair is masked as "
+                                  f"seen (or was trained on), so its metrics are wrong: drop them from {name_b}",
+                                  UserWarning, stacklevel=4)
 
     @property
     def num_nodes(self) -> int:

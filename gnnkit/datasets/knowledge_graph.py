@@ -41,6 +41,8 @@ class Triples:
             if not isinstance(t, Tensor) or t.dim() != 1:
                 raise ValueError(f"Triples.{name} must be a 1-D tensor of ids, got "
                                  f"{type(t).__name__} {tuple(getattr(t, 'shape', ()))}")
+            if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:  # 0.9 would become id 0
+                raise ValueError(f"Triples.{name} must hold integer ids, got {t.dtype}")
             if t.dtype != torch.int64:
                 object.__setattr__(self, name, t.long())
         if not (self.head.numel() == self.relation.numel() == self.tail.numel()):

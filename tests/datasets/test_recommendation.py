@@ -197,3 +197,20 @@ def test_lightgcn_ids_with_gaps_are_renumbered_and_kept(tmp_path):
     (tmp_path / "test.txt").write_text("0 2\n1 0\n")
     data = read_lightgcn(tmp_path)
     assert data.user_ids is None and data.item_ids is None and data.num_items == 3
+
+
+def test_hand_built_interactions_refuse_float_ids_and_warn_of_shared_pairs():
+    import pytest
+    import torch
+
+    from gnnkit.datasets.interactions import InteractionDataset
+    from gnnkit.datasets.knowledge_graph import Triples
+
+    train = torch.tensor([[0, 1, 2], [2, 0, 1]])
+    with pytest.raises(ValueError, match="must hold integer \\(user, item\\) ids, got torch.float32"):
+        InteractionDataset(3, 3, torch.tensor([[0.9, 1.5, 2.99], [2.7, 0.2, 1.6]]), train)  # old: truncated to ids
+    with pytest.raises(ValueError, match="Triples.head must hold integer ids, got torch.float32"):
+        Triples(torch.tensor([0.9]), torch.tensor([0]), torch.tensor([1]))
+    # old: test == train scored recall 0.0 (every test item masked as seen) without a word
+    with pytest.warns(UserWarning, match=r"test_interactions shares 3 \(user, item\) pairs with train_interactions"):
+        InteractionDataset(3, 3, train, train.clone(), name="same")
