@@ -51,6 +51,8 @@ def _dataset_facts(state: dict, path: str, args: argparse.Namespace) -> dict:
     dataset the checkpoint names; ``--index`` on a checkpoint without them
     needs neither."""
     source = state.get("source") or {}
+    if "user_ids" not in source:  # a checkpoint written from Python: its export carries them
+        source = state.get("export") or {}
     if "user_ids" in source:
         held = (source["held_out_rowptr"], source["held_out_items"]) if "held_out_rowptr" in source else None
         return {"user_ids": source["user_ids"], "item_ids": source.get("item_ids"), "held_out": held}

@@ -118,11 +118,14 @@ def test_integer_options_take_ascii_digits_only(trained, capsys):
 
 def test_recommend_reads_the_ids_from_the_dataset_for_a_checkpoint_without_them(trained, data_root, tmp_path,
                                                                                 capsys):
-    """A checkpoint written by the Python API has no "source": --user loads the dataset it names."""
+    """A checkpoint without recorded ids (an older Python-API one: no "source", no ids in its export):
+    --user loads the dataset it names."""
     from gnnkit.io import save_verified
 
     state = load_checkpoint(trained / "ml.pt")
     del state["source"]
+    for key in ("user_ids", "item_ids", "held_out_rowptr", "held_out_items"):
+        del state["export"][key]
     save_verified(tmp_path / "api.pt", state, kind="gnnkit.rec")
     capsys.readouterr()
     assert main(["recommend", "--checkpoint", str(tmp_path / "api.pt"), "--user", "2", "--k", "3", "--json",
@@ -426,3 +429,30 @@ def test_resume_with_more_seeds_than_were_saved_names_the_missing_file(tmp_path,
     err = capsys.readouterr().err
     assert "m-seed2.pt, seed 2" in err and f"--checkpoint {ck}" in err
     assert not (tmp_path / "m-seed2.pt").exists()
+
+
+def test_recommend_from_a_python_api_checkpoint_uses_its_ids_and_leaves_out_test_items(data_root, tmp_path,
+                                                                                       capsys):
+    from gnnkit.datasets import load
+    from gnnkit.train import Engine, OptimConfig, RunConfig, StopConfig
+    from gnnkit.train.tasks.rec import RecConfig, RecTask, build_model
+
+    dataset_dir(data_root, "ml-100k")
+    data = load("ml-100k", root=data_root, download=False)
+    torch.manual_seed(0)
+    model = build_model("mf", data.num_users, data.num_items, embedding_dim=8)
+    ck = tmp_path / "api.pt"
+    Engine(RecTask(model, data, RecConfig()), OptimConfig(lr=0.01), StopConfig(epochs=1),
+           RunConfig(progress=False, checkpoint=str(ck))).fit()
+    rated = {}
+    for line in (data_root / "ml-100k" / "raw" / "u.data").read_text().splitlines():
+        u, i = map(int, line.split()[:2])
+        rated.setdefault(u, set()).add(i)
+    capsys.readouterr()
+    # old: --index printed internal indices as the dataset's ids ("item 99 Fargo", whose id is 100) and
+    # recommended the user's test items (held out from training, but rated)
+    assert main(["recommend", "--checkpoint", str(ck), "--index", "0", "-k", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["user"] == 1 and out["already_seen"] == len(rated[1])
+    assert not {r["item"] for r in out["items"]} & rated[1]
+    assert all(r["item"] == r["index"] + 1 for r in out["items"])

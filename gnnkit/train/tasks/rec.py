@@ -351,12 +351,25 @@ class RecTask(Task):
     def generators(self) -> dict[str, torch.Generator]:
         return {"generator": self.generator}
 
+    def _ids_and_held_out(self) -> dict[str, Any]:
+        """The dataset's own user / item ids and each user's test items, so
+        that ``gnnkit recommend`` answers by the dataset's ids and leaves out
+        what the user has, for a checkpoint written from Python too."""
+        from gnnkit.datasets.interactions import positives_csr
+
+        d, out = self.dataset, {"user_ids": self.dataset.user_ids, "item_ids": self.dataset.item_ids}
+        if d.test_interactions is not None:
+            out["held_out_rowptr"], out["held_out_items"] = positives_csr(*d.test_interactions, d.num_users,
+                                                                          d.num_items)
+        return out
+
     def export(self) -> dict[str, Any]:
         """What ``gnnkit recommend`` reads: the final embeddings (of the tested
         weights) or, for GF-CF, the filter (``GFCF.export``), every user's
         known items, and the item titles."""
+        d = self.dataset
         seen = {"seen_rowptr": self.all_seen[0].cpu(), "seen_items": self.all_seen[1].cpu(),
-                "item_titles": self.dataset.item_titles}
+                "item_titles": d.item_titles, **self._ids_and_held_out()}
         if isinstance(self.model, GFCF):
             self._fit_filter("test")
             return {"gfcf": self.model.export(), **seen}
