@@ -187,7 +187,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import note, say, seed_path, write_json
-    from gnnkit.cli.source import record_source
+    from gnnkit.cli.source import canonical_dataset, record_source
     from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
     from gnnkit.train.engine import Engine
     from gnnkit.train.runtime import seed_everything
@@ -217,7 +217,7 @@ def _train(args: argparse.Namespace) -> int:
         task = KGTask(model, kg, config, seed=seed, spec={"kind": args.model, **MODEL_DEFAULTS[args.model], **hparams})
         t0 = time.perf_counter()
         fit = Engine(task, optim, stop, run).fit()
-        record_source(run.checkpoint, _recorded_name(args.dataset, args.root), args.root,  # for `predict kg`
+        record_source(run.checkpoint, canonical_dataset(args.dataset, args.root), args.root,  # for `predict kg`
                       unseen=args.unseen or "")
         m = fit.metrics
         results.append({"seed": seed, **m, "best_epoch": fit.best_epoch, "epochs_run": fit.epochs_run,
@@ -259,18 +259,6 @@ def _summary(args: argparse.Namespace, results: list[dict[str, Any]], seconds: f
                        "patience": args.patience, "eval_every": args.eval_every},
                hparams={**MODEL_DEFAULTS[args.model], **hparams})
     return out
-
-
-def _recorded_name(name: str, root: str | None) -> str:
-    """``--dataset`` as a later ``predict kg`` from another folder finds it:
-    a folder given by a relative path (not a catalog name, not under the
-    root) is made absolute."""
-    from gnnkit.datasets.catalog import names
-    from gnnkit.settings import data_root
-
-    if name in names() or (data_root(root) / name).is_dir() or not Path(name).is_dir():
-        return name
-    return str(Path(name).resolve())
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -244,6 +244,9 @@ def run_train(args: argparse.Namespace) -> int:
     from gnnkit.cli.output import (apply_threads, checkpoint_follows_resume, guard_outputs, locked_run_outputs, say,
                                    write_json)
 
+    from gnnkit.cli.source import canonical_dataset
+
+    args.dataset = canonical_dataset(args.dataset, args.root)  # `predict node` from another folder finds it
     checkpoint_follows_resume(args)
     guard_outputs(args, input_files(args.dataset, args.root), keep_checkpoints=True)  # before anything runs
 
@@ -322,6 +325,10 @@ def run_predict(args: argparse.Namespace) -> int:
     ckpt = _node_checkpoint(args.checkpoint)  # refuses another task's checkpoint by name, first
     dataset, root = dataset_and_root(ckpt, args.checkpoint, args, ckpt.get("data", {}).get("dataset"))
     from pathlib import Path
+
+    from gnnkit.cli.source import canonical_dataset
+
+    dataset = canonical_dataset(dataset, root)  # ./mine/kar and mine/kar/ name the folder it was trained on
 
     from gnnkit.cli.datasets import input_files
     from gnnkit.cli.output import guard_outputs

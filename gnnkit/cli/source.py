@@ -66,6 +66,18 @@ def dataset_and_root(ckpt: dict[str, Any], path: str, args: argparse.Namespace,
     return str(name), root
 
 
+def canonical_dataset(name: str, root: str | None) -> str:
+    """``--dataset`` as a later command run from another folder finds it: a
+    folder or file given by a relative path (not a catalog name, not under
+    the data root) is made absolute; anything else is kept as given."""
+    from gnnkit.datasets.catalog import names
+    from gnnkit.settings import data_root
+
+    if name in names() or (data_root(root) / name).exists() or not Path(name).exists():
+        return name
+    return str(Path(name).resolve())
+
+
 def _needs_no_root(name: str) -> bool:
     """A catalogued dataset with no files (karate), or a dataset given by its absolute path."""
     from gnnkit.datasets.catalog import get, names
@@ -73,4 +85,4 @@ def _needs_no_root(name: str) -> bool:
     return (name in names() and not get(name).files) or Path(name).is_absolute()
 
 
-__all__ = ["ROOT_HELP", "dataset_and_root", "record_source"]
+__all__ = ["ROOT_HELP", "canonical_dataset", "dataset_and_root", "record_source"]

@@ -252,3 +252,19 @@ def test_predict_refuses_an_unfinished_run(tmp_path, capsys):
     assert main(["predict", "node", "--checkpoint", str(ck)]) == 2
     err = capsys.readouterr().err
     assert "is from an unfinished run (stopped at epoch 4); finish it with `gnnkit train node ... --resume" in err
+
+
+def test_a_folder_given_by_a_relative_path_is_found_by_predict_from_anywhere(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "work" / "mine" / "kar"
+    folder.mkdir(parents=True)
+    edges = [(i, (i + 1) % 20) for i in range(20)] + [(i, (i + 7) % 20) for i in range(20)]
+    (folder / "edges.csv").write_text("id_1,id_2\n" + "".join(f"{a},{b}\n" for a, b in edges))
+    (folder / "target.csv").write_text("id,target\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    monkeypatch.chdir(tmp_path / "work")
+    assert main(["train", "node", "--dataset", "mine/kar", "--epochs", "2", "--checkpoint", "ck.pt", "--quiet"]) == 0
+    assert main(["predict", "node", "--checkpoint", "ck.pt", "--dataset", "./mine/kar/"]) == 0  # another spelling
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    # old: "unknown dataset 'mine/kar'": the relative path was recorded as typed
+    assert main(["predict", "node", "--checkpoint", "work/ck.pt"]) == 0
+    assert capsys.readouterr().out.startswith("node,prediction\n0,")
