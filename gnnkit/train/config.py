@@ -19,6 +19,14 @@ from typing import Any
 AMP_CHOICES = ("bf16", "fp16")
 
 
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _check(owner: str, checks: list[tuple[bool, str]]) -> None:
     for ok, message in checks:
         if not ok:
@@ -41,8 +49,9 @@ class OptimConfig:
     def __post_init__(self) -> None:
         _check("OptimConfig", [
             # above 1e6 Adam's step overflows float32 (or the model diverges in one step)
-            (0 < self.lr <= 1e6, f"lr must be in (0, 1e6], got {self.lr}"),
-            (0 <= self.weight_decay <= 1e6, f"weight_decay must be in [0, 1e6], got {self.weight_decay}"),
+            (_number(self.lr) and 0 < self.lr <= 1e6, f"lr must be a number in (0, 1e6], got {self.lr!r}"),
+            (_number(self.weight_decay) and 0 <= self.weight_decay <= 1e6,
+             f"weight_decay must be a number in [0, 1e6], got {self.weight_decay!r}"),
         ])
 
 
@@ -68,11 +77,14 @@ class StopConfig:
 
     def __post_init__(self) -> None:
         _check("StopConfig", [
-            (isinstance(self.epochs, int) and self.epochs >= 0, f"epochs must be >= 0, got {self.epochs!r}"),
-            (self.patience is None or self.patience >= 1, f"patience must be >= 1 or None, got {self.patience}"),
-            (isinstance(self.eval_every, int) and self.eval_every >= 1,
-             f"eval_every must be >= 1, got {self.eval_every!r}"),
-            (self.max_seconds is None or self.max_seconds > 0, f"max_seconds must be > 0, got {self.max_seconds}"),
+            (_int(self.epochs) and self.epochs >= 0, f"epochs must be an integer >= 0, got {self.epochs!r}"),
+            (self.patience is None or (_int(self.patience) and self.patience >= 1),
+             f"patience must be an integer >= 1 or None, got {self.patience!r}"),
+            (_int(self.eval_every) and self.eval_every >= 1,
+             f"eval_every must be an integer >= 1, got {self.eval_every!r}"),
+            (self.max_seconds is None or (_number(self.max_seconds) and self.max_seconds > 0),
+             f"max_seconds must be > 0, got {self.max_seconds!r}"),
+            (isinstance(self.restore_best, bool), f"restore_best must be True or False, got {self.restore_best!r}"),
         ])
 
 
@@ -114,6 +126,7 @@ class RunConfig:
         if self.resume and self.checkpoint is None:  # else a second kill would lose all since the resume
             self.checkpoint = self.resume
         _check("RunConfig", [
+            (_int(self.seed) and 0 <= self.seed < 2**63, f"seed must be an integer in [0, 2**63), got {self.seed!r}"),
             (self.amp is None or self.amp in AMP_CHOICES, f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}"),
             (isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
              f"checkpoint_every must be >= 1, got {self.checkpoint_every!r}"),

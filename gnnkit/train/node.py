@@ -142,8 +142,15 @@ class NodeTrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NodeTrainConfig:
+        import difflib
+
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        unknown = sorted(set(values) - known)
+        if unknown:  # dropping them would train with the defaults the caller meant to change
+            near = {k: difflib.get_close_matches(k, known, 1) for k in unknown}
+            said = ", ".join(f"{k!r}" + (f" (did you mean {m[0]!r}?)" if m else "") for k, m in near.items())
+            raise ValueError(f"NodeTrainConfig has no setting {said}")
+        return cls(**values)
 
 
 @dataclass

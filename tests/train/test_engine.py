@@ -253,3 +253,23 @@ def test_resume_without_a_checkpoint_path_checkpoints_to_the_resumed_file():
     assert RunConfig(resume="run.pt").checkpoint == "run.pt"
     assert RunConfig(resume="run.pt", checkpoint="next.pt").checkpoint == "next.pt"
     assert RunConfig().checkpoint is None
+
+
+def test_configs_refuse_values_of_the_wrong_type():
+    import pytest
+
+    from gnnkit.train.config import OptimConfig, RunConfig, StopConfig
+    from gnnkit.train.node import NodeTrainConfig
+
+    cases = [(lambda: RunConfig(seed=1.5), "seed must be an integer"),  # old: a numpy cast error
+             (lambda: RunConfig(seed=2**70), "seed must be an integer in"),  # old: "Overflow when unpacking"
+             (lambda: OptimConfig(lr="0.01"), "lr must be a number"),  # old: TypeError comparing int and str
+             (lambda: OptimConfig(lr=True), "lr must be a number"),
+             (lambda: StopConfig(restore_best="no"), "restore_best must be True or False"),  # old: taken as True
+             (lambda: StopConfig(patience=1.5), "patience must be an integer"),
+             (lambda: StopConfig(epochs=True), "epochs must be an integer"),
+             (lambda: NodeTrainConfig.from_dict({"epoch": 5}), "no setting 'epoch' \\(did you mean 'epochs'\\?\\)")]
+    for build, message in cases:
+        with pytest.raises(ValueError, match=message):
+            build()
+    assert NodeTrainConfig.from_dict({"epochs": 5}).epochs == 5
