@@ -116,7 +116,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "--batch-size training nodes per step (GraphSAGE-style). Under `torchrun --nproc-per-node N` "
                    "minibatch training runs data-parallel: each process takes a share of the training nodes")
     p.add_argument("--batch-size", type=plain_int, default=None, help="minibatch: seed nodes per step (default: 1024)")
-    p.add_argument("--inference-batch-size", type=plain_int, default=4096,
+    p.add_argument("--inference-batch-size", type=plain_int, default=None,
                    help="minibatch: evaluation and prediction run layer-wise over all nodes in blocks of this many "
                    "nodes, so memory stays bounded (default: 4096)")
     p.add_argument("--fanout", default=None, help="minibatch: neighbours sampled per node at each hop, one "
@@ -183,10 +183,14 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError("--weight-decay-rest is the decay of the parameters --weight-decay-layers first leaves out; "
                          "with --weight-decay-layers all every parameter has --weight-decay")
     if args.mode != "minibatch":
-        for flag, value in (("--batch-size", args.batch_size), ("--fanout", args.fanout)):
+        for flag, value in (("--batch-size", args.batch_size), ("--fanout", args.fanout),
+                            ("--inference-batch-size", args.inference_batch_size)):
             if value is not None:
                 raise ValueError(f"{flag} applies to --mode minibatch; the default --mode full trains on the whole "
                                  f"graph every step")
+    if args.no_normalize_features and args.features in ("structural", "embedding"):
+        raise ValueError(f"--no-normalize-features applies to a dataset's own features; --features {args.features} "
+                         f"are never row-normalised")
     fields = dict(
         epochs=pick(args.epochs, "epochs"), lr=pick(args.lr, "lr"), weight_decay=pick(args.weight_decay, "weight_decay"),
         weight_decay_layers=pick(args.weight_decay_layers, "weight_decay_layers"),
@@ -200,7 +204,7 @@ def _build(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         dataset=args.dataset,
         mode=args.mode, batch_size=1024 if args.batch_size is None else args.batch_size,
         fanout=_fanout("15,10" if args.fanout is None else args.fanout),
-        inference_batch_size=args.inference_batch_size,
+        inference_batch_size=4096 if args.inference_batch_size is None else args.inference_batch_size,
     )
     hparams: dict[str, Any] = dict(hidden_channels=pick(args.hidden, "hidden"),
                                    num_layers=d.get("layers", 2) if args.layers is None else args.layers,

@@ -22,6 +22,9 @@ CASES = [
     (["node", "--weight-decay-layers", "all", "--weight-decay-rest", "1"], "with --weight-decay-layers all"),
     (["node", "--fanout", "5,5"], "--fanout applies to --mode minibatch"),
     (["node", "--batch-size", "64"], "--batch-size applies to --mode minibatch"),
+    (["node", "--inference-batch-size", "64"], "--inference-batch-size applies to --mode minibatch"),
+    (["node", "--features", "structural", "--no-normalize-features"], "--features structural are never row-"),
+    (["node", "--features", "embedding", "--no-normalize-features"], "--features embedding are never row-"),
 ]
 
 
