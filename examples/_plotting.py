@@ -4,7 +4,9 @@
 go to files only), or, when matplotlib is not installed, prints one line
 saying which extra to install and gives ``None``: the example then does all
 its other work (training, tables, JSON) and skips the figures.
-``class_labels()`` names a dataset's classes on a figure.
+``class_labels()`` names a dataset's classes on a figure. ``positive_int``
+and ``run`` give the examples the command line's manners: a count below 1
+and a bad input are one ``error:`` line (exit status 2), not a traceback.
 """
 from __future__ import annotations
 
@@ -12,6 +14,32 @@ import sys
 
 HINT = ('matplotlib is not installed, so no figures are drawn: pip install "gnnkit[plot]" '
         '(or, in a checkout, .venv/bin/pip install -e ".[plot]")')
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type`` for a count (epochs, sizes, users): an integer >= 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def run(main) -> int:
+    """``main()`` with bad input (a ``ValueError`` or ``OSError``, e.g. a
+    dataset of the wrong kind or an output path that is a file) said in one
+    line and exit status 2."""
+    import os
+
+    try:
+        return int(main() or 0)
+    except (ValueError, OSError) as err:
+        print(f"{os.path.basename(sys.argv[0])}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
 
 
 def pyplot():

@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 
 import torch
-from _plotting import class_labels, figures, pyplot
+from _plotting import class_labels, figures, positive_int, pyplot, run
 from tqdm.auto import tqdm
 
 from gnnkit import datasets
@@ -47,8 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke run: 2 seeds and at most 15 epochs per model")
     p.add_argument("--datasets", nargs="+", default=["cora", "citeseer"], help="Planetoid datasets (default cora citeseer)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), help="models to compare")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per model (default 10, --quick 2)")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--seeds", type=positive_int, default=None, help="seeds per model (default 10, --quick 2)")
+    p.add_argument("--epochs", type=positive_int, default=None,
                    help="cap on each model's epochs (default: the paper's, e.g. GCN 200, GAT 1000; --quick 15)")
     args = p.parse_args(argv)
     if args.seeds is None:
@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     graphs = {}
     for name in args.datasets:
         graphs[name] = datasets.load(name, root=args.root)
+        if getattr(graphs[name], "y", None) is None or getattr(graphs[name], "train_mask", None) is None:
+            raise ValueError(f"--datasets {name} is not a node-classification graph with a public split; use "
+                             f"cora, citeseer or pubmed")
         print(f"{name}: {graphs[name]}")
 
     runs: dict[str, dict[str, list[dict]]] = {d: {m: [] for m in args.models} for d in args.datasets}
@@ -208,4 +211,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
-from _plotting import figures, pyplot
+from _plotting import figures, positive_int, pyplot, run
 
 from gnnkit import datasets
 from gnnkit.sampling import split_edges
@@ -125,13 +125,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dataset", default="facebook", help="graph dataset (default: facebook)")
     p.add_argument("--root", default=None, help="data root (default: $GNNKIT_DATA or the default data folder)")
     p.add_argument("--model", default="gae", choices=sorted(MODEL_DEFAULTS), help="link model (default: gae)")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the model's default)")
-    p.add_argument("--hidden", type=int, default=None, help="width of the first layer (default: the model's)")
-    p.add_argument("--dim", type=int, default=None, help="embedding width (default: the model's); a graph "
+    p.add_argument("--epochs", type=positive_int, default=None, help="training epochs (default: the model's default)")
+    p.add_argument("--hidden", type=positive_int, default=None, help="width of the first layer (default: the model's)")
+    p.add_argument("--dim", type=positive_int, default=None, help="embedding width (default: the model's); a graph "
                    "without features ranks better with a wider one, e.g. --hidden 128 --dim 64 --dropout 0.2")
     p.add_argument("--dropout", type=float, default=None, help="dropout (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the model (default: 0)")
-    p.add_argument("--users", type=int, default=None, help="evaluate precision@k on at most this many users "
+    p.add_argument("--users", type=positive_int, default=None, help="evaluate precision@k on at most this many users "
                    "(default: every user with a held-out friendship)")
     p.add_argument("--device", default="cpu", help="only cpu is used by this example (kept for a uniform CLI)")
     p.add_argument("--quick", action="store_true", help="smoke run: lastfm-asia, 40 epochs, 1000 users")
@@ -219,4 +219,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run(main))

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 import torch
-from _plotting import figures, pyplot
+from _plotting import figures, positive_int, pyplot, run
 from tqdm.auto import tqdm
 
 from gnnkit import datasets
@@ -38,10 +38,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--quick", action="store_true", help="smoke run: at most 3 epochs per model")
     p.add_argument("--dataset", default="ml-100k", help="ml-100k (default), ml-1m or ml-latest-small")
-    p.add_argument("--epochs", type=int, default=None, help="most epochs per model (default 300, --quick 3)")
-    p.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
-    p.add_argument("--layers", type=int, default=3, help="LightGCN propagation layers (default 3)")
-    p.add_argument("--users", type=int, nargs="+", default=[1, 2, 3],
+    p.add_argument("--epochs", type=positive_int, default=None, help="most epochs per model (default 300, --quick 3)")
+    p.add_argument("--dim", type=positive_int, default=64, help="embedding size (default 64)")
+    p.add_argument("--layers", type=positive_int, default=3, help="LightGCN propagation layers (default 3)")
+    p.add_argument("--users", type=positive_int, nargs="+", default=[1, 2, 3],
                    help="users to show recommendations for, by the dataset's own ids (MovieLens: from 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, sampling and validation split")
     args = p.parse_args(argv)
@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = datasets.load(args.dataset, root=args.root)
+    if not hasattr(data, "user_ids"):
+        raise ValueError(f"--dataset {args.dataset} is not a user-item dataset; use ml-100k, ml-1m or ml-latest-small")
     print(data)
     own_ids = data.user_ids.tolist() if data.user_ids is not None else list(range(data.num_users))
     bad = [u for u in args.users if u not in own_ids]
@@ -165,4 +167,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -225,3 +225,18 @@ def test_embedding_map_projection_separates_what_is_separable():
     spread = torch.stack([xy[test & (y == c), 0].std() for c in range(3)]).mean()
     gaps = means.sort().values.diff()  # the discriminant's sign is arbitrary
     assert bool((gaps > 1.5 * spread).all()), (means, spread)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["recommend_movies.py", "--dim", "0"], "argument --dim: must be >= 1, got 0"),
+    (["recommend_movies.py", "--dataset", "cora"], "--dataset cora is not a user-item dataset"),
+    (["citation_classification.py", "--datasets", "nations"], "--datasets nations is not a node-classification"),
+    (["friend_recommendation.py", "--dataset", "karate", "--users", "0"], "argument --users: must be >= 1"),
+])
+def test_examples_say_bad_input_in_one_line(data_root, tmp_path, argv, message):
+    # old: a ValueError / AttributeError / IndexError traceback, exit 1
+    env = {**os.environ, "MPLBACKEND": "Agg", "GNNKIT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / argv[0]), "--root", str(data_root), "--out",
+                           str(tmp_path / "out"), *argv[1:]], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert message in proc.stderr.strip().splitlines()[-1]  # argparse's usage may come first, as for any script
