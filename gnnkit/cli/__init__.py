@@ -39,6 +39,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D401 - argparse's hook
         where = "" if self.prog == "gnnkit" else f"{self.prog}: "
+        # a pasted file given as an argument is echoed by argparse: each word of it shown shortened
+        message = re.sub(r"\S{81,}", lambda m: f"{m.group()[:60]}... ({len(m.group())} characters)", message)
         self.exit(2, f"gnnkit: error: {where}{message}; see `{self.prog} --help`\n")
 
     def parse_args(self, args=None, namespace=None):

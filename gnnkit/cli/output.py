@@ -251,6 +251,8 @@ def plain_int(text: str) -> int:
 
     if not _PLAIN_INT.fullmatch(text):
         raise argparse.ArgumentTypeError(f"invalid integer: {text!r} (digits 0-9 only)")
+    if len(text.strip().lstrip("+-").lstrip("0")) > 40:  # far past any id or count (Python refuses 4300 digits)
+        raise argparse.ArgumentTypeError(f"integer too large: {len(text.strip())} digits")
     return int(text)
 
 
@@ -351,7 +353,10 @@ def index_of_id(raw: str, ids, *, what: str, flag: str, ids_hint: str, missing: 
     hint = (f"{ids_hint} run {examples} … {int(ids[-1])} ({len(ids)} {what}s); pass one of them, or "
             f"--index N for the internal 0-based index")
     if not _PLAIN_INT.fullmatch(raw):
-        raise ValueError(f"{flag} {raw!r} is not an integer id (digits 0-9 only); {hint}")
+        shown = raw if len(raw) <= 80 else f"{raw[:60]}... ({len(raw)} characters)"
+        raise ValueError(f"{flag} {shown!r} is not an integer id (digits 0-9 only); {hint}")
+    if len(raw.strip().lstrip("+-").lstrip("0")) > 40:  # in no dataset (and Python refuses 4300 digits)
+        raise ValueError(f"{what} id of {len(raw.strip())} digits is not {missing}: {hint}")
     value = int(raw)
     hit = (ids == value).nonzero() if abs(value) < 2**63 else ids[:0]  # (past int64: in no dataset)
     if hit.numel() == 0:

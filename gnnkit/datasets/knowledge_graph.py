@@ -249,7 +249,10 @@ def _find(name: str, index: dict[str, int], vocab: Sequence[str]) -> int | None:
 def _unknown(what: str, name: str, vocab: Sequence[str]) -> str:
     import difflib
 
-    close = difflib.get_close_matches(name, vocab, n=5, cutoff=0.5)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else f"; the {len(vocab)} known names start with " \
-        f"{', '.join(map(repr, list(vocab)[:5]))}"
-    return f"unknown {what} {name!r}{hint}"
+    folded = name.casefold()
+    close = [n for n in vocab if n.casefold() == folded][:5]  # USA for usa: the same name in another case first
+    close += [n for n in difflib.get_close_matches(name[:200], vocab, n=5, cutoff=0.5) if n not in close]
+    hint = f"; did you mean {', '.join(map(repr, close[:5]))}?" if close else f"; the {len(vocab)} known names start " \
+        f"with {', '.join(map(repr, list(vocab)[:5]))}"
+    shown = name if len(name) <= 80 else f"{name[:60]}... ({len(name)} characters)"  # a pasted file stays one line
+    return f"unknown {what} {shown!r}{hint}"

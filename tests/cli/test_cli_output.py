@@ -238,3 +238,20 @@ def test_devices_gnnkit_does_not_run_on_are_one_clear_error(device, capsys):
     assert main(["train", "node", "--dataset", "karate", "--epochs", "1", "--device", device, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"device {device!r} is not one gnnkit runs on" in err and err.count("\n") == 1
+
+
+def test_huge_ids_and_names_are_said_briefly(tmp_path, capsys):
+    from gnnkit_testing import write_ring_triples
+
+    folder = write_ring_triples(tmp_path / "ring")
+    ck = tmp_path / "kg.pt"
+    assert main(["train", "kg", "--dataset", str(folder), "--epochs", "1", "--checkpoint", str(ck), "--quiet"]) == 0
+    capsys.readouterr()
+    # old: the whole 100k-character name echoed in the error line
+    assert main(["predict", "kg", "--checkpoint", str(ck), "--head", "x" * 100_000, "--relation", "r0"]) == 2
+    err = capsys.readouterr().err
+    assert "(100000 characters)" in err and len(err) < 600
+    # old: Python's "Exceeds the limit (4300 digits) for integer string conversion"
+    with pytest.raises(SystemExit):  # an option predict node does not have: said briefly too
+        main(["predict", "node", "--checkpoint", str(ck), "--node", "9" * 5000])
+    assert "(5000 characters)" in capsys.readouterr().err

@@ -456,3 +456,11 @@ def test_recommend_from_a_python_api_checkpoint_uses_its_ids_and_leaves_out_test
     assert out["user"] == 1 and out["already_seen"] == len(rated[1])
     assert not {r["item"] for r in out["items"]} & rated[1]
     assert all(r["item"] == r["index"] + 1 for r in out["items"])
+
+
+def test_a_user_id_of_thousands_of_digits_is_said_briefly(trained, capsys):
+    capsys.readouterr()
+    # old: Python's "Exceeds the limit (4300 digits) for integer string conversion"
+    assert main(["recommend", "--checkpoint", str(trained / "ml.pt"), "--user", "9" * 5000]) == 2
+    err = capsys.readouterr().err
+    assert "user id of 5000 digits is not in ml-100k" in err and "4300" not in err
