@@ -49,9 +49,11 @@ class OptimConfig:
     def __post_init__(self) -> None:
         _check("OptimConfig", [
             # above 1e6 Adam's step overflows float32 (or the model diverges in one step)
-            (_number(self.lr) and 0 < self.lr <= 1e6, f"lr must be a number in (0, 1e6], got {self.lr!r}"),
-            (_number(self.weight_decay) and 0 <= self.weight_decay <= 1e6,
-             f"weight_decay must be a number in [0, 1e6], got {self.weight_decay!r}"),
+            (_number(self.lr), f"lr must be a number, got {self.lr!r}"),
+            (not _number(self.lr) or 0 < self.lr <= 1e6, f"lr must be in (0, 1e6], got {self.lr}"),
+            (_number(self.weight_decay), f"weight_decay must be a number, got {self.weight_decay!r}"),
+            (not _number(self.weight_decay) or 0 <= self.weight_decay <= 1e6,
+             f"weight_decay must be in [0, 1e6], got {self.weight_decay}"),
         ])
 
 
