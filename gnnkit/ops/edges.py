@@ -9,14 +9,18 @@ import torch
 from torch import Tensor
 
 
-def _check(edge_index: Tensor, edge_weight: Tensor | None, fn: str) -> None:
-    """``ValueError`` unless ``edge_index`` is a ``[2, E]`` integer tensor and
-    ``edge_weight`` (if any) has ``E`` rows."""
+def check_edge_list(edge_index: Tensor, edge_weight: Tensor | None = None, fn: str = "edge_index") -> None:
+    """``ValueError`` (prefixed with ``fn``) unless ``edge_index`` is a
+    ``[2, E]`` tensor of integer ids >= 0 and ``edge_weight`` (if any) has
+    ``E`` rows. (A float id would be truncated to another node, a negative
+    one would match none.)"""
     if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(f"{fn}: edge_index must be a [2, E] tensor, got "
                          f"{tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__}")
     if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
-        raise ValueError(f"{fn}: edge_index must hold integer ids, got {edge_index.dtype}")
+        raise ValueError(f"{fn}: edge_index must hold integer node ids, got {edge_index.dtype}")
+    if edge_index.numel() and int(edge_index.min()) < 0:
+        raise ValueError(f"{fn}: edge_index holds node id {int(edge_index.min())}; ids must be >= 0")
     if edge_weight is not None and (edge_weight.dim() == 0 or edge_weight.size(0) != edge_index.size(1)):
         raise ValueError(f"{fn}: edge_weight must have one row per edge, {edge_index.size(1)}, got shape "
                          f"{tuple(edge_weight.shape)}")
@@ -24,7 +28,7 @@ def _check(edge_index: Tensor, edge_weight: Tensor | None, fn: str) -> None:
 
 def remove_self_loops(edge_index: Tensor, edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """Drop every edge ``i → i``."""
-    _check(edge_index, edge_weight, "remove_self_loops")
+    check_edge_list(edge_index, edge_weight, "remove_self_loops")
     keep = edge_index[0] != edge_index[1]
     return edge_index[:, keep], None if edge_weight is None else edge_weight[keep]
 
@@ -51,7 +55,7 @@ def add_self_loops(
             ``"max"`` / ``"min"`` of the weights of the edges into each node
             (0 for a node with none), as PyG's.
     """
-    _check(edge_index, edge_weight, "add_self_loops")
+    check_edge_list(edge_index, edge_weight, "add_self_loops")
     try:
         n = _num_nodes(edge_index, num_nodes)
     except TypeError as err:
@@ -145,7 +149,7 @@ def coalesce(
     """
     from gnnkit.ops.scatter import scatter
 
-    _check(edge_index, edge_weight, "coalesce")
+    check_edge_list(edge_index, edge_weight, "coalesce")
     n = _num_nodes(edge_index, num_nodes)
     if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= max(n, 1)):
         raise ValueError(f"coalesce: edge_index holds ids from {int(edge_index.min())} to {int(edge_index.max())}, "
@@ -168,7 +172,7 @@ def to_undirected(
     A self-loop ``i → i`` is its own reverse, so it is not added twice: a
     weighted loop keeps its weight.
     """
-    _check(edge_index, edge_weight, "to_undirected")
+    check_edge_list(edge_index, edge_weight, "to_undirected")
     loop = edge_index[0] == edge_index[1]
     reverse = edge_index[:, ~loop].flip(0)
     both = torch.cat([edge_index, reverse], dim=1)
@@ -186,7 +190,7 @@ def symmetrize(edge_index: Tensor, edge_weight: Tensor | None = None,
     ``1 0 1.0`` stay 1.0 (``to_undirected`` would sum them to 2.0, as PyG's);
     when the two weights differ, a warning names one such pair.
     """
-    _check(edge_index, edge_weight, "symmetrize")
+    check_edge_list(edge_index, edge_weight, "symmetrize")
     n = _num_nodes(edge_index, num_nodes)
     ei, w = coalesce(edge_index, edge_weight, n)
     both = torch.cat([ei, ei.flip(0)], dim=1)

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gnnkit.ops.edges import check_edge_list
 from gnnkit.sampling.edge_set import EdgeSet, first_occurrences, lexsort_pairs
 
 _METHODS = ("uniform", "degree")
@@ -66,12 +67,7 @@ def _weights(method: str, edge_index: Tensor, num: int, row: int, power: float) 
 
 
 def _check_common(edge_index: Tensor, num_samples: int, max_rounds: int) -> None:
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', type(edge_index))}")
-    if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
-        raise ValueError(f"edge_index must hold integer node ids, got {edge_index.dtype}")
-    if edge_index.numel() and int(edge_index.min()) < 0:  # (excluded pairs are looked up by id: none would match)
-        raise ValueError(f"edge_index holds node id {int(edge_index.min())}; ids must be >= 0")
+    check_edge_list(edge_index, None, "negative_sampling")
     if not isinstance(num_samples, int) or num_samples < 0:
         raise ValueError(f"num_samples must be a non-negative integer, got {num_samples!r}")
     if max_rounds < 1:

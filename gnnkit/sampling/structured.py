@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gnnkit.ops.edges import check_edge_list
 from gnnkit.sampling.negative import bipartite_negative_sampling
 
 
@@ -22,14 +23,8 @@ def structured_negative_sampling(edge_index: Tensor, num_nodes: int | None = Non
     Raises:
         ValueError: a source linked to every allowed node has no negative.
     """
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"structured_negative_sampling: edge_index must be a [2, E] integer tensor, got "
-                         f"{getattr(edge_index, 'shape', type(edge_index).__name__)}")
-    if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
-        raise ValueError(f"structured_negative_sampling: edge_index must hold integer node ids, got {edge_index.dtype}")
+    check_edge_list(edge_index, None, "structured_negative_sampling")
     top = int(edge_index.max()) + 1 if edge_index.numel() else 0
-    if edge_index.numel() and int(edge_index.min()) < 0:
-        raise ValueError(f"structured_negative_sampling: node id {int(edge_index.min())} is negative")
     num_nodes = top if num_nodes is None else num_nodes
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < top:
         raise ValueError(f"structured_negative_sampling: num_nodes must be an int covering every id (> "

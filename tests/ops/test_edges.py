@@ -116,7 +116,7 @@ def test_edge_utilities_refuse_what_is_not_an_edge_list():
     for fn in (remove_self_loops, to_undirected, coalesce, symmetrize, add_self_loops):
         with pytest.raises(ValueError, match=r"must be a \[2, E\] tensor, got \(3, 3\)"):
             fn(three_rows)
-        with pytest.raises(ValueError, match="must hold integer ids, got torch.float32"):
+        with pytest.raises(ValueError, match="must hold integer node ids, got torch.float32"):
             fn(torch.zeros(2, 2))  # old: coalesce merged float "ids"
         with pytest.raises(ValueError, match="edge_weight must have one row per edge, 3"):
             fn(three_rows[:2], torch.ones(4))

@@ -320,7 +320,7 @@ def test_negative_sampling_refuses_ids_that_are_not_node_ids():
 
     for bad, message in ((torch.tensor([[0.9, 1.2], [1.9, 0.4]]), "must hold integer node ids, got torch.float32"),
                          (torch.tensor([[True, False], [False, True]]), "must hold integer node ids, got torch.bool"),
-                         (torch.tensor([[-1, 2], [0, 1]]), "node id -1")):
+                         (torch.tensor([[-1, 2], [0, 1]]), "holds node id -1; ids must be >= 0")):
         with pytest.raises(ValueError, match=message):  # old: 0.9 read as node 0, -1 excluded nothing
             negative_sampling(bad, 4)
         with pytest.raises(ValueError, match="structured_negative_sampling: "):
