@@ -47,9 +47,10 @@ def _dataset_facts(state: dict, path: str, args: argparse.Namespace) -> dict:
     each user and item (``user_ids`` / ``item_ids``, ``None`` when it numbers
     them ``0..n-1`` in its files) and each user's held-out test items
     (``held_out``, ``(rowptr, items)``), which a user has interacted with too.
-    Read from the checkpoint (``gnnkit train rec`` records them), else from the
-    dataset the checkpoint names; ``--index`` on a checkpoint without them
-    needs neither."""
+    Read from the checkpoint (``gnnkit train rec`` records them in its
+    "source"; every finished run's export carries them too), else, for an
+    older checkpoint, from the dataset it names; ``--index`` on such a
+    checkpoint needs neither."""
     source = state.get("source") or {}
     if "user_ids" not in source:  # a checkpoint written from Python: its export carries them
         source = state.get("export") or {}

@@ -355,8 +355,6 @@ class RecTask(Task):
         """The dataset's own user / item ids and each user's test items, so
         that ``gnnkit recommend`` answers by the dataset's ids and leaves out
         what the user has, for a checkpoint written from Python too."""
-        from gnnkit.datasets.interactions import positives_csr
-
         d, out = self.dataset, {"user_ids": self.dataset.user_ids, "item_ids": self.dataset.item_ids}
         if d.test_interactions is not None:
             out["held_out_rowptr"], out["held_out_items"] = positives_csr(*d.test_interactions, d.num_users,
